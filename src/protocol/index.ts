@@ -1,0 +1,349 @@
+// PROTOCOL.md in code: zod schemas and types of every wire object. The server validates
+// requests with these; the client types its calls with them. Never duplicate them.
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = "v1";
+
+// ---------- shared pieces ----------
+
+/** Timestamps arrive as ISO 8601, naive ISO (taken as UTC) or epoch milliseconds; stored as ISO `...Z`. */
+export const Timestamp = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  let d: Date;
+  if (typeof v === "number") d = new Date(v);
+  else if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(v)) d = new Date(v.replace(" ", "T") + "Z");
+  else d = new Date(v);
+  if (!Number.isFinite(d.getTime()) || Math.abs(d.getTime()) > 8.64e15) {
+    ctx.addIssue({ code: "custom", message: "expected an ISO 8601 timestamp or epoch milliseconds" });
+    return z.NEVER;
+  }
+  return d.toISOString();
+});
+
+/** Ids travel in URL paths and HTTP headers: keep them printable and bounded. */
+export const Id = z
+  .string()
+  .min(1, "must not be empty")
+  .max(200, "at most 200 characters")
+  .regex(/^[A-Za-z0-9._:@-]+$/, "only letters, digits and . _ : @ -");
+
+export const ErrorBody = z.object({
+  error: z.string(),
+  message: z.string(),
+  details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+export const Health = z.object({ status: z.literal("ok"), version: z.string(), store: z.enum(["sqlite", "postgres"]) });
+export type Health = z.infer<typeof Health>;
+
+export const Settings = z.object({
+  heartbeat_interval_s: z.number().positive(),
+  lease_s: z.number().positive(),
+  poll_interval_s: z.number().positive(),
+});
+export type Settings = z.infer<typeof Settings>;
+
+// ---------- workers ----------
+
+export const WorkerStatus = z.enum(["active", "stale", "offline"]);
+
+export const RegisterWorkerBody = z.object({
+  worker_id: Id,
+  name: z.string().min(1).max(200),
+  capabilities: z.array(z.string().max(100)).max(100).default([]),
+  hostname: z.string().max(255).optional().nullable(),
+  models: z.array(z.unknown()).max(1000).default([]),
+  codebases: z.array(z.string().max(200)).max(10000).default([]),
+  global_codebase_id: z.string().max(200).optional().nullable(),
+  max_concurrent_tasks: z.number().int().positive().max(10000).optional().nullable(),
+  version: z.string().max(100).optional().nullable(),
+});
+export type RegisterWorkerBody = z.infer<typeof RegisterWorkerBody>;
+
+export const WorkerRecord = z.object({
+  id: z.string(),
+  worker_id: z.string(),
+  name: z.string(),
+  capabilities: z.array(z.string()),
+  hostname: z.string().nullable(),
+  models: z.array(z.unknown()),
+  codebases: z.array(z.string()),
+  global_codebase_id: z.string().nullable(),
+  max_concurrent_tasks: z.number().nullable(),
+  version: z.string().nullable(),
+  status: WorkerStatus,
+  registered_at: z.string(),
+  last_seen: z.string(),
+});
+export type WorkerRecord = z.infer<typeof WorkerRecord>;
+
+export const RegisterWorkerResponse = z.object({
+  success: z.literal(true),
+  worker: WorkerRecord.partial().passthrough(),
+  settings: Settings.optional(),
+});
+export type RegisterWorkerResponse = z.infer<typeof RegisterWorkerResponse>;
+
+export const MonitorWorker = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: WorkerStatus,
+  last_heartbeat: z.string(),
+  codebases: z.number(),
+  tasks_completed: z.number(),
+  tasks_running: z.number(),
+  hostname: z.string().nullable(),
+  capabilities: z.array(z.string()),
+});
+export type MonitorWorker = z.infer<typeof MonitorWorker>;
+
+// ---------- codebases ----------
+
+export const CreateCodebaseBody = z.object({
+  name: z.string().min(1).max(200),
+  path: z.string().min(1).max(4096),
+  description: z.string().max(10000).optional().nullable(),
+  worker_id: Id.optional().nullable(),
+  agent_config: z.record(z.string(), z.unknown()).optional().nullable(),
+});
+export type CreateCodebaseBody = z.infer<typeof CreateCodebaseBody>;
+
+export const Codebase = z.object({
+  id: z.string(),
+  name: z.string(),
+  path: z.string(),
+  description: z.string().nullable(),
+  worker_id: z.string().nullable(),
+  agent_config: z.record(z.string(), z.unknown()).nullable(),
+  registered_at: z.string(),
+  status: z.string(),
+});
+export type Codebase = z.infer<typeof Codebase>;
+
+// ---------- tasks ----------
+
+export const TaskStatus = z.enum(["pending", "running", "completed", "failed", "cancelled"]);
+export type TaskStatus = z.infer<typeof TaskStatus>;
+export const FINAL_STATUSES: readonly TaskStatus[] = ["completed", "failed", "cancelled"];
+export const isFinal = (s: TaskStatus) => FINAL_STATUSES.includes(s);
+
+/** `provider:model` is accepted and stored as `provider/model`. */
+export const ModelRef = z
+  .string()
+  .max(200)
+  .regex(/^[^/:\s]+[/:].+$/, "expected provider/model")
+  .transform((m) => (m.includes("/") ? m : m.replace(":", "/")));
+
+export const CreateTaskBody = z.object({
+  codebase_id: z.string().max(200).nullable().optional(),
+  prompt: z.string().min(1, "must not be empty").max(512 * 1024),
+  title: z.string().max(500).optional().nullable(),
+  agent_type: z.string().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/, "only letters, digits and . _ -").default("build"),
+  model: ModelRef.optional().nullable(),
+  priority: z.number().int().min(-1_000_000).max(1_000_000).default(0),
+  metadata: z.record(z.string(), z.unknown()).default({}),
+  target_worker_id: Id.optional().nullable(),
+  target_agent_name: z.string().max(200).optional().nullable(),
+  timeout_s: z.number().positive().max(7 * 24 * 3600).optional().nullable(),
+  max_attempts: z.number().int().min(1).max(100).default(3),
+});
+export type CreateTaskBody = z.infer<typeof CreateTaskBody>;
+
+export const Task = z.object({
+  id: z.string(),
+  codebase_id: z.string().nullable(),
+  title: z.string().nullable(),
+  prompt: z.string(),
+  agent_type: z.string(),
+  model: z.string().nullable(),
+  priority: z.number(),
+  status: TaskStatus,
+  metadata: z.record(z.string(), z.unknown()),
+  target_worker_id: z.string().nullable(),
+  target_agent_name: z.string().nullable(),
+  worker_id: z.string().nullable(),
+  session_id: z.string().nullable(),
+  result: z.string().nullable(),
+  error: z.string().nullable(),
+  attempt: z.number(),
+  max_attempts: z.number(),
+  timeout_s: z.number().nullable(),
+  lease_expires_at: z.string().nullable(),
+  cancel_requested: z.boolean(),
+  output_truncated: z.boolean().optional(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  started_at: z.string().nullable(),
+  completed_at: z.string().nullable(),
+});
+export type Task = z.infer<typeof Task>;
+
+export const ListTasksQuery = z.object({
+  status: TaskStatus.optional(),
+  codebase_id: z.string().max(200).optional(),
+  worker_id: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(10000).default(100),
+});
+export type ListTasksQuery = z.infer<typeof ListTasksQuery>;
+
+export const TaskStatusBody = z.object({
+  status: TaskStatus,
+  worker_id: z.string().max(200).optional().nullable(),
+  session_id: z.string().max(200).optional().nullable(),
+  result: z.string().max(10 * 1024 * 1024).optional().nullable(),
+  error: z.string().max(1024 * 1024).optional().nullable(),
+  attempt: z.number().int().min(0).optional().nullable(),
+});
+export type TaskStatusBody = z.infer<typeof TaskStatusBody>;
+
+export const OutputBatchBody = z.object({
+  worker_id: z.string().max(200).optional().nullable(),
+  attempt: z.number().int().min(0),
+  seq: z.number().int().min(0),
+  lines: z.array(z.string()).max(100_000),
+});
+export const OutputLegacyBody = z.object({
+  worker_id: z.string().max(200).optional().nullable(),
+  output: z.string(),
+  timestamp: Timestamp.optional().nullable(),
+  attempt: z.number().int().min(0).optional().nullable(),
+});
+/** Batch when `lines` is present, else the legacy single line. */
+export const OutputBody = z.union([OutputBatchBody, OutputLegacyBody]);
+export type OutputBody = z.infer<typeof OutputBody>;
+
+export const OutputLine = z.object({ seq: z.number(), attempt: z.number(), line: z.string(), timestamp: z.string() });
+export type OutputLine = z.infer<typeof OutputLine>;
+export const OutputPage = z.object({
+  task_id: z.string(),
+  outputs: z.array(OutputLine),
+  total: z.number(),
+  truncated: z.boolean().optional(),
+});
+export type OutputPage = z.infer<typeof OutputPage>;
+export const OutputQuery = z.object({ since: z.coerce.number().int().min(0).default(0) });
+
+// ---------- dispatch ----------
+
+export const ClaimBody = z.object({ task_id: Id.optional().nullable(), worker_id: Id.optional().nullable() });
+export const ClaimResponse = z.object({
+  success: z.literal(true),
+  task_id: z.string(),
+  worker_id: z.string(),
+  attempt: z.number().optional(),
+  lease_expires_at: z.string().optional().nullable(),
+  task: Task.optional(),
+});
+export type ClaimResponse = z.infer<typeof ClaimResponse>;
+
+export const TaskHeartbeatBody = z.object({ task_id: Id, worker_id: Id.optional().nullable(), attempt: z.number().int().min(0).optional().nullable() });
+export const TaskHeartbeatResponse = z.object({
+  success: z.literal(true),
+  lease_expires_at: z.string(),
+  cancel_requested: z.boolean(),
+});
+export type TaskHeartbeatResponse = z.infer<typeof TaskHeartbeatResponse>;
+
+export const ReleaseBody = z.object({
+  task_id: Id,
+  worker_id: Id.optional().nullable(),
+  status: TaskStatus.optional().nullable(),
+  result: z.string().max(10 * 1024 * 1024).optional().nullable(),
+  error: z.string().max(1024 * 1024).optional().nullable(),
+  session_id: z.string().max(200).optional().nullable(),
+  attempt: z.number().int().min(0).optional().nullable(),
+});
+export type ReleaseBody = z.infer<typeof ReleaseBody>;
+
+export const StreamQuery = z.object({ worker_id: Id, agent_name: z.string().max(200).optional() });
+export const UpdateStreamCodebasesBody = z.object({ codebases: z.array(z.string().max(200)).max(10000) });
+
+/** SSE event names the server sends on the worker stream. */
+export const STREAM_EVENTS = ["connected", "task_available", "heartbeat", "task_cancel"] as const;
+/** Event names an (older) server may use for a new task; our worker accepts all of them. */
+export const TASK_EVENT_NAMES = ["task", "task_available", "task_assigned", "task.created", "task.assigned"];
+
+// ---------- sessions ----------
+
+export const SessionRecord = z
+  .object({
+    id: z.string().min(1).max(200),
+    title: z.string().max(10000).optional().nullable(),
+    directory: z.string().max(4096).optional().nullable(),
+    project_id: z.string().max(200).optional().nullable(),
+    created: Timestamp.optional().nullable(),
+    updated: Timestamp.optional().nullable(),
+    messageCount: z.number().int().min(0).optional().nullable(),
+    summary: z.unknown().optional(),
+    version: z.string().max(100).optional().nullable(),
+    task_id: z.string().max(200).optional().nullable(),
+  })
+  .passthrough();
+export type SessionRecord = z.infer<typeof SessionRecord>;
+
+export const SessionsSyncBody = z.object({
+  worker_id: z.string().max(200).optional().nullable(),
+  sessions: z.array(SessionRecord).max(10000),
+});
+
+export const MessagePart = z
+  .object({
+    id: z.string().max(200),
+    type: z.string().max(100),
+    text: z.string().optional().nullable(),
+    tool: z.string().max(200).optional().nullable(),
+    state: z.unknown().optional(),
+  })
+  .passthrough();
+
+export const MessageRecord = z
+  .object({
+    id: z.string().min(1).max(200),
+    sessionID: z.string().max(200).optional(),
+    role: z.string().max(50).optional().nullable(),
+    time: z.object({ created: Timestamp.optional().nullable() }).passthrough().optional().nullable(),
+    agent: z.string().max(200).optional().nullable(),
+    model: z.unknown().optional(),
+    cost: z.number().optional().nullable(),
+    tokens: z.unknown().optional(),
+    parts: z.array(MessagePart).max(100000).default([]),
+  })
+  .passthrough();
+export type MessageRecord = z.infer<typeof MessageRecord>;
+
+export const MessagesSyncBody = z.object({
+  worker_id: z.string().max(200).optional().nullable(),
+  messages: z.array(MessageRecord).max(10000),
+});
+
+// ---------- routes (paths are relative to the server URL) ----------
+
+export const API = "/v1/opencode";
+export const API_ALIAS = "/v1/agent";
+export const routes = {
+  health: "/health",
+  monitorWorkers: "/v1/monitor/workers",
+  workers: `${API}/workers`,
+  worker: (id: string) => `${API}/workers/${encodeURIComponent(id)}`,
+  registerWorker: `${API}/workers/register`,
+  workerHeartbeat: (id: string) => `${API}/workers/${encodeURIComponent(id)}/heartbeat`,
+  unregisterWorker: (id: string) => `${API}/workers/${encodeURIComponent(id)}/unregister`,
+  codebases: `${API}/codebases`,
+  codebase: (id: string) => `${API}/codebases/${encodeURIComponent(id)}`,
+  tasks: `${API}/tasks`,
+  task: (id: string) => `${API}/tasks/${encodeURIComponent(id)}`,
+  cancelTask: (id: string) => `${API}/tasks/${encodeURIComponent(id)}/cancel`,
+  taskStatus: (id: string) => `${API}/tasks/${encodeURIComponent(id)}/status`,
+  taskOutput: (id: string) => `${API}/tasks/${encodeURIComponent(id)}/output`,
+  taskOutputStream: (id: string) => `${API}/tasks/${encodeURIComponent(id)}/output/stream`,
+  stream: "/v1/worker/tasks/stream",
+  claim: "/v1/worker/tasks/claim",
+  taskHeartbeat: "/v1/worker/tasks/heartbeat",
+  release: "/v1/worker/tasks/release",
+  streamCodebases: "/v1/worker/codebases",
+  sessionsSync: (cb: string) => `${API}/codebases/${encodeURIComponent(cb)}/sessions/sync`,
+  messagesSync: (cb: string, sid: string) =>
+    `${API}/codebases/${encodeURIComponent(cb)}/sessions/${encodeURIComponent(sid)}/messages/sync`,
+  sessions: (cb: string) => `${API}/codebases/${encodeURIComponent(cb)}/sessions`,
+  messages: (cb: string, sid: string) => `${API}/codebases/${encodeURIComponent(cb)}/sessions/${encodeURIComponent(sid)}/messages`,
+} as const;

@@ -1,0 +1,65 @@
+// One logger for server and worker: consola for people, one JSON object per line for
+// journald/Kubernetes (`log_format: json`). Call `setupLogging` once from a command.
+import { consola, LogLevels, type LogType } from "consola";
+
+let _json = false;
+
+export type LogFormat = "pretty" | "json";
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+const LEVELS: Record<LogLevel, number> = {
+  debug: LogLevels.debug,
+  info: LogLevels.info,
+  warn: LogLevels.warn,
+  error: LogLevels.error,
+};
+
+export function setupLogging(opts: { level?: LogLevel; format?: LogFormat; redact?: (s: string) => string }): void {
+  consola.level = LEVELS[opts.level ?? "info"];
+  _json = opts.format === "json";
+  const redact = opts.redact ?? ((s: string) => s);
+  if (opts.format === "json") {
+    consola.setReporters([
+      {
+        log(obj) {
+          const [msg, ...rest] = obj.args;
+          const fields = rest.length === 1 && rest[0] && typeof rest[0] === "object" ? rest[0] : rest.length ? { args: rest } : {};
+          const line = JSON.stringify({ time: obj.date.toISOString(), level: levelName(obj.type), tag: obj.tag || undefined, msg: String(msg), ...fields });
+          process.stderr.write(redact(line) + "\n");
+        },
+      },
+    ]);
+  } else if (opts.redact) {
+    // keep consola's pretty reporter, but never let a secret through
+    const orig = consola.options.reporters;
+    consola.setReporters(
+      orig.map((r) => ({
+        log(obj, ctx) {
+          obj.args = obj.args.map((a) => (typeof a === "string" ? redact(a) : a));
+          r.log(obj, ctx);
+        },
+      })),
+    );
+  }
+}
+
+function levelName(t: LogType): string {
+  if (t === "fatal" || t === "error") return "error";
+  if (t === "warn") return "warn";
+  if (t === "debug" || t === "trace" || t === "verbose") return "debug";
+  return "info";
+}
+
+/** Structured log line: message plus fields (rendered as key=value in pretty mode). */
+export function log(level: "info" | "warn" | "error" | "debug", msg: string, fields: Record<string, unknown> = {}): void {
+  if (_json) {
+    consola[level](msg, fields);
+    return;
+  }
+  const kv = Object.entries(fields)
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .join(" ");
+  consola[level](kv ? `${msg} ${kv}` : msg);
+}
+
