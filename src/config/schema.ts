@@ -16,19 +16,27 @@ const positiveInt = (what: string) =>
   z.number({ error: `expected an integer (${what})` }).int(`must be a whole number (${what})`).positive(`must be > 0 (${what})`);
 
 /** How a raw string from env/flag becomes a value of the key's type. */
-export type Kind = "string" | "url" | "number" | "int" | "bool" | "list" | "codebases" | "enum";
+/** "paths" is a list of filesystem paths: relative ones resolve against the config file's directory or the cwd. */
+export type Kind = "string" | "url" | "number" | "int" | "bool" | "list" | "paths" | "codebases" | "enum";
 
 export interface KeyDef {
   schema: z.ZodType;
   kind: Kind;
   /** Default value, or a function of the partially resolved config (e.g. worker_id from worker_name). */
-  default?: unknown | ((c: Record<string, unknown>) => unknown);
+  default?: unknown | ((c: Record<string, unknown>, ctx: DefaultContext) => unknown);
+  /** How a computed (function) default reads in docs and --help, e.g. "hostname". */
+  defaultText?: string;
   env: string[];
   /** kebab-case flag name without dashes; repeatable for list kinds. */
   flag: string;
   description: string;
   secret?: boolean;
   scope: "worker" | "server" | "all";
+}
+
+/** What a function default may look at besides the config: the resolver's env (tests pass their own). */
+export interface DefaultContext {
+  env: NodeJS.ProcessEnv;
 }
 
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -50,6 +58,7 @@ export const KEYS = {
     schema: z.string().min(1),
     kind: "string",
     default: () => hostname(),
+    defaultText: "hostname",
     env: ["A2A_WORKER_NAME"],
     flag: "name",
     description: "Human name of this worker",
@@ -59,6 +68,7 @@ export const KEYS = {
     schema: z.string().min(1).regex(/^[A-Za-z0-9._:@-]+$/, "only letters, digits and . _ : @ -"),
     kind: "string",
     default: (c: Record<string, unknown>) => c.worker_name,
+    defaultText: "worker_name",
     env: ["A2A_WORKER_ID"],
     flag: "worker-id",
     description: "Stable worker identity (default: worker_name)",
@@ -155,7 +165,7 @@ export const KEYS = {
   },
   allowed_paths: {
     schema: z.array(z.string().min(1)),
-    kind: "list",
+    kind: "paths",
     default: [],
     env: ["A2A_ALLOWED_PATHS"],
     flag: "allowed-path",
@@ -165,7 +175,8 @@ export const KEYS = {
   data_dir: {
     schema: z.string().min(1),
     kind: "string",
-    default: () => defaultDataDir(),
+    default: (_c: Record<string, unknown>, ctx: DefaultContext) => defaultDataDir(ctx.env),
+    defaultText: "$XDG_STATE_HOME/codetether or ~/.local/state/codetether",
     env: ["A2A_DATA_DIR"],
     flag: "data-dir",
     description: "State directory: lock, spool, sync state, SQLite database",
