@@ -16,6 +16,10 @@ const main = defineCommand({
     server: () => import("./commands/server/index.ts").then((m) => m.default),
     worker: () => import("./commands/worker/index.ts").then((m) => m.default),
     config: () => import("./commands/config/index.ts").then((m) => m.default),
+    codebase: () => import("./commands/codebase/index.ts").then((m) => m.default),
+    task: () => import("./commands/task/index.ts").then((m) => m.default),
+    sessions: () => import("./commands/sessions/index.ts").then((m) => m.default),
+    doctor: () => import("./commands/doctor.ts").then((m) => m.default),
   },
 });
 

@@ -1,0 +1,91 @@
+// The transport under the typed API: ofetch with the auth header, a per-call timeout,
+// and errors sorted into "the server said no" (ApiError) and "no server" (UnavailableError).
+import { ofetch, type $Fetch } from "ofetch";
+import { CliError, EXIT } from "../util/errors.ts";
+
+export class ApiError extends CliError {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly url: string,
+  ) {
+    super(message, EXIT.FAILURE);
+    this.name = "ApiError";
+  }
+}
+
+/** Connection refused, DNS, timeout, or a 5xx/502-504 outage: the server is not there right now. */
+export class UnavailableError extends CliError {
+  constructor(
+    message: string,
+    readonly url: string,
+  ) {
+    super(message, EXIT.UNAVAILABLE);
+    this.name = "UnavailableError";
+  }
+}
+
+export interface HttpOptions {
+  serverUrl: string;
+  token?: string | null;
+  workerId?: string | null;
+  timeoutMs?: number;
+}
+
+export interface Http {
+  base: string;
+  headers: Record<string, string>;
+  request<T>(method: string, path: string, opts?: { body?: unknown; query?: Record<string, unknown>; headers?: Record<string, string>; timeoutMs?: number }): Promise<{ status: number; data: T }>;
+}
+
+export function createHttp(o: HttpOptions): Http {
+  const base = o.serverUrl.replace(/\/+$/, "");
+  const headers: Record<string, string> = { "user-agent": "codetether" };
+  if (o.token) headers.authorization = `Bearer ${o.token}`;
+  if (o.workerId) headers["x-worker-id"] = o.workerId;
+  const f: $Fetch = ofetch.create({ baseURL: base, headers, retry: 0, timeout: o.timeoutMs ?? 30_000 });
+
+  return {
+    base,
+    headers,
+    async request<T>(method: string, path: string, opts: { body?: unknown; query?: Record<string, unknown>; headers?: Record<string, string>; timeoutMs?: number } = {}) {
+      const url = base + path;
+      let res;
+      try {
+        res = await f.raw(path, {
+          method: method as any,
+          body: opts.body as any,
+          query: opts.query ? Object.fromEntries(Object.entries(opts.query).filter(([, v]) => v !== undefined && v !== null)) : undefined,
+          headers: opts.headers,
+          timeout: opts.timeoutMs,
+          ignoreResponseError: true,
+          responseType: "text",
+        });
+      } catch (err) {
+        const why = err instanceof Error ? err.message.replace(/^\[[A-Z]+\] "[^"]*": /, "") : String(err);
+        throw new UnavailableError(`server unreachable at ${base}: ${why}`, url);
+      }
+      const text = (res._data as string | undefined) ?? "";
+      let data: any = undefined;
+      if (text) {
+        try {
+          data = JSON.parse(text);
+        } catch {
+          data = text;
+        }
+      }
+      if (res.status >= 500) {
+        // 502-504 are proxies telling us the server is down; other 5xx are server bugs, still not our input.
+        const msg = typeof data === "object" && data?.message ? data.message : `HTTP ${res.status}`;
+        throw new UnavailableError(`server error from ${method} ${url}: ${msg}`, url);
+      }
+      if (res.status >= 400) {
+        const code = typeof data === "object" && data?.error ? String(data.error) : `http_${res.status}`;
+        const msg = typeof data === "object" && data?.message ? String(data.message) : typeof data === "string" && data ? data.slice(0, 300) : `HTTP ${res.status}`;
+        throw new ApiError(res.status, code, `${method} ${path}: ${res.status} ${msg}`, url);
+      }
+      return { status: res.status, data: data as T };
+    },
+  };
+}

@@ -1,0 +1,78 @@
+// Typed calls of PROTOCOL.md, used by the worker and the operator commands.
+import * as P from "../protocol/index.ts";
+import { ApiError, createHttp, type HttpOptions } from "./http.ts";
+
+export { ApiError, UnavailableError } from "./http.ts";
+export type Client = ReturnType<typeof createClient>;
+
+export type CodebaseRegistration = { success: true; codebase: P.Codebase } | { success: true; pending: true; task_id: string };
+
+export function createClient(o: HttpOptions) {
+  const http = createHttp(o);
+  const r = P.routes;
+  const get = async <T>(path: string, query?: Record<string, unknown>) => (await http.request<T>("GET", path, { query })).data;
+  const post = async <T>(path: string, body?: unknown, headers?: Record<string, string>) =>
+    (await http.request<T>("POST", path, { body: body ?? {}, headers })).data;
+
+  return {
+    http,
+    base: http.base,
+    health: () => get<P.Health>(r.health),
+
+    // workers
+    registerWorker: (body: P.RegisterWorkerBody) => post<P.RegisterWorkerResponse>(r.registerWorker, body),
+    workerHeartbeat: (id: string) => post<{ success: boolean }>(r.workerHeartbeat(id)),
+    unregisterWorker: (id: string) => post<{ success: boolean }>(r.unregisterWorker(id)),
+    listWorkers: () => get<P.WorkerRecord[]>(r.workers),
+    getWorker: (id: string) => get<P.WorkerRecord>(r.worker(id)),
+    monitorWorkers: () => get<{ workers: P.MonitorWorker[] }>(r.monitorWorkers),
+
+    // codebases
+    registerCodebase: async (body: { name: string; path: string; description?: string | null; worker_id?: string | null }) => {
+      const data = await post<any>(r.codebases, body);
+      // Older servers answer the codebase at the top level instead of under `codebase`.
+      if (data && !data.codebase && !data.pending && data.id) return { success: true, codebase: data } as CodebaseRegistration;
+      return data as CodebaseRegistration;
+    },
+    listCodebases: () => get<P.Codebase[]>(r.codebases),
+    getCodebase: (id: string) => get<P.Codebase>(r.codebase(id)),
+    deleteCodebase: (id: string) => http.request("DELETE", r.codebase(id)),
+
+    // tasks
+    createTask: (body: Partial<P.CreateTaskBody> & { prompt: string }) => post<P.Task>(r.tasks, body),
+    listTasks: (q: Partial<P.ListTasksQuery> = {}) => get<P.Task[]>(r.tasks, q),
+    getTask: (id: string) => get<P.Task>(r.task(id)),
+    cancelTask: (id: string) => post<any>(r.cancelTask(id)),
+    updateStatus: (id: string, body: P.TaskStatusBody) => http.request<any>("PUT", r.taskStatus(id), { body }).then((x) => x.data),
+    postOutput: (id: string, body: { worker_id: string; attempt: number; seq: number; lines: string[] } | { worker_id: string; output: string; timestamp: string }) =>
+      post<any>(r.taskOutput(id), body),
+    getOutput: (id: string, since = 0) => get<P.OutputPage>(r.taskOutput(id), { since }),
+
+    // dispatch
+    /** Claim a task by id, or the best eligible one (`undefined`). null = nothing to claim (204/409). */
+    claim: async (workerId: string, taskId?: string): Promise<P.ClaimResponse | null> => {
+      try {
+        const res = await http.request<P.ClaimResponse>("POST", r.claim, {
+          body: taskId ? { task_id: taskId, worker_id: workerId } : { worker_id: workerId },
+          headers: { "x-worker-id": workerId },
+        });
+        if (res.status === 204 || !res.data) return null;
+        return res.data;
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 409) return null;
+        throw err;
+      }
+    },
+    taskHeartbeat: (body: { task_id: string; worker_id: string; attempt: number }) => post<P.TaskHeartbeatResponse>(r.taskHeartbeat, body),
+    release: (workerId: string, body: P.ReleaseBody) => post<any>(r.release, body, { "x-worker-id": workerId }),
+    updateStreamCodebases: (workerId: string, codebases: string[]) =>
+      http.request<any>("PUT", r.streamCodebases, { query: { worker_id: workerId }, body: { codebases } }),
+
+    // sessions
+    syncSessions: (codebaseId: string, body: { worker_id: string; sessions: P.SessionRecord[] }) => post<any>(r.sessionsSync(codebaseId), body),
+    syncMessages: (codebaseId: string, sessionId: string, body: { worker_id: string; messages: P.MessageRecord[] }) =>
+      post<any>(r.messagesSync(codebaseId, sessionId), body),
+    listSessions: (codebaseId: string) => get<any[]>(r.sessions(codebaseId)),
+    listMessages: (codebaseId: string, sessionId: string) => get<any[]>(r.messages(codebaseId, sessionId)),
+  };
+}

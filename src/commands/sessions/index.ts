@@ -1,0 +1,10 @@
+import { defineCommand } from "citty";
+
+export default defineCommand({
+  meta: { name: "sessions", description: "OpenCode session history: sync this machine's sessions to the server, read what the server holds" },
+  subCommands: {
+    sync: () => import("./sync.ts").then((m) => m.default),
+    list: () => import("./list.ts").then((m) => m.default),
+    show: () => import("./show.ts").then((m) => m.default),
+  },
+});

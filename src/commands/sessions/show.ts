@@ -1,0 +1,29 @@
+import { defineCommand } from "citty";
+import { consola } from "consola";
+import { createClient } from "../../client/index.ts";
+import { CliError } from "../../util/errors.ts";
+import { configArgs, jsonArg, loadConfig } from "../_shared.ts";
+
+export default defineCommand({
+  meta: { name: "show", description: "Show one session with its messages. Example: codetether sessions show ses_abc123 --json" },
+  args: { ...configArgs, ...jsonArg, id: { type: "positional", description: "Session id", required: true } },
+  async run({ args, rawArgs }) {
+    const { config } = await loadConfig(args, rawArgs);
+    const client = createClient({ serverUrl: config.server_url, token: config.auth_token });
+    for (const cb of await client.listCodebases()) {
+      const s = (await client.listSessions(cb.id)).find((x: any) => x.id === args.id);
+      if (!s) continue;
+      const messages = await client.listMessages(cb.id, String(args.id));
+      if (args.json) return void process.stdout.write(JSON.stringify({ session: { ...s, codebase_id: cb.id }, messages }) + "\n");
+      consola.log(`${s.id}  ${s.title ?? ""}\ncodebase ${cb.name} (${cb.id})  updated ${s.updated ?? "-"}${s.task_id ? `  task ${s.task_id}` : ""}`);
+      for (const m of messages as any[]) {
+        for (const p of m.parts ?? []) {
+          if (p.type === "text" && p.text) consola.log(`[${m.role}] ${p.text}`);
+          else if (p.type === "tool") consola.log(`[${m.role}] tool ${p.tool} ${p.state?.status ?? ""}`);
+        }
+      }
+      return;
+    }
+    throw new CliError(`session ${args.id} not found on ${client.base}`);
+  },
+});

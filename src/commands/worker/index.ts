@@ -1,0 +1,9 @@
+import { defineCommand } from "citty";
+
+export default defineCommand({
+  meta: { name: "worker", description: "Run and inspect the worker that executes tasks on this machine" },
+  subCommands: {
+    start: () => import("./start.ts").then((m) => m.default),
+    status: () => import("./status.ts").then((m) => m.default),
+  },
+});

@@ -1,0 +1,22 @@
+import { defineCommand } from "citty";
+import { configArgs, loadConfig } from "../_shared.ts";
+import { runInForeground } from "./_foreground.ts";
+
+export default defineCommand({
+  meta: {
+    name: "start",
+    description:
+      "Run the worker in the foreground (for systemd/Kubernetes): register, take tasks by push or poll, run them with OpenCode.\n" +
+      "Example: codetether worker start --server http://ct.example:8000 --name build-1 --codebase api:/srv/api",
+  },
+  args: {
+    ...configArgs,
+    once: { type: "boolean", description: "Take one task, run it, exit 0 if it completed (1 otherwise)" },
+  },
+  async run({ args, rawArgs }) {
+    const { config } = await loadConfig(args, rawArgs);
+    const { startWorker } = await import("../../worker/index.ts");
+    const { sessionSyncHooks } = await import("../../sessions/worker-sync.ts");
+    await runInForeground(config, () => startWorker(config, { once: !!args.once, ...sessionSyncHooks(config) }));
+  },
+});

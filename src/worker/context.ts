@@ -1,0 +1,42 @@
+// What every worker loop shares: config, client, server settings, registered codebases.
+import type { Client } from "../client/index.ts";
+import type { Config } from "../config/schema.ts";
+import type { Settings } from "../protocol/index.ts";
+
+export interface RegisteredCodebase {
+  id: string;
+  name: string;
+  path: string;
+}
+
+export interface RunningTask {
+  id: string;
+  attempt: number | null;
+  started_at: string;
+  /** Stops the agent; the reason decides what is reported. */
+  abort: (reason: AbortReason) => void;
+}
+
+/** cancel: report `cancelled`; shutdown: release back to pending; lease_lost: report nothing. */
+export type AbortReason = "cancel" | "shutdown" | "lease_lost";
+
+export interface WorkerContext {
+  config: Config;
+  client: Client;
+  workerId: string;
+  settings: Settings;
+  /** The server lacks our additions (settings, task heartbeats, `{}`-claim, batches). */
+  legacy: boolean;
+  globalCodebaseId: string | null;
+  codebases: Map<string, RegisteredCodebase>;
+  running: Map<string, RunningTask>;
+  spoolDir: string;
+  redact: (s: string) => string;
+  stats: { completed: number; failed: number; cancelled: number; lastContact: string | null };
+  /** Marks a successful server round trip (for `worker status`). */
+  contact(): void;
+  /** Set by the dispatcher: the codebase set changed, update the stream's routing. */
+  routingChanged?: () => void;
+}
+
+export const DEFAULT_SETTINGS: Settings = { heartbeat_interval_s: 15, lease_s: 60, poll_interval_s: 5 };

@@ -1,0 +1,146 @@
+// How tasks reach the worker: the push stream (SSE) when the server has one, polling
+// every poll_interval (with jitter) while it does not, and a wake-up whenever a slot
+// frees. Every wake-up claims until the slots are full or nothing is eligible.
+import { ApiError, UnavailableError } from "../client/index.ts";
+import { readSse } from "../client/sse.ts";
+import { TASK_EVENT_NAMES, routes, type ClaimResponse } from "../protocol/index.ts";
+import { backoffDelay, jitter, POLICIES, sleep } from "../util/backoff.ts";
+import { log } from "../util/log.ts";
+import type { WorkerContext } from "./context.ts";
+
+/** With a live stream we still claim now and then, in case an event was missed. */
+const SAFETY_POLL_MS = 30_000;
+
+export interface Dispatcher {
+  wake(): void;
+  /** Resolves when the loops have stopped (after `signal` aborts). */
+  done: Promise<void>;
+  readonly streaming: boolean;
+}
+
+export function startDispatcher(ctx: WorkerContext, signal: AbortSignal, start: (c: ClaimResponse) => void, opts: { maxTasks?: number } = {}): Dispatcher {
+  let streaming = false;
+  let filling = false;
+  let again = false;
+  let claimed = 0;
+  const candidates = new Set<string>(); // task ids announced by a legacy server
+  let streamAbort = new AbortController();
+  const max = () => ctx.config.max_concurrent_tasks;
+  const exhausted = () => opts.maxTasks !== undefined && claimed >= opts.maxTasks;
+
+  async function claimNext(): Promise<ClaimResponse | null> {
+    if (!ctx.legacy) return ctx.client.claim(ctx.workerId);
+    for (const id of candidates) {
+      candidates.delete(id);
+      const c = await ctx.client.claim(ctx.workerId, id);
+      if (c) return c;
+    }
+    return null;
+  }
+
+  async function fill() {
+    if (filling) {
+      again = true;
+      return;
+    }
+    filling = true;
+    try {
+      do {
+        again = false;
+        while (!signal.aborted && !exhausted() && ctx.running.size < max()) {
+          const c = await claimNext();
+          ctx.contact();
+          if (!c) break;
+          claimed++;
+          start(c);
+        }
+      } while (again && !signal.aborted);
+    } catch (err) {
+      if (!(err instanceof UnavailableError)) log("warn", `claim failed: ${(err as Error).message}`);
+    } finally {
+      filling = false;
+    }
+  }
+
+  function onTaskEvent(data: string) {
+    if (!ctx.legacy) return void fill();
+    try {
+      const t = JSON.parse(data);
+      if (t && typeof t.id === "string") candidates.add(t.id);
+    } catch {}
+    void fill();
+  }
+
+  async function streamLoop() {
+    for (let i = 0; !signal.aborted; ) {
+      streamAbort = new AbortController();
+      const s = AbortSignal.any([signal, streamAbort.signal]);
+      const ids = [...ctx.codebases.keys(), ...(ctx.globalCodebaseId ? [ctx.globalCodebaseId] : []), "global"];
+      const url = `${ctx.client.base}${routes.stream}?worker_id=${encodeURIComponent(ctx.workerId)}&agent_name=${encodeURIComponent(ctx.config.worker_name)}`;
+      try {
+        const frames = readSse(url, {
+          headers: { ...ctx.client.http.headers, "x-codebases": ids.join(","), "x-capabilities": ctx.config.capabilities.join(",") },
+          signal: s,
+          idleMs: Math.max(45_000, ctx.settings.heartbeat_interval_s * 3000),
+        });
+        for await (const f of frames) {
+          if (!streaming) log("info", "task stream connected", { server: ctx.client.base });
+          streaming = true;
+          i = 0;
+          ctx.contact();
+          if (f.event === "connected") void fill();
+          else if (TASK_EVENT_NAMES.includes(f.event)) onTaskEvent(f.data);
+          else if (f.event === "task_cancel") {
+            try {
+              const id = JSON.parse(f.data).task_id;
+              ctx.running.get(id)?.abort("cancel");
+            } catch {}
+          }
+        }
+      } catch (err) {
+        if (!signal.aborted && !streamAbort.signal.aborted) {
+          const msg = err instanceof ApiError ? err.message : (err as Error).message;
+          log(streaming ? "warn" : "debug", `task stream down, polling every ${ctx.config.poll_interval}s: ${msg}`);
+        }
+      }
+      streaming = false;
+      if (signal.aborted) break;
+      if (streamAbort.signal.aborted) continue; // reconnect at once with the new routing set
+      if (!(await sleep(backoffDelay(POLICIES.reconnect, i++), signal))) break;
+    }
+  }
+
+  async function pollLoop() {
+    let lastFill = Date.now();
+    while (await sleep(jitter(ctx.config.poll_interval * 1000), signal)) {
+      if (streaming && Date.now() - lastFill < SAFETY_POLL_MS) continue;
+      lastFill = Date.now();
+      if (ctx.legacy && ctx.running.size < max()) {
+        try {
+          const mine = new Set([...ctx.codebases.keys(), ctx.globalCodebaseId, "global"]);
+          for (const t of await ctx.client.listTasks({ status: "pending" })) {
+            if (!t.codebase_id || mine.has(t.codebase_id)) candidates.add(t.id);
+          }
+        } catch {
+          continue;
+        }
+      }
+      await fill();
+    }
+  }
+
+  ctx.routingChanged = () => {
+    // Our server takes a routing update on the open stream; otherwise reconnect with new headers.
+    const ids = [...ctx.codebases.keys(), ...(ctx.globalCodebaseId ? [ctx.globalCodebaseId] : []), "global"];
+    ctx.client.updateStreamCodebases(ctx.workerId, ids).catch(() => streamAbort.abort());
+  };
+
+  const done = Promise.all([streamLoop(), pollLoop()]).then(() => {});
+  return {
+    wake: () => void fill(),
+    done,
+    get streaming() {
+      return streaming;
+    },
+  };
+}

@@ -1,0 +1,174 @@
+// Runs one claimed task: lease heartbeats, the agent, output, and the final report.
+// The report is spooled to disk before delivery so neither a server outage nor a worker
+// restart loses it.
+import { homedir } from "node:os";
+import { existsSync, statSync } from "node:fs";
+import { ApiError } from "../client/index.ts";
+import type { ClaimResponse, Task } from "../protocol/index.ts";
+import { log } from "../util/log.ts";
+import { sleep } from "../util/backoff.ts";
+import type { AbortReason, WorkerContext } from "./context.ts";
+import { createOutputSink } from "./output.ts";
+import { findOpencode, runOpencode } from "./opencode.ts";
+import { deliverReport } from "./report.ts";
+import { writeReport, type Report } from "./spool.ts";
+import { registerLocalCodebase } from "./registration.ts";
+
+interface Outcome {
+  status: Report["status"];
+  result?: string | null;
+  error?: string | null;
+  session_id?: string | null;
+}
+
+export async function runClaimedTask(ctx: WorkerContext, claim: ClaimResponse, onDone?: (t: Task, o: Outcome) => void): Promise<void> {
+  const taskId = claim.task_id;
+  const attempt = typeof claim.attempt === "number" ? claim.attempt : null;
+  const task = claim.task ?? (await ctx.client.getTask(taskId));
+  const ac = new AbortController();
+  let reason: AbortReason | null = null;
+  const abort = (r: AbortReason) => {
+    if (reason) {
+      if (r === "lease_lost") reason = r; // losing the lease trumps everything: report nothing
+      return;
+    }
+    reason = r;
+    ac.abort(r);
+  };
+  ctx.running.set(taskId, { id: taskId, attempt, started_at: new Date().toISOString(), abort });
+  log("info", "task claimed", { task: taskId, attempt, agent: task.agent_type, codebase: task.codebase_id });
+
+  const output = createOutputSink({
+    client: ctx.client,
+    taskId,
+    workerId: ctx.workerId,
+    attempt,
+    legacy: ctx.legacy,
+    redact: ctx.redact,
+    onStale: () => abort("lease_lost"),
+  });
+  const stopBeat = new AbortController();
+  const beat = heartbeatLoop(ctx, taskId, attempt, abort, stopBeat.signal);
+
+  let outcome: Outcome;
+  try {
+    if (ctx.legacy) await ctx.client.updateStatus(taskId, { status: "running", worker_id: ctx.workerId }).catch(() => {});
+    outcome = await execute(ctx, task, ac.signal, (l) => output.push(l));
+  } catch (err) {
+    outcome = { status: "failed", error: `worker error: ${(err as Error).message}` };
+  } finally {
+    stopBeat.abort();
+  }
+  await beat;
+
+  if (reason === "lease_lost") {
+    output.close();
+    ctx.running.delete(taskId);
+    log("warn", "task lease lost; result dropped", { task: taskId, attempt });
+    return;
+  }
+  if (reason === "shutdown") outcome = { status: null, session_id: outcome.session_id };
+  else if (reason === "cancel") outcome = { ...outcome, status: "cancelled", error: outcome.error ?? "cancelled" };
+
+  const report: Report = {
+    task_id: taskId,
+    worker_id: ctx.workerId,
+    attempt,
+    status: outcome.status,
+    result: outcome.result != null ? ctx.redact(outcome.result) : null,
+    error: outcome.error != null ? ctx.redact(outcome.error) : null,
+    session_id: outcome.session_id ?? null,
+    created_at: new Date().toISOString(),
+  };
+  const path = writeReport(ctx.spoolDir, report);
+  // All output reaches the server before the final state, so a follower sees every line before `done`.
+  const flushDeadline = AbortSignal.timeout(reason === "shutdown" ? 5_000 : 120_000);
+  await output.flush(flushDeadline);
+  output.close();
+  await deliverReport(ctx, path, report);
+  ctx.running.delete(taskId);
+  if (report.status === "completed") ctx.stats.completed++;
+  else if (report.status === "failed") ctx.stats.failed++;
+  else if (report.status === "cancelled") ctx.stats.cancelled++;
+  log(report.status === "failed" ? "warn" : "info", `task ${report.status ?? "released"}`, {
+    task: taskId,
+    attempt,
+    error: report.error ? report.error.slice(0, 200) : undefined,
+  });
+  onDone?.(task, outcome);
+}
+
+async function heartbeatLoop(ctx: WorkerContext, taskId: string, attempt: number | null, abort: (r: AbortReason) => void, signal: AbortSignal) {
+  if (ctx.legacy || attempt === null) return;
+  const every = Math.max(200, (ctx.settings.lease_s * 1000) / 3);
+  while (await sleep(every, signal)) {
+    try {
+      const res = await ctx.client.taskHeartbeat({ task_id: taskId, worker_id: ctx.workerId, attempt });
+      ctx.contact();
+      if (res.cancel_requested) abort("cancel");
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) return abort("lease_lost");
+      if (err instanceof ApiError && err.status === 404) return; // server without task heartbeats
+      // unreachable: keep the agent running; the report is spooled and the lease may still hold
+    }
+  }
+}
+
+export function codebasePath(ctx: WorkerContext, task: Task): string | null {
+  const id = task.codebase_id;
+  if (!id || id === "global" || id === ctx.globalCodebaseId) return homedir();
+  return ctx.codebases.get(id)?.path ?? null;
+}
+
+async function execute(ctx: WorkerContext, task: Task, signal: AbortSignal, onLine: (l: string) => void): Promise<Outcome> {
+  switch (task.agent_type) {
+    case "noop":
+      return { status: "completed", result: "" };
+    case "echo":
+      onLine(task.prompt);
+      return { status: "completed", result: task.prompt };
+    case "register_codebase":
+      return registerCodebaseTask(ctx, task);
+  }
+  const cwd = codebasePath(ctx, task);
+  if (!cwd) return { status: "failed", error: `codebase ${task.codebase_id} is not registered on worker ${ctx.workerId}` };
+  if (!existsSync(cwd) || !statSync(cwd).isDirectory()) return { status: "failed", error: `codebase path ${cwd} is not a directory on worker ${ctx.workerId}` };
+  const bin = findOpencode(ctx.config.opencode_bin);
+  if (!bin) {
+    return {
+      status: "failed",
+      error: ctx.config.opencode_bin
+        ? `opencode not found at opencode_bin=${ctx.config.opencode_bin}`
+        : "opencode not found (looked in PATH, ~/.opencode/bin, ~/.local/bin, /usr/local/bin): install it with `npm i -g opencode-ai` or set opencode_bin",
+    };
+  }
+  const timeoutS = task.timeout_s ?? ctx.config.task_timeout;
+  const resume = typeof task.metadata?.resume_session_id === "string" ? (task.metadata.resume_session_id as string) : null;
+  const r = await runOpencode({
+    bin,
+    cwd,
+    agent: task.agent_type,
+    model: task.model,
+    sessionId: resume,
+    prompt: task.prompt,
+    timeoutMs: timeoutS * 1000,
+    signal,
+    onLine,
+  });
+  if (r.status === "timeout") return { status: "failed", error: `timed out after ${timeoutS}s`, session_id: r.sessionId };
+  if (r.status === "cancelled") return { status: "cancelled", error: "cancelled", session_id: r.sessionId };
+  return { status: r.status, result: r.result, error: r.error, session_id: r.sessionId };
+}
+
+async function registerCodebaseTask(ctx: WorkerContext, task: Task): Promise<Outcome> {
+  const m = task.metadata as { name?: string; path?: string; description?: string };
+  if (!m.path || !m.name) return { status: "failed", error: "register_codebase task needs metadata.name and metadata.path" };
+  // Not ours: hand it back so a worker that has the path can take it (max_attempts bounds the search).
+  if (!existsSync(m.path)) return { status: null, error: `path ${m.path} not found on worker ${ctx.workerId}` };
+  try {
+    const cb = await registerLocalCodebase(ctx, { name: m.name, path: m.path, description: m.description });
+    return { status: "completed", result: cb.id };
+  } catch (err) {
+    return { status: "failed", error: (err as Error).message };
+  }
+}

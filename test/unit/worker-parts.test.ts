@@ -1,0 +1,62 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { backoffDelay, jitter, POLICIES, sleep } from "../../src/util/backoff.ts";
+import { acquireWorkerLock, lockHolder, lockPaths } from "../../src/worker/lock.ts";
+import { pendingReports, removeReport, spoolDir, writeReport } from "../../src/worker/spool.ts";
+import { tempDir } from "../helpers/proc.ts";
+
+const tmp = tempDir("ct-unit-");
+afterAll(() => tmp.cleanup());
+
+describe("backoff", () => {
+  test("grows exponentially within [base, max] and jitters", () => {
+    const p = POLICIES.reconnect;
+    expect(backoffDelay(p, 0, () => 0)).toBe(1000);
+    expect(backoffDelay(p, 0, () => 1)).toBe(1000);
+    expect(backoffDelay(p, 3, () => 1)).toBe(8000);
+    expect(backoffDelay(p, 50, () => 1)).toBe(60_000);
+    const seen = new Set(Array.from({ length: 50 }, () => backoffDelay(p, 6)));
+    expect(seen.size).toBeGreaterThan(10); // jittered: a fleet does not reconnect in lockstep
+    for (const d of seen) expect(d >= 1000 && d <= 60_000).toBe(true);
+    expect(jitter(5000, 0.2, () => 0)).toBe(4000);
+    expect(jitter(5000, 0.2, () => 1)).toBe(6000);
+  });
+  test("sleep ends early on abort", async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 10);
+    expect(await sleep(60_000, ac.signal)).toBe(false);
+    expect(await sleep(1)).toBe(true);
+  });
+});
+
+describe("spool", () => {
+  test("reports survive as whole files and are removed once delivered", () => {
+    const dir = spoolDir(join(tmp.path, "data"), "w/1");
+    const r = { task_id: "t1", worker_id: "w/1", attempt: 2, status: "completed" as const, result: "ok", created_at: new Date().toISOString() };
+    const path = writeReport(dir, r);
+    writeFileSync(join(dir, "torn.json"), "{\"task_id\":"); // a crash mid-write of an old format
+    const pending = pendingReports(dir);
+    expect(pending).toHaveLength(1);
+    expect(pending[0]!.report).toEqual(r);
+    removeReport(path);
+    expect(pendingReports(dir)).toHaveLength(0);
+  });
+});
+
+describe("worker lock", () => {
+  test("one holder per worker id; a dead holder's lock is taken over", async () => {
+    const dir = join(tmp.path, "lock");
+    mkdirSync(dir, { recursive: true });
+    const release = await acquireWorkerLock(dir, "w1");
+    expect(lockHolder(dir, "w1")).toBeNull(); // we hold it ourselves
+    // Another process holding it: simulate by a live foreign pid in the pid file (pid 1 is always alive).
+    writeFileSync(lockPaths(dir, "w1").file, "1");
+    await expect(acquireWorkerLock(dir, "w1")).rejects.toThrow("worker 'w1' is already running (pid 1)");
+    // A dead holder (pid that does not exist): the lock is broken and taken.
+    writeFileSync(lockPaths(dir, "w1").file, "999999");
+    const again = await acquireWorkerLock(dir, "w1");
+    await again();
+    await release();
+  });
+});
