@@ -22,10 +22,36 @@ async function resolveSub(cmd: CommandDef<any>, rawArgs: string[]): Promise<[Com
   return [current, parent];
 }
 
+const resolve = async <T>(v: T | Promise<T> | (() => T | Promise<T>)): Promise<T> => (typeof v === "function" ? (v as () => T)() : v);
+
+/** The same command, but its subcommands listed by the first line of their description
+ * (the rest holds examples, shown on the subcommand's own help). */
+function summarized(cmd: CommandDef<any>): CommandDef<any> {
+  if (!cmd.subCommands) return cmd;
+  return {
+    ...cmd,
+    subCommands: async () => {
+      const subs = (await resolve(cmd.subCommands)) ?? {};
+      return Object.fromEntries(
+        Object.entries(subs).map(([name, loader]) => [
+          name,
+          async () => {
+            const c = await resolve(loader as CommandDef<any>);
+            const meta = (await resolve(c.meta)) ?? {};
+            return { ...c, meta: { ...meta, description: meta.description?.split("\n")[0] } };
+          },
+        ]),
+      );
+    },
+  };
+}
+
 async function printUsage(cmd: CommandDef<any>, rawArgs: string[], to: "out" | "err" = "out") {
   const [sub, parent] = await resolveSub(cmd, rawArgs);
-  const text = await renderUsage(sub, parent);
-  (to === "out" ? process.stdout : process.stderr).write(text + "\n");
+  let text = await renderUsage(summarized(sub), parent);
+  const stream = to === "out" ? process.stdout : process.stderr;
+  if (!stream.isTTY || process.env.NO_COLOR) text = text.replace(/\x1b\[[0-9;]*m/g, "");
+  stream.write(text.replace(/[ \t]+$/gm, "") + "\n");
 }
 
 export async function runCli(cmd: CommandDef<any>, rawArgs: string[]): Promise<void> {

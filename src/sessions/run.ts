@@ -20,6 +20,9 @@ export interface RoundOptions {
 export async function syncRound(o: RoundOptions): Promise<SyncResult> {
   const bin = findOpencode(o.config.opencode_bin);
   if (!bin) throw new Error("opencode not found: set opencode_bin or install opencode-ai");
+  // Sessions link to the tasks that made them: the server knows each task's session_id.
+  const tasks = await o.client.listTasks({ worker_id: o.config.worker_id, limit: 10000 }).catch(() => []);
+  const bySession = new Map(tasks.filter((t) => t.session_id).map((t) => [t.session_id!, t.id]));
   return syncSessions({
     client: o.client,
     workerId: o.config.worker_id,
@@ -29,7 +32,7 @@ export async function syncRound(o: RoundOptions): Promise<SyncResult> {
     redact: o.redact,
     codebaseId: o.codebaseId,
     dryRun: o.dryRun,
-    taskOf: o.taskOf,
+    taskOf: (sid) => o.taskOf?.(sid) ?? bySession.get(sid),
   });
 }
 

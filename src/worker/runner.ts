@@ -12,7 +12,8 @@ import { createOutputSink } from "./output.ts";
 import { findOpencode, runOpencode } from "./opencode.ts";
 import { deliverReport } from "./report.ts";
 import { writeReport, type Report } from "./spool.ts";
-import { registerLocalCodebase } from "./registration.ts";
+import { checkCodebasePath, registerLocalCodebase } from "./registration.ts";
+import { EXIT } from "../util/errors.ts";
 
 interface Outcome {
   status: Report["status"];
@@ -130,7 +131,7 @@ async function execute(ctx: WorkerContext, task: Task, signal: AbortSignal, onLi
     case "register_codebase":
       return registerCodebaseTask(ctx, task);
   }
-  const cwd = codebasePath(ctx, task);
+  const cwd = codebasePath(ctx, task) ?? (await adoptCodebase(ctx, task.codebase_id!));
   if (!cwd) return { status: "failed", error: `codebase ${task.codebase_id} is not registered on worker ${ctx.workerId}` };
   if (!existsSync(cwd) || !statSync(cwd).isDirectory()) return { status: "failed", error: `codebase path ${cwd} is not a directory on worker ${ctx.workerId}` };
   const bin = findOpencode(ctx.config.opencode_bin);
@@ -158,6 +159,21 @@ async function execute(ctx: WorkerContext, task: Task, signal: AbortSignal, onLi
   if (r.status === "timeout") return { status: "failed", error: `timed out after ${timeoutS}s`, session_id: r.sessionId };
   if (r.status === "cancelled") return { status: "cancelled", error: "cancelled", session_id: r.sessionId };
   return { status: r.status, result: r.result, error: r.error, session_id: r.sessionId };
+}
+
+/** A codebase registered for this worker by someone else (`codebase register --worker-id`) after we started. */
+async function adoptCodebase(ctx: WorkerContext, id: string): Promise<string | null> {
+  try {
+    const cb = await ctx.client.getCodebase(id);
+    if (cb.worker_id !== ctx.workerId) return null;
+    const path = checkCodebasePath(cb.name, cb.path, ctx.config.allowed_paths, EXIT.FAILURE);
+    ctx.codebases.set(cb.id, { id: cb.id, name: cb.name, path });
+    log("info", "codebase adopted", { codebase: cb.name, id: cb.id, path });
+    return path;
+  } catch (err) {
+    log("warn", `codebase ${id} cannot be used here: ${(err as Error).message}`);
+    return null;
+  }
 }
 
 async function registerCodebaseTask(ctx: WorkerContext, task: Task): Promise<Outcome> {

@@ -146,3 +146,24 @@ describe("worker start", () => {
     expect(await w.exited).toBe(0);
   });
 });
+
+describe("codebases registered for a running worker", () => {
+  test("a codebase registered with --worker-id after the worker started is used by it", async () => {
+    const repo = join(tmp.path, "late-repo");
+    mkdirSync(repo, { recursive: true });
+    // A fake opencode that proves the task ran in the codebase directory.
+    const bin = join(tmp.path, "fake-opencode");
+    writeFileSync(bin, `#!/bin/sh\necho '{"type":"text","sessionID":"ses_late","part":{"type":"text","text":"cwd='"$(pwd)"'"}}'\n`);
+    (await import("node:fs")).chmodSync(bin, 0o755);
+    const w = startWorkerProc(server.url, { name: "w-late", dataDir: join(tmp.path, "w-late"), args: ["--opencode-bin", bin] });
+    await w.waitFor(/task stream connected/);
+    const reg = await server.client.registerCodebase({ name: "late", path: repo, worker_id: "w-late" });
+    const id = "codebase" in reg ? reg.codebase.id : "";
+    const t = await server.client.createTask({ codebase_id: id, prompt: "where am I", agent_type: "build" });
+    const done = await waitTask(server.client, t.id, (x) => x.status !== "pending" && x.status !== "running", "task finished");
+    expect(done.error).toBeNull();
+    expect(done.result).toBe(`cwd=${(await import("node:fs")).realpathSync(repo)}`);
+    w.kill("SIGTERM");
+    expect(await w.exited).toBe(0);
+  });
+});
