@@ -1,0 +1,63 @@
+// What the operator commands (task, codebase, worker status) share besides output: the
+// config flags a client needs, the client itself, and codebase name -> id resolution.
+import type { ArgsDef } from "citty";
+import { createClient, type Client } from "../client/index.ts";
+import type { Config } from "../config/schema.ts";
+import type { Codebase } from "../protocol/index.ts";
+import { CliError, EXIT } from "../util/errors.ts";
+import { configArgs } from "./_shared.ts";
+
+/** A subset of configArgs: the full list is every worker/server knob, noise in `task --help`. */
+export function pickConfigArgs(names: string[]): ArgsDef {
+  return Object.fromEntries(names.filter((n) => configArgs[n]).map((n) => [n, configArgs[n]!]));
+}
+
+/** --config, --server, --token: enough to talk to the server. */
+export const clientArgs = pickConfigArgs(["config", "server", "token"]);
+
+export function clientFor(config: Config): Client {
+  return createClient({ serverUrl: config.server_url, token: config.auth_token, timeoutMs: 15_000 });
+}
+
+/** Drop args that share a name with a config flag but mean something else here (e.g. task --codebase). */
+export function withoutArgs(args: Record<string, unknown>, names: string[]): Record<string, unknown> {
+  const out = { ...args };
+  for (const n of names) delete out[n];
+  return out;
+}
+
+/**
+ * ID or NAME -> codebase id. "global" stays "global". An exact id wins; a name that several
+ * workers registered is ambiguous (usage error listing the ids, so the user can pick one).
+ */
+export async function resolveCodebase(client: Client, ref: string): Promise<string> {
+  if (ref === "global") return "global";
+  const all = await client.listCodebases();
+  const byId = all.find((c) => c.id === ref);
+  if (byId) return byId.id;
+  const named = all.filter((c) => c.name === ref);
+  if (named.length === 1) return named[0]!.id;
+  if (named.length > 1) {
+    const list = named.map((c: Codebase) => `${c.id} (worker ${c.worker_id ?? "-"}, ${c.path})`).join(", ");
+    throw new CliError(`codebase name '${ref}' is ambiguous: ${named.length} codebases have it: ${list}; pass one id with --codebase`, EXIT.USAGE);
+  }
+  throw new CliError(`no codebase with id or name '${ref}' on ${client.base} (see: codetether codebase list)`, EXIT.FAILURE);
+}
+
+/** Parse an integer flag, or fail as a usage error naming the flag. */
+export function intArg(value: unknown, flag: string, o: { min?: number; max?: number } = {}): number | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || (o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
+    const range = o.min !== undefined && o.max !== undefined ? ` ${o.min}..${o.max}` : o.min !== undefined ? ` >= ${o.min}` : "";
+    throw new CliError(`--${flag}: expected an integer${range}, got '${value}'`, EXIT.USAGE);
+  }
+  return n;
+}
+
+export function positiveArg(value: unknown, flag: string): number | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new CliError(`--${flag}: expected a number > 0, got '${value}'`, EXIT.USAGE);
+  return n;
+}

@@ -1,0 +1,122 @@
+// How operator commands print: tables and key/value blocks for people, JSON with fixed
+// keys for scripts, colour and spinners only when a person is watching (a TTY, no
+// NO_COLOR). Every command goes through here so the policy lives in one place.
+type Stream = { isTTY?: boolean; write(s: string): unknown };
+
+/** Colour when the stream is a terminal, NO_COLOR is unset and TERM is not "dumb" (https://no-color.org). */
+export function colorEnabled(stream: Stream = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0") return true;
+  return !!stream.isTTY && env.TERM !== "dumb";
+}
+
+const CODES = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, gray: 90, bold: 1, dim: 2 } as const;
+export type Style = keyof typeof CODES;
+
+/** Styler bound to a stream: paint("green", "ok") is plain text when that stream gets no colour. */
+export function painter(stream: Stream = process.stdout, env: NodeJS.ProcessEnv = process.env): (style: Style, text: string) => string {
+  const on = colorEnabled(stream, env);
+  return (style, text) => (on ? `\x1b[${CODES[style]}m${text}\x1b[0m` : text);
+}
+
+const ANSI = /\x1b\[[0-9;]*m/g;
+const visible = (s: string) => s.replace(ANSI, "").length;
+
+/** Columns padded to the widest cell; the last column is not padded (no trailing blanks). */
+export function table(headers: string[], rows: string[][], stream: Stream = process.stdout): string {
+  const paint = painter(stream);
+  const all = [headers, ...rows];
+  const width = headers.map((_, i) => Math.max(...all.map((r) => visible(r[i] ?? ""))));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c + " ".repeat(width[i]! - visible(c))))
+      .join("  ")
+      .trimEnd();
+  return [paint("bold", line(headers)), ...rows.map(line)].join("\n") + "\n";
+}
+
+/** "key: value" lines with aligned values; undefined/null values are shown as "-". */
+export function keyValues(pairs: [string, unknown][]): string {
+  const width = Math.max(...pairs.map(([k]) => k.length));
+  return pairs.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${v === undefined || v === null || v === "" ? "-" : String(v)}`).join("\n") + "\n";
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Notes for people go to stderr, so stdout stays what a script captures (an id, a table). */
+export function note(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+/** "3s", "4m 10s", "2h 5m", "3d 4h". */
+export function duration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+}
+
+/** "12s ago" for an ISO time, "-" when unset or unparsable. */
+export function ago(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return "-";
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) return "-";
+  return now >= t ? `${duration((now - t) / 1000)} ago` : `in ${duration((t - now) / 1000)}`;
+}
+
+/** Truncate to `max` visible characters with an ellipsis, one line. */
+export function clip(s: string | null | undefined, max: number): string {
+  const one = (s ?? "").replace(/\s+/g, " ").trim();
+  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+}
+
+export interface Spinner {
+  text(t: string): void;
+  stop(): void;
+}
+
+/** A spinner on stderr when stderr is a TTY; otherwise nothing at all (logs stay clean). */
+export function spinner(initial: string, stream: Stream = process.stderr): Spinner {
+  if (!stream.isTTY) return { text() {}, stop() {} };
+  const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+  const paint = painter(stream);
+  let i = 0;
+  let label = initial;
+  let stopped = false;
+  const draw = () => stream.write(`\r\x1b[2K${paint("cyan", frames[i++ % frames.length]!)} ${label}`);
+  draw();
+  const timer = setInterval(draw, 100);
+  return {
+    text(t) {
+      label = t;
+    },
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      stream.write("\r\x1b[2K");
+    },
+  };
+}
+
+/** Status word coloured by meaning (for task and worker states). */
+export function statusText(status: string, stream: Stream = process.stdout): string {
+  const paint = painter(stream);
+  switch (status) {
+    case "completed":
+    case "active":
+    case "running":
+      return paint(status === "running" ? "cyan" : "green", status);
+    case "failed":
+    case "offline":
+      return paint("red", status);
+    case "cancelled":
+    case "stale":
+      return paint("yellow", status);
+    default:
+      return status;
+  }
+}

@@ -1,0 +1,131 @@
+// `codetether codebase register NAME PATH`: tell the server that a directory on a worker
+// is a codebase tasks can run in. With --worker-id the codebase belongs to that worker at
+// once; without it the server asks its workers which one has the path (a pending task).
+import { defineCommand } from "citty";
+import { existsSync, statSync } from "node:fs";
+import { homedir, hostname } from "node:os";
+import { resolve } from "node:path";
+import { ApiError, type Client } from "../../client/index.ts";
+import { CliError, EXIT } from "../../util/errors.ts";
+import { clientArgs, clientFor, withoutArgs } from "../_api.ts";
+import type { Codebase } from "../../protocol/index.ts";
+import { note, printJson, spinner } from "../_output.ts";
+import { follow } from "../task/_follow.ts";
+import { jsonArg, loadConfig } from "../_shared.ts";
+
+export default defineCommand({
+  meta: {
+    name: "register",
+    description:
+      "Register directory PATH as codebase NAME and print its id. With --worker-id it belongs to that worker (PATH must exist\n" +
+      "here when that worker runs on this machine); without it the first worker that has PATH registers it: prints the pending\n" +
+      "task id, or with --wait waits for that and prints the codebase id.\n" +
+      "Example: codetether codebase register api /srv/api --worker-id build-1 --description 'public API'",
+  },
+  args: {
+    name: { type: "positional", required: true, description: "Codebase name (what `task create --codebase` accepts)" },
+    path: { type: "positional", required: true, description: "Directory on the worker (made absolute against the current directory)" },
+    "worker-id": { type: "string", valueHint: "id", description: "The worker that owns the codebase (default: whichever worker has PATH)" },
+    description: { type: "string", valueHint: "text", description: "What the codebase is" },
+    wait: { type: "boolean", description: "Without --worker-id: wait until a worker has registered PATH, then print the codebase id" },
+    ...clientArgs,
+    ...jsonArg,
+  },
+  async run({ args, rawArgs }) {
+    // --worker-id here names the owner, not this machine's identity: keep it out of the config.
+    const { config } = await loadConfig(withoutArgs(args, ["worker-id"]), rawArgs);
+    const client = clientFor(config);
+    const name = String(args.name);
+    const path = absolute(String(args.path));
+    const workerId = typeof args["worker-id"] === "string" && args["worker-id"] ? args["worker-id"] : null;
+    const description = typeof args.description === "string" ? args.description : null;
+
+    let pathChecked = false;
+    if (workerId) {
+      const here = await isThisMachine(client, workerId, config.worker_id);
+      if (here === null) {
+        note(`note: cannot tell whether worker '${workerId}' runs on this machine (not registered with ${client.base}); ${path} was not checked`);
+      } else if (here) {
+        if (!existsSync(path)) throw new CliError(`path ${path} does not exist on this machine, where worker '${workerId}' runs`, EXIT.USAGE);
+        if (!statSync(path).isDirectory()) throw new CliError(`path ${path} is not a directory (worker '${workerId}' runs on this machine)`, EXIT.USAGE);
+        pathChecked = true;
+      } else {
+        note(`note: worker '${workerId}' runs on another machine; ${path} is not checked here (the worker checks it when it runs a task)`);
+      }
+    }
+
+    let res;
+    try {
+      res = await client.registerCodebase({ name, path, description, worker_id: workerId });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 400 && /no workers available/i.test(err.message)) {
+        throw new CliError(
+          `no worker is registered with ${client.base}, so nobody can register ${path}: is a worker running (codetether worker status)? ` +
+            `does it use the same server URL (--server / A2A_SERVER_URL)? or pass --worker-id`,
+          EXIT.FAILURE,
+        );
+      }
+      throw err;
+    }
+    let pending = "pending" in res && res.pending === true;
+    const taskId = pending ? (res as { task_id: string }).task_id : null;
+    let codebase: Codebase | null = "codebase" in res ? res.codebase : null;
+    if (taskId && args.wait) {
+      codebase = await waitForRegistration(client, taskId, path);
+      pending = false;
+    }
+    if (args.json) {
+      printJson({
+        pending,
+        id: codebase?.id ?? null,
+        task_id: taskId,
+        name,
+        path,
+        worker_id: codebase?.worker_id ?? workerId,
+        description,
+        path_checked: pathChecked,
+      });
+      return;
+    }
+    if (codebase) {
+      process.stdout.write(`${codebase.id}\n`);
+    } else {
+      process.stdout.write(`${taskId}\n`);
+      note(`registration pending: task ${taskId} asks the workers for ${path}; follow it with: codetether task show ${taskId} (or use --wait)`);
+    }
+  },
+});
+
+function absolute(p: string): string {
+  if (p === "~" || p.startsWith("~/")) return resolve(homedir(), p.slice(2));
+  return resolve(p);
+}
+
+/** Follow the register_codebase task; its result is the new codebase's id. */
+async function waitForRegistration(client: Client, taskId: string, path: string): Promise<Codebase> {
+  const spin = spinner(`waiting for a worker that has ${path}`);
+  let final;
+  try {
+    final = await follow(client, taskId);
+  } finally {
+    spin.stop();
+  }
+  if (final.status !== "completed" || !final.result) {
+    throw new CliError(`no worker registered ${path} (task ${taskId} ${final.status}${final.error ? `: ${final.error}` : ""})`, EXIT.FAILURE);
+  }
+  const id = final.result.trim();
+  return (await client.listCodebases()).find((c) => c.id === id) ?? { id, name: "", path, description: null, worker_id: final.worker_id, agent_config: null, registered_at: "", status: "" };
+}
+
+/** true/false, or null when the server does not know the worker (cannot tell). */
+async function isThisMachine(client: Client, workerId: string, ownWorkerId: string): Promise<boolean | null> {
+  if (workerId === ownWorkerId) return true;
+  try {
+    const w = await client.getWorker(workerId);
+    if (!w.hostname) return null;
+    return w.hostname === hostname();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return null;
+    throw err;
+  }
+}

@@ -1,0 +1,111 @@
+// `codetether task create`: submit a task; with --wait, follow its output live and exit
+// with its outcome (0 completed, 1 failed, 130 cancelled) so scripts can chain on it.
+import { defineCommand } from "citty";
+import type { Task } from "../../protocol/index.ts";
+import { CliError, EXIT } from "../../util/errors.ts";
+import { clientArgs, clientFor, intArg, positiveArg, resolveCodebase } from "../_api.ts";
+import { duration, note, painter, printJson, spinner } from "../_output.ts";
+import { jsonArg, loadConfig } from "../_shared.ts";
+import { finish, follow, taskJson } from "./_follow.ts";
+
+export default defineCommand({
+  meta: {
+    name: "create",
+    description:
+      "Submit a task and print its id. --codebase takes an id, a name (must be unique) or 'global' (a worker's home directory).\n" +
+      "--wait follows the output live and exits 0 completed, 1 failed, 130 cancelled; with --json it prints the final task.\n" +
+      "Example: codetether task create --codebase api --prompt 'Add a /health route' --model anthropic/claude-sonnet-4 --wait",
+  },
+  args: {
+    codebase: { type: "string", required: true, valueHint: "id|name|global", description: "Codebase to run in" },
+    prompt: { type: "string", required: true, valueHint: "text", description: "What the agent should do ('-': read from stdin)" },
+    title: { type: "string", valueHint: "text", description: "Short title (default: the server's)" },
+    agent: { type: "string", valueHint: "name", description: "OpenCode agent, or echo/noop for checks without a model (default: build)" },
+    model: { type: "string", valueHint: "provider/model", description: "Model, e.g. anthropic/claude-sonnet-4 (default: the worker's OpenCode default)" },
+    priority: { type: "string", valueHint: "n", description: "Higher runs first (default: 0)" },
+    timeout: { type: "string", valueHint: "seconds", description: "Stop the agent after this long (default: the worker's task_timeout)" },
+    "target-worker": { type: "string", valueHint: "id", description: "Only this worker may run it" },
+    "max-attempts": { type: "string", valueHint: "n", description: "Attempts before it fails (default: 3)" },
+    wait: { type: "boolean", description: "Follow the output until the task ends; exit code = outcome" },
+    ...clientArgs,
+    ...jsonArg,
+  },
+  async run({ args, rawArgs }) {
+    // `--codebase` is also the worker's config flag (name:path); here it names the target.
+    const { codebase, ...rest } = args as Record<string, unknown>;
+    const { config } = await loadConfig(rest, rawArgs);
+    const client = clientFor(config);
+    let prompt = String(args.prompt);
+    if (prompt === "-") prompt = (await Bun.stdin.text()).trimEnd();
+    if (!prompt.trim()) throw new CliError("--prompt: must not be empty", EXIT.USAGE);
+    const body = {
+      prompt,
+      title: str(args.title),
+      agent_type: str(args.agent) ?? "build",
+      model: str(args.model),
+      priority: intArg(args.priority, "priority", { min: -1_000_000, max: 1_000_000 }),
+      timeout_s: positiveArg(args.timeout, "timeout"),
+      target_worker_id: str(args["target-worker"]),
+      max_attempts: intArg(args["max-attempts"], "max-attempts", { min: 1, max: 100 }),
+    };
+    const codebaseId = await resolveCodebase(client, String(codebase));
+    const task = await client.createTask({ ...stripUndefined(body), codebase_id: codebaseId });
+
+    if (!args.wait) {
+      if (args.json) printJson(taskJson(task));
+      else process.stdout.write(`${task.id}\n`);
+      return;
+    }
+    const final = await waitFor(client, task, !!args.json);
+    if (args.json) printJson(taskJson(final));
+    finish(final);
+  },
+});
+
+/** Follow until final; people see the output live, a spinner while nothing happens, and a summary line. */
+async function waitFor(client: ReturnType<typeof clientFor>, task: Task, json: boolean): Promise<Task> {
+  const paint = painter(process.stderr);
+  if (!json) note(`task ${task.id} created`);
+  const spin = json ? spinner("", { write: () => true }) : spinner(`task ${task.id}: waiting for a worker`);
+  const onSigint = () => {
+    spin.stop();
+    note(`stopped waiting; task ${task.id} keeps going (codetether task cancel ${task.id})`);
+    process.exit(EXIT.CANCELLED);
+  };
+  process.on("SIGINT", onSigint);
+  let out = "";
+  let attempt = 0;
+  const started = Date.now();
+  try {
+    const final = await follow(client, task.id, {
+      onStatus: (t) => spin.text(`task ${t.id}: ${t.status}${t.worker_id ? ` on ${t.worker_id}` : ""}`),
+      onLine: (l) => {
+        if (json) return;
+        spin.stop();
+        if (attempt && l.attempt !== attempt) note(paint("dim", `--- attempt ${l.attempt} ---`));
+        attempt = l.attempt;
+        out += `${l.line}\n`;
+        process.stdout.write(`${l.line}\n`);
+      },
+    });
+    spin.stop();
+    if (!json) {
+      // The result is often the last thing the agent printed; do not show it twice.
+      if (final.result && !out.trimEnd().endsWith(final.result.trimEnd())) process.stdout.write(`${final.result.trimEnd()}\n`);
+      const took = duration((Date.now() - started) / 1000);
+      if (final.status === "completed") note(`${paint("green", "✓")} task ${final.id} completed in ${took}`);
+    }
+    return final;
+  } finally {
+    spin.stop();
+    process.off("SIGINT", onSigint);
+  }
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+function stripUndefined<T extends Record<string, unknown>>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

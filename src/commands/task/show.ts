@@ -1,0 +1,49 @@
+// `codetether task show ID`: one task in full, result included.
+import { defineCommand } from "citty";
+import { clientArgs, clientFor } from "../_api.ts";
+import { ago, keyValues, painter, printJson, statusText } from "../_output.ts";
+import { jsonArg, loadConfig } from "../_shared.ts";
+import { taskJson } from "./_follow.ts";
+
+export default defineCommand({
+  meta: {
+    name: "show",
+    description: "Show a task: state, codebase, worker, attempts, times, error and result.\nExample: codetether task show tsk_123 --json | jq -r .result",
+  },
+  args: {
+    id: { type: "positional", required: true, description: "Task id" },
+    ...clientArgs,
+    ...jsonArg,
+  },
+  async run({ args, rawArgs }) {
+    const { config } = await loadConfig(args, rawArgs);
+    const t = await clientFor(config).getTask(String(args.id));
+    if (args.json) {
+      printJson(taskJson(t));
+      return;
+    }
+    const when = (iso: string | null) => (iso ? `${iso} (${ago(iso)})` : null);
+    process.stdout.write(
+      keyValues([
+        ["id", t.id],
+        ["status", statusText(t.status) + (t.cancel_requested && t.status === "running" ? " (cancel requested)" : "")],
+        ["title", t.title],
+        ["codebase", t.codebase_id ?? "global"],
+        ["agent", t.agent_type],
+        ["model", t.model],
+        ["priority", t.priority],
+        ["worker", t.worker_id],
+        ["target worker", t.target_worker_id],
+        ["attempt", `${t.attempt} of ${t.max_attempts}`],
+        ["session", t.session_id],
+        ["created", when(t.created_at)],
+        ["started", when(t.started_at)],
+        ["completed", when(t.completed_at)],
+        ["error", t.error],
+      ]),
+    );
+    const paint = painter();
+    process.stdout.write(`${paint("bold", "prompt:")}\n${t.prompt}\n`);
+    if (t.result) process.stdout.write(`${paint("bold", "result:")}\n${t.result.trimEnd()}\n`);
+  },
+});

@@ -1,0 +1,170 @@
+// `codetether worker status`: is the worker of this config running here, and does the
+// server see it? The local view (lock + status file) needs no server, so `--local` is a
+// liveness probe that never fails because the control plane is down.
+import { defineCommand } from "citty";
+import { ApiError, UnavailableError } from "../../client/index.ts";
+import type { Config } from "../../config/schema.ts";
+import type { MonitorWorker, WorkerRecord } from "../../protocol/index.ts";
+import { CliError, EXIT } from "../../util/errors.ts";
+import { lockHolder } from "../../worker/lock.ts";
+import { readStatus, statusPath } from "../../worker/status-file.ts";
+import { clientFor, pickConfigArgs } from "../_api.ts";
+import { ago, duration, keyValues, painter, printJson, statusText } from "../_output.ts";
+import { jsonArg, loadConfig } from "../_shared.ts";
+
+export interface LocalView {
+  pid: number;
+  started_at: string | null;
+  uptime_s: number | null;
+  streaming: boolean | null;
+  last_contact: string | null;
+  running_tasks: { id: string; attempt: number | null; started_at: string }[];
+  tasks_completed: number | null;
+  tasks_failed: number | null;
+  tasks_cancelled: number | null;
+  status_file: string;
+}
+
+export interface ServerView {
+  url: string;
+  reachable: boolean;
+  registered: boolean;
+  status: string | null;
+  last_heartbeat: string | null;
+  hostname: string | null;
+  codebases: number | null;
+  tasks_completed: number | null;
+  tasks_running: number | null;
+  error: string | null;
+}
+
+export function localView(config: Config, now = Date.now()): LocalView | null {
+  const pid = lockHolder(config.data_dir, config.worker_id);
+  if (pid === null) return null;
+  const s = readStatus(config.data_dir, config.worker_id);
+  // A status file left by an earlier run (other pid) says nothing about this one.
+  const f = s && s.pid === pid ? s : null;
+  const started = f ? Date.parse(f.started_at) : NaN;
+  return {
+    pid,
+    started_at: f?.started_at ?? null,
+    uptime_s: Number.isFinite(started) ? Math.max(0, Math.round((now - started) / 1000)) : null,
+    streaming: f?.streaming ?? null,
+    last_contact: f?.last_contact ?? null,
+    running_tasks: f?.running ?? [],
+    tasks_completed: f?.tasks_completed ?? null,
+    tasks_failed: f?.tasks_failed ?? null,
+    tasks_cancelled: f?.tasks_cancelled ?? null,
+    status_file: statusPath(config.data_dir, config.worker_id),
+  };
+}
+
+export async function serverView(config: Config): Promise<ServerView> {
+  const client = clientFor(config);
+  const view: ServerView = {
+    url: client.base,
+    reachable: true,
+    registered: false,
+    status: null,
+    last_heartbeat: null,
+    hostname: null,
+    codebases: null,
+    tasks_completed: null,
+    tasks_running: null,
+    error: null,
+  };
+  let record: WorkerRecord | null = null;
+  try {
+    record = await client.getWorker(config.worker_id);
+  } catch (err) {
+    if (err instanceof UnavailableError) return { ...view, reachable: false, error: err.message };
+    if (!(err instanceof ApiError && err.status === 404)) throw err;
+  }
+  if (!record) return view;
+  let mon: MonitorWorker | undefined;
+  try {
+    mon = (await client.monitorWorkers()).workers.find((w) => w.id === config.worker_id);
+  } catch (err) {
+    if (err instanceof UnavailableError) return { ...view, reachable: false, error: err.message };
+    throw err;
+  }
+  return {
+    ...view,
+    registered: true,
+    status: mon?.status ?? record.status,
+    last_heartbeat: mon?.last_heartbeat ?? record.last_seen,
+    hostname: mon?.hostname ?? record.hostname,
+    codebases: mon?.codebases ?? record.codebases.length,
+    tasks_completed: mon?.tasks_completed ?? null,
+    tasks_running: mon?.tasks_running ?? null,
+  };
+}
+
+export default defineCommand({
+  meta: {
+    name: "status",
+    description:
+      "Show whether this machine's worker is running (lock, pid, uptime, running tasks, last server contact) and how the server sees it.\n" +
+      "Exit 0 running and healthy, 1 running but not healthy on the server, 3 not running, 69 server unreachable.\n" +
+      "--local checks only this machine (exit 0 or 3, never 69): use it as a Kubernetes liveness probe.\n" +
+      "Example: codetether worker status --name build-1 --json",
+  },
+  args: {
+    ...pickConfigArgs(["config", "server", "token", "name", "worker-id", "data-dir"]),
+    ...jsonArg,
+    local: { type: "boolean", description: "Only the local view (no server call): exit 0 running, 3 not running" },
+  },
+  async run({ args, rawArgs }) {
+    const { config } = await loadConfig(args, rawArgs);
+    const local = localView(config);
+    const server = args.local ? null : await serverView(config);
+    const running = local !== null;
+    const healthy = running && (args.local || (!!server?.registered && server.status === "active"));
+    if (args.json) {
+      printJson({ worker_id: config.worker_id, running, healthy, local, server });
+    } else {
+      process.stdout.write(render(config, local, server));
+    }
+    // Not running is the primary fact; a down server only matters for a running worker.
+    if (!running) throw new CliError(`worker '${config.worker_id}' is not running on this machine (data dir ${config.data_dir})`, EXIT.NOT_RUNNING);
+    if (server && !server.reachable) throw new CliError(server.error ?? `server unreachable at ${server.url}`, EXIT.UNAVAILABLE);
+    if (!healthy) {
+      const why = !server?.registered ? "is not registered with the server" : `is ${server.status} on the server`;
+      throw new CliError(`worker '${config.worker_id}' is running (pid ${local!.pid}) but ${why} at ${server!.url}`, EXIT.FAILURE);
+    }
+  },
+});
+
+function render(config: Config, local: LocalView | null, server: ServerView | null): string {
+  const paint = painter();
+  const rows: [string, unknown][] = [];
+  if (!local) {
+    rows.push(["local", paint("red", "not running")], ["data dir", config.data_dir]);
+  } else {
+    const tasks = local.running_tasks.length ? local.running_tasks.map((t) => `${t.id} (${ago(t.started_at)})`).join(", ") : "none";
+    rows.push(
+      ["local", paint("green", "running")],
+      ["pid", local.pid],
+      ["uptime", local.uptime_s === null ? null : duration(local.uptime_s)],
+      ["push stream", local.streaming === null ? null : local.streaming ? "connected" : "not connected (polling)"],
+      ["last contact", local.last_contact ? `${ago(local.last_contact)} (${local.last_contact})` : "never"],
+      ["running tasks", tasks],
+      ["done here", local.tasks_completed === null ? null : `${local.tasks_completed} completed, ${local.tasks_failed} failed, ${local.tasks_cancelled} cancelled`],
+    );
+  }
+  if (server) {
+    if (!server.reachable) rows.push(["server", `${paint("red", "unreachable")} ${server.url}`]);
+    else if (!server.registered) rows.push(["server", `${server.url}: ${paint("yellow", "not registered")}`]);
+    else
+      rows.push(
+        ["server", server.url],
+        ["status", statusText(server.status ?? "-")],
+        ["last heartbeat", server.last_heartbeat ? `${ago(server.last_heartbeat)} (${server.last_heartbeat})` : null],
+        ["hostname", server.hostname],
+        ["codebases", server.codebases],
+        ["tasks completed", server.tasks_completed],
+        ["tasks running", server.tasks_running],
+      );
+  }
+  return `${paint("bold", `worker ${config.worker_id}`)}\n${keyValues(rows)}`;
+}
