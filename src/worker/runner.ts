@@ -9,7 +9,7 @@ import { log } from "../util/log.ts";
 import { sleep } from "../util/backoff.ts";
 import type { AbortReason, WorkerContext } from "./context.ts";
 import { createOutputSink } from "./output.ts";
-import { findOpencode, runOpencode } from "./opencode.ts";
+import { findOpencode, opencodeNotFoundMessage, runOpencode } from "./opencode.ts";
 import { deliverReport } from "./report.ts";
 import { writeReport, type Report } from "./spool.ts";
 import { checkCodebasePath, registerLocalCodebase } from "./registration.ts";
@@ -135,14 +135,7 @@ async function execute(ctx: WorkerContext, task: Task, signal: AbortSignal, onLi
   if (!cwd) return { status: "failed", error: `codebase ${task.codebase_id} is not registered on worker ${ctx.workerId}` };
   if (!existsSync(cwd) || !statSync(cwd).isDirectory()) return { status: "failed", error: `codebase path ${cwd} is not a directory on worker ${ctx.workerId}` };
   const bin = findOpencode(ctx.config.opencode_bin);
-  if (!bin) {
-    return {
-      status: "failed",
-      error: ctx.config.opencode_bin
-        ? `opencode not found at opencode_bin=${ctx.config.opencode_bin}`
-        : "opencode not found (looked in PATH, ~/.opencode/bin, ~/.local/bin, /usr/local/bin): install it with `npm i -g opencode-ai` or set opencode_bin",
-    };
-  }
+  if (!bin) return { status: "failed", error: opencodeNotFoundMessage(ctx.config.opencode_bin) };
   const timeoutS = task.timeout_s ?? ctx.config.task_timeout;
   const resume = typeof task.metadata?.resume_session_id === "string" ? (task.metadata.resume_session_id as string) : null;
   const r = await runOpencode({
@@ -155,8 +148,14 @@ async function execute(ctx: WorkerContext, task: Task, signal: AbortSignal, onLi
     timeoutMs: timeoutS * 1000,
     signal,
     onLine,
+    // A headless run cannot answer permission prompts (OpenCode rejects "ask"); explicit denies still hold.
+    autoApprove: true,
   });
-  if (r.status === "timeout") return { status: "failed", error: `timed out after ${timeoutS}s`, session_id: r.sessionId };
+  if (r.status === "timeout") {
+    // Keep OpenCode's diagnosis (e.g. which provider it kept retrying) after the documented prefix.
+    const why = r.error?.replace(/^opencode timed out after \d+s/, "") ?? "";
+    return { status: "failed", error: `timed out after ${timeoutS}s${why}`, session_id: r.sessionId };
+  }
   if (r.status === "cancelled") return { status: "cancelled", error: "cancelled", session_id: r.sessionId };
   return { status: r.status, result: r.result, error: r.error, session_id: r.sessionId };
 }

@@ -1,0 +1,393 @@
+// The agent process: finds the opencode binary and runs `opencode run` for one task in
+// its own process group, so a timeout or a cancel stops OpenCode and every tool process
+// it started. Facts about OpenCode 1.18 this relies on are noted where they are used;
+// the event shapes are in opencode-events.ts.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { accessSync, constants, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { delimiter, isAbsolute, join, resolve } from "node:path";
+import { processTree } from "./proctree.ts";
+import {
+  applyEvent,
+  applyStderr,
+  describeError,
+  describeNoAnswer,
+  describeStall,
+  finalText,
+  isStartupDbError,
+  newRunState,
+  parseEvent,
+  type RunState,
+} from "./opencode-events.ts";
+
+export type OpencodeStatus = "completed" | "failed" | "cancelled" | "timeout";
+
+export interface RunOpencodeOptions {
+  /** Path of the opencode executable (from findOpencode); null = not found. */
+  bin: string | null;
+  /** The codebase directory: OpenCode's project directory and the tools' cwd. */
+  cwd: string;
+  agent: string;
+  /** provider/model; null = OpenCode's configured default. */
+  model?: string | null;
+  /** Continue this OpenCode session (`--session`). */
+  sessionId?: string | null;
+  prompt: string;
+  /** Merged over process.env for the opencode process. */
+  env?: Record<string, string>;
+  timeoutMs: number;
+  /** SIGTERM -> SIGKILL delay on timeout/cancel (default 5000). */
+  killGraceMs?: number;
+  /** Abort = cancel the task. */
+  signal?: AbortSignal;
+  /** Pass `--auto`: approve permission requests that the config does not deny (a headless run cannot answer them). */
+  autoApprove?: boolean;
+  /** Every output line: stdout lines are OpenCode's JSON events, stderr lines its warnings/errors. */
+  onLine: (line: string, stream: "stdout" | "stderr") => void;
+  onEvent?: (e: Record<string, any>) => void;
+  /** Name of the config key for error messages (default "opencode_bin"). */
+  configKey?: string;
+}
+
+export interface OpencodeResult {
+  status: OpencodeStatus;
+  result: string | null;
+  error: string | null;
+  sessionId: string | null;
+  exitCode: number | null;
+  toolsUsed: string[];
+  /** Processes started: > 1 when a start-up database race was retried. */
+  attempts: number;
+}
+
+// ---------------------------------------------------------------- finding the binary
+
+function isExecutable(p: string): boolean {
+  try {
+    if (!statSync(p).isFile()) return false;
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Where findOpencode looks after opencode_bin and PATH (also listed in error messages). */
+export function opencodeInstallPlaces(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string[] {
+  const home = env.HOME || homedir();
+  const places = [
+    join(home, ".opencode", "bin", "opencode"), // the official install script
+    join(home, ".local", "bin", "opencode"),
+    "/usr/local/bin/opencode",
+    "/opt/homebrew/bin/opencode",
+    join(home, ".bun", "bin", "opencode"),
+    join(home, ".npm-global", "bin", "opencode"),
+    join(cwd, "node_modules", ".bin", "opencode"),
+  ];
+  if (env.npm_config_prefix) places.push(join(env.npm_config_prefix, "bin", "opencode"));
+  return places;
+}
+
+let npmPrefixCache: string | null | undefined;
+function npmGlobalBin(): string | null {
+  if (npmPrefixCache === undefined) {
+    const r = spawnSync("npm", ["prefix", "-g"], { encoding: "utf8", timeout: 5000, stdio: ["ignore", "pipe", "ignore"] });
+    npmPrefixCache = r.status === 0 && r.stdout.trim() ? join(r.stdout.trim(), "bin", "opencode") : null;
+  }
+  return npmPrefixCache;
+}
+
+function onPath(name: string, env: NodeJS.ProcessEnv): string | null {
+  for (const dir of (env.PATH ?? "").split(delimiter).filter(Boolean)) {
+    const p = join(dir, name);
+    if (isExecutable(p)) return resolve(p);
+  }
+  return null;
+}
+
+/**
+ * opencode_bin when set (a path, or a name looked up on PATH; no fallback: an explicit
+ * setting that is wrong is an error), else `opencode` on PATH, else the usual install
+ * places, else the npm global prefix. Returns an absolute path or null.
+ */
+export function findOpencode(configured?: string | null, env: NodeJS.ProcessEnv = process.env): string | null {
+  if (configured) {
+    if (configured.includes("/") || isAbsolute(configured)) {
+      const p = resolve(configured.replace(/^~(?=\/)/, env.HOME || homedir()));
+      return isExecutable(p) ? p : null;
+    }
+    return onPath(configured, env);
+  }
+  const fromPath = onPath("opencode", env);
+  if (fromPath) return fromPath;
+  for (const p of opencodeInstallPlaces(env)) if (isExecutable(p)) return resolve(p);
+  const npm = npmGlobalBin();
+  return npm && isExecutable(npm) ? npm : null;
+}
+
+/** The one-line error for "no opencode": names the setting and where we looked. */
+export function opencodeNotFoundMessage(configured?: string | null, configKey = "opencode_bin", env: NodeJS.ProcessEnv = process.env): string {
+  if (configured)
+    return `opencode not found at ${configKey}=${configured} (not an executable file): fix ${configKey} (env A2A_OPENCODE_BIN, flag --opencode-bin) or unset it to search PATH`;
+  return (
+    `opencode not found: looked on PATH and in ${opencodeInstallPlaces(env).join(", ")} and the npm global prefix; ` +
+    `install it (npm i -g opencode-ai) or set ${configKey} (env A2A_OPENCODE_BIN, flag --opencode-bin)`
+  );
+}
+
+// ---------------------------------------------------------------- start-up gate
+
+/** Env every opencode process gets unless the caller overrides it: a worker never self-upgrades its agent mid-fleet. */
+export const OPENCODE_BASE_ENV: Record<string, string> = { OPENCODE_DISABLE_AUTOUPDATE: "1" };
+
+function mergedEnv(extra?: Record<string, string>, cwd?: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  Object.assign(env, OPENCODE_BASE_ENV, extra);
+  // OpenCode takes its project directory from $PWD before process.cwd(): an inherited PWD
+  // would make it work in the worker's directory instead of the codebase.
+  if (cwd) env.PWD = cwd;
+  return env;
+}
+
+const prepared = new Map<string, Promise<void>>();
+
+/**
+ * Opens OpenCode's database once (which runs its migrations) before runs start in
+ * parallel: concurrent first starts on a fresh or just-upgraded database race in the
+ * migrations and fail with "database is locked" / "Failed query: CREATE TABLE" (OpenCode
+ * issues #33320, #21215). Once per binary and data dir per process; never throws.
+ */
+export function prepareOpencode(bin: string, env?: Record<string, string>): Promise<void> {
+  const e = mergedEnv(env);
+  const key = [bin, e.OPENCODE_DB ?? "", e.XDG_DATA_HOME ?? "", e.HOME ?? ""].join("\0");
+  let p = prepared.get(key);
+  if (!p) {
+    p = new Promise<void>((done) => {
+      const child = spawn(bin, ["db", "path"], { env: e, stdio: ["ignore", "ignore", "ignore"], cwd: e.HOME && isDir(e.HOME) ? e.HOME : undefined });
+      const t = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      child.on("error", () => (clearTimeout(t), done()));
+      child.on("exit", () => (clearTimeout(t), done()));
+    });
+    prepared.set(key, p);
+  }
+  return p;
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------- running
+
+const STARTUP_RETRIES = 3;
+
+/**
+ * Runs in progress: opencode runs in its own process group, so a Ctrl-C (SIGINT to the
+ * terminal's group) or the worker's death does not reach it. The worker calls
+ * `killAllOpencode` when it shuts down without waiting; a normal exit does it too.
+ */
+const live = new Set<() => void>();
+export function killAllOpencode(): number {
+  const n = live.size;
+  for (const k of [...live]) k();
+  return n;
+}
+process.on("exit", () => killAllOpencode());
+
+function waitAbortable(p: Promise<void>, signal?: AbortSignal, ms?: number): Promise<"done" | "aborted" | "timeout"> {
+  return new Promise((res) => {
+    if (signal?.aborted) return res("aborted");
+    let t: ReturnType<typeof setTimeout> | undefined;
+    const finish = (r: "done" | "aborted" | "timeout") => {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", onAbort);
+      res(r);
+    };
+    const onAbort = () => finish("aborted");
+    if (ms !== undefined) t = setTimeout(() => finish("timeout"), Math.max(0, ms));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    p.then(() => finish("done"));
+  });
+}
+
+interface Attempt {
+  state: RunState;
+  exitCode: number | null;
+  exitSignal: string | null;
+  stopped: "timeout" | "cancelled" | null;
+  spawnError: Error | null;
+}
+
+function runOnce(o: RunOpencodeOptions & { bin: string }, deadline: number): Promise<Attempt> {
+  const args = ["run", "--format", "json", "--print-logs", "--log-level", "ERROR", "--agent", o.agent];
+  if (o.model) args.push("--model", o.model);
+  if (o.sessionId) args.push("--session", o.sessionId);
+  if (o.autoApprove) args.push("--auto");
+  const state = newRunState();
+  const grace = o.killGraceMs ?? 5000;
+
+  return new Promise<Attempt>((done) => {
+    const a: Attempt = { state, exitCode: null, exitSignal: null, stopped: null, spawnError: null };
+    let child: ChildProcess;
+    try {
+      child = spawn(o.bin, args, {
+        cwd: o.cwd,
+        env: mergedEnv(o.env, o.cwd),
+        detached: true, // own process group: kill(-pid) reaches the tools too
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+    } catch (err) {
+      a.spawnError = err as Error;
+      return done(a);
+    }
+    // The prompt goes in on stdin, not argv: `opencode run -- <msg>` wraps a message that
+    // contains spaces in quotes (escaping inner quotes), and one argv string is capped at
+    // 128 KiB on Linux. stdin is read verbatim when it is not a TTY.
+    child.stdin!.on("error", () => {}); // EPIPE when opencode exits before reading
+    child.stdin!.end(o.prompt);
+
+    const lines = (stream: NodeJS.ReadableStream, onLine: (l: string) => void) => {
+      let buf = "";
+      stream.setEncoding("utf8");
+      stream.on("data", (chunk: string) => {
+        buf += chunk;
+        let i: number;
+        while ((i = buf.indexOf("\n")) >= 0) {
+          const line = buf.slice(0, i).replace(/\r$/, "");
+          buf = buf.slice(i + 1);
+          onLine(line);
+        }
+      });
+      return new Promise<void>((res) => {
+        const end = () => {
+          if (buf) onLine(buf);
+          buf = "";
+          res();
+        };
+        stream.on("end", end);
+        stream.on("close", end);
+        stream.on("error", end);
+      });
+    };
+    const safe = (f: () => void) => {
+      try {
+        f();
+      } catch {} // a throwing callback must not kill the run
+    };
+    const outDone = lines(child.stdout!, (l) => {
+      const ev = parseEvent(l);
+      if (ev) {
+        applyEvent(state, ev);
+        if (o.onEvent) safe(() => o.onEvent!(ev));
+      }
+      safe(() => o.onLine(l, "stdout"));
+    });
+    const errDone = lines(child.stderr!, (l) => {
+      applyStderr(state, l);
+      if (l.trim()) safe(() => o.onLine(l, "stderr"));
+    });
+
+    // opencode's group (detached) plus every descendant: its bash tool setsid()s commands
+    const tree = child.pid ? processTree(child.pid) : null;
+    const kill = (sig: NodeJS.Signals) => {
+      tree?.snapshot();
+      tree?.signal(sig);
+    };
+    let graceTimer: ReturnType<typeof setTimeout> | undefined;
+    const stop = (why: "timeout" | "cancelled") => {
+      if (a.stopped || a.exitCode !== null || a.exitSignal !== null) return;
+      a.stopped = why;
+      kill("SIGTERM");
+      graceTimer = setTimeout(() => kill("SIGKILL"), grace);
+    };
+    const killNow = () => kill("SIGKILL");
+    live.add(killNow);
+    const timer = setTimeout(() => stop("timeout"), Math.max(0, deadline - Date.now()));
+    const onAbort = () => stop("cancelled");
+    o.signal?.addEventListener("abort", onAbort, { once: true });
+    if (o.signal?.aborted) onAbort();
+
+    child.on("error", (err) => {
+      a.spawnError = err;
+      live.delete(killNow);
+      clearTimeout(timer);
+      o.signal?.removeEventListener("abort", onAbort);
+      done(a);
+    });
+    child.on("exit", async (code, sig) => {
+      a.exitCode = code;
+      a.exitSignal = sig;
+      live.delete(killNow);
+      clearTimeout(timer);
+      clearTimeout(graceTimer);
+      o.signal?.removeEventListener("abort", onAbort);
+      if (a.stopped) kill("SIGKILL"); // tools that outlived opencode
+      // A tool's background process can hold the pipes open: don't wait for it forever.
+      await waitAbortable(Promise.all([outDone, errDone]).then(() => {}), undefined, 2000);
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      done(a);
+    });
+  });
+}
+
+function outcome(a: Attempt, o: RunOpencodeOptions, attempts: number): OpencodeResult {
+  const s = a.state;
+  const base = { result: finalText(s), sessionId: s.sessionId, exitCode: a.exitCode, toolsUsed: s.toolsUsed, attempts };
+  const key = o.configKey ?? "opencode_bin";
+  if (a.spawnError) {
+    const code = (a.spawnError as NodeJS.ErrnoException).code;
+    const error =
+      code === "ENOENT" || code === "EACCES"
+        ? `cannot run opencode at ${o.bin} (${code}): fix ${key} (env A2A_OPENCODE_BIN, flag --opencode-bin)`
+        : `cannot start opencode at ${o.bin}: ${a.spawnError.message}`;
+    return { ...base, status: "failed", error };
+  }
+  if (a.stopped === "cancelled") return { ...base, status: "cancelled", error: "cancelled" };
+  if (a.stopped === "timeout")
+    return { ...base, status: "timeout", error: `opencode timed out after ${Math.round(o.timeoutMs / 1000)}s${describeStall(s)}` };
+  if (s.error) return { ...base, status: "failed", error: describeError(s) };
+  if (a.exitCode !== 0) {
+    if (o.sessionId && s.stderrTail.some((l) => /Session not found/i.test(l)))
+      return { ...base, status: "failed", error: `opencode: session ${o.sessionId} not found, cannot resume it` };
+    const tail = s.stderrTail.slice(-5).join(" | ").slice(-1500);
+    const how = a.exitSignal ? `was killed by ${a.exitSignal}` : `exited with code ${a.exitCode}`;
+    return { ...base, status: "failed", error: `opencode ${how}${tail ? `: ${tail}` : ""}` };
+  }
+  if (base.result === null) return { ...base, status: "failed", error: describeNoAnswer(s) };
+  return { ...base, status: "completed", error: null };
+}
+
+/** Runs one task with `opencode run`; never throws. */
+export async function runOpencode(o: RunOpencodeOptions): Promise<OpencodeResult> {
+  const empty = { result: null, sessionId: null, exitCode: null, toolsUsed: [], attempts: 0 };
+  if (!o.bin) return { ...empty, status: "failed", error: opencodeNotFoundMessage(null, o.configKey) };
+  if (o.signal?.aborted) return { ...empty, status: "cancelled", error: "cancelled" };
+  if (!isDir(o.cwd)) return { ...empty, status: "failed", error: `codebase directory ${o.cwd} does not exist` };
+  const bin = o.bin;
+
+  // The gate's own time does not count against the task's timeout; a cancel still ends it.
+  if ((await waitAbortable(prepareOpencode(bin, o.env), o.signal, 90_000)) === "aborted")
+    return { ...empty, status: "cancelled", error: "cancelled" };
+
+  const deadline = Date.now() + o.timeoutMs;
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    const a = await runOnce({ ...o, bin }, deadline);
+    const r = outcome(a, o, attempts);
+    if (r.status !== "failed" || !isStartupDbError(a.state) || attempts >= STARTUP_RETRIES) return r;
+    // Nothing ran yet (no step started): safe to start again after a jittered pause.
+    const pause = 500 + Math.random() * 1500 * attempts;
+    try {
+      o.onLine(`[codetether] opencode hit a database lock while starting; retrying (${attempts}/${STARTUP_RETRIES - 1})`, "stderr");
+    } catch {}
+    if ((await waitAbortable(new Promise((r) => setTimeout(r, pause)), o.signal)) === "aborted") return { ...r, status: "cancelled", error: "cancelled" };
+    if (Date.now() >= deadline) return { ...r, status: "timeout", error: `opencode timed out after ${Math.round(o.timeoutMs / 1000)}s` };
+  }
+}

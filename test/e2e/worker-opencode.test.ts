@@ -1,0 +1,138 @@
+// End to end: our server and `codetether worker start` as real processes, the real
+// OpenCode CLI as the agent, a scripted OpenAI-compatible model server on loopback.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+
+setDefaultTimeout(180_000);
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { startModelServer, type ModelServer, type ScriptStep } from "../fixtures/model-server.ts";
+import { codebaseId, startServerProc, startWorkerProc, waitTask, type ServerProc, type WorkerProc } from "../helpers/cluster.ts";
+import { createOpencodeEnv, OPENCODE_BIN, type OpencodeEnv } from "../helpers/opencode-env.ts";
+import { killAll, tempDir } from "../helpers/proc.ts";
+
+const tmp = tempDir("ct-e2e-");
+let model: ModelServer;
+let oc: OpencodeEnv;
+let server: ServerProc;
+let worker: WorkerProc;
+let repo: string;
+let repoId: string;
+
+/** The model's behaviour is chosen by a keyword in the task's prompt. */
+function script(req: { lastUserText: string | null; toolResults: unknown[] }): ScriptStep {
+  const text = req.lastUserText ?? "";
+  const write = text.match(/write-file (\S+)/);
+  if (write) {
+    return req.toolResults.length
+      ? { type: "text", text: "I wrote the file." }
+      : { type: "tool", name: "write", args: { filePath: write[1], content: "hello from the model\n" } };
+  }
+  if (text.includes("hang-forever")) return { type: "hang" };
+  if (text.includes("reject-key")) return { type: "error", status: 401, message: "Incorrect API key provided: sk-te****", code: "invalid_api_key", errorType: "invalid_request_error" };
+  if (text.includes("slowly")) return { type: "slow", text: "done slowly", delayMs: 300, chunks: 4 };
+  return { type: "text", text: `answer to: ${text}` };
+}
+
+beforeAll(async () => {
+  model = startModelServer(script);
+  oc = createOpencodeEnv({ modelServerUrl: model.url });
+  repo = oc.makeProject("repo");
+  server = await startServerProc(join(tmp.path, "server"));
+  worker = startWorkerProc(server.url, {
+    name: "w-oc",
+    dataDir: join(tmp.path, "w-oc"),
+    codebases: [`repo:${repo}`],
+    env: oc.env,
+    args: ["--opencode-bin", OPENCODE_BIN, "--max-concurrent-tasks", "3"],
+  });
+  await worker.waitFor(/task stream connected/, 30_000);
+  repoId = await codebaseId(server.client, "w-oc", "repo");
+});
+
+afterAll(async () => {
+  await killAll();
+  await model?.stop();
+  oc?.cleanup();
+  tmp.cleanup();
+});
+
+describe("worker with the real OpenCode", () => {
+  test("a task makes OpenCode call its write tool: the file appears and the result is the model's final text", async () => {
+    const file = join(repo, "hello.txt");
+    const t = await server.client.createTask({ codebase_id: repoId, prompt: `please write-file ${file}`, agent_type: "build", model: oc.model });
+    const done = await waitTask(server.client, t.id, (x) => x.status !== "pending" && x.status !== "running", "task finished", 120_000);
+    expect(done.error).toBeNull();
+    expect(done.status).toBe("completed");
+    expect(done.result).toBe("I wrote the file.");
+    expect(done.session_id).toMatch(/^ses_/);
+    expect(existsSync(file)).toBe(true);
+    expect(readFileSync(file, "utf8")).toBe("hello from the model\n");
+    const out = await server.client.getOutput(t.id);
+    expect(out.outputs.some((o) => o.line.includes('"tool_use"') || o.line.includes('"tool"'))).toBe(true);
+  });
+
+  test("the provider answers 401: the task fails with the provider's error", async () => {
+    const t = await server.client.createTask({ codebase_id: repoId, prompt: "reject-key please", agent_type: "build", model: oc.model });
+    const done = await waitTask(server.client, t.id, (x) => x.status !== "pending" && x.status !== "running", "task finished", 120_000);
+    expect(done.status).toBe("failed");
+    expect(done.error ?? "").toContain("Incorrect API key");
+  });
+
+  test("a task past its timeout_s fails with 'timed out after Ns'", async () => {
+    const t = await server.client.createTask({ codebase_id: repoId, prompt: "hang-forever", agent_type: "build", model: oc.model, timeout_s: 3 });
+    const done = await waitTask(server.client, t.id, (x) => x.status !== "pending" && x.status !== "running", "task finished", 60_000);
+    expect(done.status).toBe("failed");
+    expect(done.error ?? "").toStartWith("timed out after 3s");
+  });
+
+  test("cancelling a running task stops OpenCode and ends it cancelled", async () => {
+    const t = await server.client.createTask({ codebase_id: repoId, prompt: "hang-forever again", agent_type: "build", model: oc.model });
+    await waitTask(server.client, t.id, (x) => x.status === "running", "task running", 60_000);
+    await Bun.sleep(500); // let OpenCode get into the model call
+    await server.client.cancelTask(t.id);
+    const done = await waitTask(server.client, t.id, (x) => x.status !== "running", "task cancelled", 30_000);
+    expect(done.status).toBe("cancelled");
+  });
+
+  test("three concurrent tasks on one worker all complete", async () => {
+    const ts = await Promise.all(
+      [1, 2, 3].map((i) => server.client.createTask({ codebase_id: repoId, prompt: `task ${i} slowly`, agent_type: "build", model: oc.model })),
+    );
+    // All three run at the same time (max_concurrent_tasks 3).
+    await waitTask(server.client, ts[2]!.id, (x) => x.status !== "pending", "third task started", 60_000);
+    for (const t of ts) {
+      const done = await waitTask(server.client, t.id, (x) => x.status !== "pending" && x.status !== "running", `task ${t.id}`, 120_000);
+      expect(done.error).toBeNull();
+      expect(done.status).toBe("completed");
+      expect(done.result).toBe("done slowly");
+    }
+  });
+
+  test("after a task its OpenCode session, with messages and the tool part, is on the server linked to the task", async () => {
+    const file = join(repo, "synced.txt");
+    const t = await server.client.createTask({ codebase_id: repoId, prompt: `sync test write-file ${file}`, agent_type: "build", model: oc.model });
+    const done = await waitTask(server.client, t.id, (x) => x.status === "completed", "task completed", 120_000);
+    // The worker under test runs with --no-sync-sessions; `sessions sync` is the same round, run once.
+    const { runCli } = await import("../helpers/proc.ts");
+    const r = await runCli(
+      ["sessions", "sync", "--json", "--server", server.url, "--name", "w-oc", "--data-dir", join(tmp.path, "w-oc"), "--opencode-bin", OPENCODE_BIN],
+      { env: { ...oc.env, A2A_CONFIG: undefined }, timeoutMs: 60_000 },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const first = JSON.parse(r.stdout);
+    expect(first.sessions_sent).toBeGreaterThanOrEqual(1);
+    const sessions = await server.client.listSessions(repoId);
+    const s = sessions.find((x: any) => x.id === done.session_id);
+    expect(s).toBeTruthy();
+    expect(s.task_id).toBe(t.id);
+    const msgs = await server.client.listMessages(repoId, done.session_id!);
+    expect(JSON.stringify(msgs)).toContain('"tool":"write"');
+
+    const again = await runCli(
+      ["sessions", "sync", "--json", "--server", server.url, "--name", "w-oc", "--data-dir", join(tmp.path, "w-oc"), "--opencode-bin", OPENCODE_BIN],
+      { env: { ...oc.env, A2A_CONFIG: undefined }, timeoutMs: 60_000 },
+    );
+    expect(JSON.parse(again.stdout)).toMatchObject({ sessions_sent: 0, messages_sent: 0 });
+  });
+});
