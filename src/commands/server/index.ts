@@ -1,0 +1,8 @@
+import { defineCommand } from "citty";
+
+export default defineCommand({
+  meta: { name: "server", description: "Run the CodeTether server (control plane): workers, codebases, tasks, session history" },
+  subCommands: {
+    start: () => import("./start.ts").then((m) => m.default),
+  },
+});

@@ -1,0 +1,78 @@
+// `codetether server start`: the control plane in the foreground (systemd/Kubernetes).
+// SQLite at <data_dir>/server.db unless --db or a PostgreSQL --database-url/DATABASE_URL.
+// SIGTERM/SIGINT: stop accepting, close streams, finish in-flight requests, close the store.
+import { defineCommand } from "citty";
+import { consola } from "consola";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { secretStrings } from "../../config/resolve.ts";
+import { CliError, EXIT } from "../../util/errors.ts";
+import { log, setupLogging } from "../../util/log.ts";
+import { configArgs, loadConfig } from "../_shared.ts";
+
+export default defineCommand({
+  meta: {
+    name: "start",
+    description:
+      "Run the server in the foreground. Prints `listening on <url>` once it accepts requests.\n" +
+      "Example: codetether server start --host 0.0.0.0 --port 8000 --auth-tokens ops:$(openssl rand -hex 24)",
+  },
+  args: { ...configArgs },
+  async run({ args }) {
+    const { config } = await loadConfig(args);
+    const secrets = secretStrings(config);
+    setupLogging({
+      level: config.log_level,
+      format: config.log_format,
+      redact: (s) => secrets.reduce((acc, x) => acc.replaceAll(x, "***"), s),
+    });
+    if (config.database_url && config.db_path) consola.warn("both database_url and db_path are set: using PostgreSQL (database_url)");
+    let store: { kind: "postgres"; url: string } | { kind: "sqlite"; path: string };
+    if (config.database_url) store = { kind: "postgres", url: config.database_url };
+    else {
+      mkdirSync(config.data_dir, { recursive: true });
+      store = { kind: "sqlite", path: config.db_path ?? join(config.data_dir, "server.db") };
+    }
+    const { startServer } = await import("../../server/index.ts");
+    let server;
+    try {
+      server = await startServer({
+        host: config.host,
+        port: config.port,
+        store,
+        authTokens: config.auth_tokens,
+        leaseSeconds: config.lease_seconds,
+        heartbeatIntervalSeconds: config.heartbeat_interval,
+      });
+    } catch (err) {
+      const msg = (err as Error).message;
+      throw new CliError(`server did not start: ${msg}`, store.kind === "postgres" ? EXIT.UNAVAILABLE : EXIT.FAILURE);
+    }
+    // Scripts and tests read this line (with --port 0 it is the only place the port shows).
+    process.stdout.write(`listening on ${server.url}\n`);
+    log("info", "server started", {
+      url: server.url,
+      store: store.kind === "sqlite" ? `sqlite ${store.path}` : "postgres",
+      auth: config.auth_tokens.length ? `${config.auth_tokens.length} token(s)` : "off",
+    });
+
+    let signals = 0;
+    const onSignal = (sig: string) => {
+      if (++signals > 1) process.exit(EXIT.FAILURE);
+      log("info", "stopping server", { signal: sig });
+      server
+        .stop()
+        .then(() => {
+          log("info", "server stopped");
+          process.exit(EXIT.OK);
+        })
+        .catch((err) => {
+          log("error", "server did not stop cleanly", { error: (err as Error).message });
+          process.exit(EXIT.FAILURE);
+        });
+    };
+    process.on("SIGTERM", () => onSignal("SIGTERM"));
+    process.on("SIGINT", () => onSignal("SIGINT"));
+    await new Promise(() => {}); // until a signal
+  },
+});

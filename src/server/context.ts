@@ -1,0 +1,28 @@
+// What every route handler gets: the store, the push hub, auth, and the server's timings.
+import type { Settings } from "../protocol/index.ts";
+import type { Auth } from "./auth.ts";
+import type { Hub } from "./hub.ts";
+import type { Store } from "./store/types.ts";
+
+export interface ServerContext {
+  store: Store;
+  hub: Hub;
+  auth: Auth;
+  version: string;
+  leaseMs: number;
+  heartbeatIntervalS: number;
+  outputCapBytes: number;
+  maxBodyBytes: number;
+  streamHeartbeatMs: number;
+  /** What workers are told in the register answer. */
+  settings: Settings;
+}
+
+export const nowIso = () => new Date().toISOString();
+export const isoIn = (ms: number) => new Date(Date.now() + ms).toISOString();
+
+/** Stale after 3 missed heartbeats; offline once unregistered. */
+export function workerStatus(w: { last_seen: string; unregistered_at: string | null }, heartbeatIntervalS: number, now = Date.now()) {
+  if (w.unregistered_at) return "offline" as const;
+  return now - Date.parse(w.last_seen) > 3 * heartbeatIntervalS * 1000 ? ("stale" as const) : ("active" as const);
+}

@@ -1,0 +1,110 @@
+// Request/response plumbing shared by all routes: the error type every 4xx comes from,
+// size-capped JSON body reading, and zod validation that names the offending field.
+import type { z } from "zod";
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** A refusal the client caused; rendered as `{"error","message","details"?}`. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: FieldProblem[],
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (field: string, message: string, code = "invalid_request") =>
+  new HttpError(400, code, `${field}: ${message}`, [{ field, message }]);
+export const notFound = (what: string, id: string, field?: string) =>
+  new HttpError(404, "not_found", `${what} ${id} not found`, field ? [{ field, message: `unknown ${what} ${id}` }] : undefined);
+
+export function json(body: unknown, status = 200, headers?: Record<string, string>): Response {
+  return Response.json(body, { status, headers });
+}
+
+export function errorResponse(e: HttpError): Response {
+  const body: Record<string, unknown> = { error: e.code, message: e.message };
+  if (e.details?.length) body.details = e.details;
+  return json(body, e.status);
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Reads the body as JSON, refusing more than `maxBytes` (413) before buffering it.
+ * Empty body -> undefined. Strings are made storable in both databases: NUL and lone
+ * surrogates (PostgreSQL text/jsonb reject them) become U+FFFD instead of a 500 later.
+ */
+export async function readJson(req: Request, maxBytes: number): Promise<unknown> {
+  const declared = Number(req.headers.get("content-length") ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
+  if (!req.body) return undefined;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > maxBytes) throw tooLarge(maxBytes);
+    chunks.push(chunk);
+  }
+  if (size === 0) return undefined;
+  let text: string;
+  try {
+    text = utf8.decode(Buffer.concat(chunks));
+  } catch {
+    throw badRequest("body", "not valid UTF-8", "invalid_json");
+  }
+  if (!text.trim()) return undefined;
+  try {
+    // Only escapes (\u0000, \ud800) can smuggle such characters in; skip the reviver otherwise.
+    return text.includes("\\u") ? JSON.parse(text, sanitize) : JSON.parse(text);
+  } catch (err) {
+    throw badRequest("body", `not valid JSON (${(err as Error).message})`, "invalid_json");
+  }
+}
+
+function tooLarge(max: number): HttpError {
+  return new HttpError(413, "payload_too_large", `request body is larger than ${max} bytes`, [{ field: "body", message: `at most ${max} bytes` }]);
+}
+
+const clean = (s: string) => (s.includes("\0") || !s.isWellFormed() ? s.toWellFormed().replaceAll("\0", "\uFFFD") : s);
+
+function sanitize(_key: string, v: unknown): unknown {
+  if (typeof v === "string") return clean(v);
+  if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).some((k) => clean(k) !== k)) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [clean(k), x]));
+  }
+  return v;
+}
+
+/** Validates `value` against `schema`; a failure is a 400 naming each bad field (`where` prefixes query/header fields). */
+export function parse<S extends z.ZodType>(schema: S, value: unknown, where: "body" | "query" | "header" = "body"): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const details = r.error.issues.slice(0, 20).map((i) => {
+    const path = i.path.map(String).join(".");
+    return { field: where === "body" ? path || "body" : `${where}.${path}`, message: i.message };
+  });
+  const summary = details.map((d) => `${d.field}: ${d.message}`).join("; ");
+  throw new HttpError(400, "invalid_request", summary, details);
+}
+
+/** Body for routes that take a JSON object: absent -> {}, anything but an object -> 400. */
+export async function readObject(req: Request, maxBytes: number): Promise<Record<string, unknown>> {
+  const v = await readJson(req, maxBytes);
+  if (v === undefined) return {};
+  if (!v || typeof v !== "object" || Array.isArray(v)) throw badRequest("body", "expected a JSON object");
+  return v as Record<string, unknown>;
+}
+
+/** Query parameters as an object; empty values (`?status=`) count as absent. */
+export function queryObject(url: URL): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) if (v !== "") out[k] = v;
+  return out;
+}

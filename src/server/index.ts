@@ -1,0 +1,153 @@
+// The CodeTether control plane: HTTP on Bun.serve over one store. `startServer` is what the
+// `server start` and `up` commands call (and the tests, in-process); signals are the
+// command's business, `stop()` is the graceful part.
+import type { Server } from "bun";
+import { version } from "../../package.json";
+import { log } from "../util/log.ts";
+import { createAuth } from "./auth.ts";
+import type { ServerContext } from "./context.ts";
+import { errorResponse, HttpError, json } from "./http.ts";
+import { createHub } from "./hub.ts";
+import { createRouter } from "./router.ts";
+import { codebaseRoutes } from "./routes/codebases.ts";
+import { dispatchRoutes } from "./routes/dispatch.ts";
+import { outputRoutes } from "./routes/output.ts";
+import { sessionRoutes } from "./routes/sessions.ts";
+import { taskRoutes } from "./routes/tasks.ts";
+import { workerRoutes } from "./routes/workers.ts";
+import { openStore } from "./store/index.ts";
+import type { StoreOptions } from "./store/types.ts";
+import { startSweeper } from "./sweeper.ts";
+
+export type { StoreOptions } from "./store/types.ts";
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  store: StoreOptions;
+  authTokens: string[];
+  leaseSeconds?: number;
+  heartbeatIntervalSeconds?: number;
+  /** Larger request bodies get 413 (default 1 MiB). */
+  maxBodyBytes?: number;
+  /** Per-task output cap; later lines are dropped and the task marked output_truncated (default 10 MiB). */
+  outputCapBytes?: number;
+  sweepIntervalMs?: number;
+  streamHeartbeatMs?: number;
+  pollIntervalSeconds?: number;
+}
+
+export interface ServerHandle {
+  url: string;
+  port: number;
+  store: "sqlite" | "postgres";
+  /** Stop accepting, close streams, let in-flight requests finish, close the store. */
+  stop(): Promise<void>;
+  /** Run the sweeper now (tests). */
+  sweep(): Promise<void>;
+}
+
+const MiB = 1024 * 1024;
+const STOP_GRACE_MS = 10_000;
+/** Store errors that mean "database unreachable or busy": 503, the client retries. */
+const UNAVAILABLE = new Set(["ECONNREFUSED", "ECONNRESET", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT", "SQLITE_BUSY", "57P01", "57P03", "53300"]);
+
+export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
+  const store = await openStore(opts.store);
+  const hub = createHub(store);
+  const leaseS = opts.leaseSeconds ?? 60;
+  const hbS = opts.heartbeatIntervalSeconds ?? 15;
+  const ctx: ServerContext = {
+    store,
+    hub,
+    auth: createAuth(opts.authTokens, store),
+    version,
+    leaseMs: leaseS * 1000,
+    heartbeatIntervalS: hbS,
+    outputCapBytes: opts.outputCapBytes ?? 10 * MiB,
+    maxBodyBytes: opts.maxBodyBytes ?? MiB,
+    streamHeartbeatMs: opts.streamHeartbeatMs ?? 15_000,
+    settings: { heartbeat_interval_s: hbS, lease_s: leaseS, poll_interval_s: opts.pollIntervalSeconds ?? 5 },
+  };
+  const router = createRouter([...workerRoutes, ...codebaseRoutes, ...taskRoutes, ...outputRoutes, ...dispatchRoutes, ...sessionRoutes]);
+  let stopping = false;
+  let inflight = 0;
+
+  async function handle(req: Request, server: Server<unknown> | undefined): Promise<Response> {
+    const url = new URL(req.url);
+    inflight++;
+    try {
+      if (stopping) throw new HttpError(503, "shutting_down", "server is shutting down");
+      const principal = req.method === "GET" && url.pathname === "/health" ? { name: null } : ctx.auth.authenticate(req);
+      const m = router.match(req.method, url.pathname);
+      if (!m) throw new HttpError(404, "not_found", `no route ${req.method} ${url.pathname}`);
+      if ("allowed" in m) {
+        const res = errorResponse(new HttpError(405, "method_not_allowed", `${req.method} not allowed on ${url.pathname} (allowed: ${m.allowed.join(", ")})`));
+        res.headers.set("allow", m.allowed.join(", "));
+        return res;
+      }
+      return await m.handler({ req, url, params: m.params, principal, server, ctx });
+    } catch (err) {
+      if (err instanceof HttpError) return errorResponse(err);
+      const code = (err as { code?: string }).code;
+      if (code && UNAVAILABLE.has(code)) {
+        log("warn", "store unavailable", { method: req.method, path: url.pathname, error: (err as Error).message });
+        return json({ error: "store_unavailable", message: "the database is unavailable; retry shortly" }, 503, { "retry-after": "1" });
+      }
+      log("error", "request failed", { method: req.method, path: url.pathname, error: (err as Error).message, stack: (err as Error).stack });
+      return json({ error: "internal", message: "internal server error" }, 500);
+    } finally {
+      inflight--;
+    }
+  }
+
+  const maxBody = ctx.maxBodyBytes;
+  let server: Server<unknown>;
+  try {
+    server = Bun.serve({
+      hostname: opts.host,
+      port: opts.port,
+      development: false,
+      // Bun turns SO_REUSEPORT on outside development mode: a second server on a busy port
+      // would then start "fine" and steal half the connections. A busy port is an error.
+      reusePort: false,
+      idleTimeout: 60,
+      // Bun's own limit is only a backstop; our reader answers 413 as JSON for bodies above maxBodyBytes.
+      maxRequestBodySize: Math.max(maxBody * 4, 8 * MiB),
+      fetch: handle,
+    });
+  } catch (err) {
+    await store.close();
+    throw new Error(`cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
+  }
+  const sweeper = startSweeper(ctx, opts.sweepIntervalMs ?? 1000);
+  const port = server.port!;
+  const url = `http://${urlHost(opts.host)}:${port}`;
+
+  let stopped: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    store: store.kind,
+    sweep: () => sweeper.runOnce(),
+    stop: () =>
+      (stopped ??= (async () => {
+        stopping = true;
+        await sweeper.stop();
+        hub.closeAll();
+        const graceful = server.stop(false);
+        const t = setTimeout(() => void server.stop(true), STOP_GRACE_MS);
+        await graceful;
+        clearTimeout(t);
+        for (let i = 0; inflight > 0 && i < STOP_GRACE_MS / 50; i++) await Bun.sleep(50);
+        await store.close();
+      })()),
+  };
+}
+
+/** A URL clients can use: wildcard binds are reached through loopback; IPv6 literals get brackets. */
+function urlHost(host: string): string {
+  if (host === "0.0.0.0" || host === "") return "127.0.0.1";
+  if (host === "::") return "[::1]";
+  return host.includes(":") ? `[${host}]` : host;
+}

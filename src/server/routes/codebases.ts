@@ -1,0 +1,87 @@
+// Codebases (worker affinity). With worker_id: upsert keyed by (worker, normalized
+// absolute path), so the same pair always gets the same id. Without: a register_codebase
+// task that the first worker having the path answers by registering it itself.
+import { posix } from "node:path";
+import { CreateCodebaseBody } from "../../protocol/index.ts";
+import { log } from "../../util/log.ts";
+import { workerIdentity } from "../auth.ts";
+import { nowIso } from "../context.ts";
+import { badRequest, HttpError, json, notFound, parse, readObject } from "../http.ts";
+import type { Req, RouteDef } from "../router.ts";
+import { toWireTask } from "../store/rows.ts";
+import { newTask } from "./tasks.ts";
+
+/** `/srv/app/./x/` -> `/srv/app/x`; relative paths are refused (the server cannot know the worker's cwd). */
+export function normalizePath(p: string): string {
+  if (!posix.isAbsolute(p)) throw badRequest("path", `must be an absolute path, got "${p}"`);
+  const n = posix.normalize(p);
+  return n.length > 1 ? n.replace(/\/+$/, "") : n;
+}
+
+async function register(r: Req) {
+  const { req, url, ctx } = r;
+  const b = parse(CreateCodebaseBody, await readObject(req, ctx.maxBodyBytes));
+  const path = normalizePath(b.path);
+  const workerId = await workerIdentity(ctx.auth, r.principal, req, url, b.worker_id);
+  if (!workerId) return registerByPath(r, b.name, path, b.description ?? null);
+  const { codebase, created } = await ctx.store.upsertCodebase(
+    { name: b.name, path, description: b.description ?? null, worker_id: workerId, agent_config: b.agent_config ?? null },
+    nowIso(),
+  );
+  if (created) {
+    log("info", "codebase registered", { codebase: codebase.id, name: codebase.name, path, worker: workerId });
+    const routes = codebase.name === "global" ? [codebase.id, "global"] : [codebase.id];
+    for (const route of routes) ctx.hub.addRoute(workerId, route);
+    const streams = ctx.hub.streamsOf(workerId);
+    if (streams.length) {
+      for (const t of await ctx.store.pendingFor(workerId, routes, 1000)) for (const s of streams) s.sink.send("task_available", toWireTask(t));
+    }
+  }
+  return json({ success: true, codebase });
+}
+
+async function registerByPath({ ctx, principal }: Req, name: string, path: string, description: string | null) {
+  const live = await ctx.store.countLiveWorkers();
+  if (!live) throw new HttpError(400, "no_workers", "No workers available", [{ field: "worker_id", message: "no worker is registered to look for the path" }]);
+  const row = newTask({
+    codebase_id: null,
+    title: `Register codebase ${name}`,
+    prompt: `Register codebase ${name} at ${path}`,
+    agent_type: "register_codebase",
+    model: null,
+    priority: 0,
+    metadata: { name, path, description },
+    target_worker_id: null,
+    target_agent_name: null,
+    // Workers without the path hand the task back; give every live worker a turn.
+    max_attempts: Math.min(100, Math.max(3, live)),
+    timeout_s: null,
+  });
+  const task = await ctx.store.insertTask(row);
+  log("info", "task created", { task: task.id, agent: "register_codebase", path, by: principal.name ?? undefined });
+  ctx.hub.taskAvailable(task);
+  return json({ success: true, pending: true, task_id: task.id });
+}
+
+async function list({ ctx }: Req) {
+  return json(await ctx.store.listCodebases());
+}
+
+async function get({ params, ctx }: Req) {
+  const c = await ctx.store.getCodebase(params.id!);
+  if (!c) throw notFound("codebase", params.id!);
+  return json(c);
+}
+
+async function remove({ params, ctx }: Req) {
+  if (!(await ctx.store.deleteCodebase(params.id!))) throw notFound("codebase", params.id!);
+  log("info", "codebase deleted", { codebase: params.id });
+  return json({ success: true });
+}
+
+export const codebaseRoutes: RouteDef[] = [
+  { method: "POST", path: "/v1/opencode/codebases", handler: register },
+  { method: "GET", path: "/v1/opencode/codebases", handler: list },
+  { method: "GET", path: "/v1/opencode/codebases/:id", handler: get },
+  { method: "DELETE", path: "/v1/opencode/codebases/:id", handler: remove },
+];

@@ -1,0 +1,125 @@
+// Dispatch: the worker task stream (push), claims, task heartbeats (leases), release, and
+// routing updates of an open stream.
+import {
+  ClaimBody, ReleaseBody, StreamQuery, TaskHeartbeatBody, UpdateStreamCodebasesBody,
+} from "../../protocol/index.ts";
+import { log } from "../../util/log.ts";
+import { workerIdentity } from "../auth.ts";
+import { isoIn, nowIso, type ServerContext } from "../context.ts";
+import { badRequest, HttpError, json, notFound, parse, queryObject, readObject } from "../http.ts";
+import { heartbeat, release } from "../lifecycle.ts";
+import type { Req, RouteDef } from "../router.ts";
+import { sseResponse } from "../sse.ts";
+import { toWireTask } from "../store/rows.ts";
+import type { TaskRow } from "../store/types.ts";
+import { announce, callerFor } from "./tasks.ts";
+
+const MAX_INITIAL = 1000;
+
+/**
+ * Routes a stream hears about: those the worker may claim from (codebases it owns, and
+ * "global" once it registered its home as "global"), narrowed to the ids it names when it
+ * names any. Naming another worker's codebase does not route that codebase's tasks to it.
+ */
+async function routesFor(ctx: ServerContext, workerId: string, named: string[]): Promise<Set<string>> {
+  const owned = new Set<string>();
+  for (const c of await ctx.store.workerCodebases(workerId)) {
+    owned.add(c.id);
+    if (c.name === "global") owned.add("global");
+  }
+  if (!named.length) return owned;
+  return new Set(named.filter((id) => owned.has(id)));
+}
+
+function headerList(req: Request, name: string): string[] {
+  const items = (req.headers.get(name) ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  if (items.length > 10_000 || items.some((s) => s.length > 200)) throw badRequest(name, "at most 10000 comma-separated ids of at most 200 characters");
+  return items;
+}
+
+async function stream(r: Req) {
+  const { req, url, ctx } = r;
+  const q = parse(StreamQuery, queryObject(url), "query");
+  const workerId = (await workerIdentity(ctx.auth, r.principal, req, url))!;
+  const routes = await routesFor(ctx, workerId, headerList(req, "X-Codebases"));
+  return sseResponse(req, r.server, ctx.streamHeartbeatMs, (sink) => {
+    const off = ctx.hub.addStream({ workerId, agentName: q.agent_name ?? null, routes, sink });
+    sink.send("connected", { worker_id: workerId, codebases: [...routes], settings: ctx.settings });
+    ctx.store
+      .pendingFor(workerId, [...routes], MAX_INITIAL)
+      .then((tasks) => tasks.forEach((t) => sink.send("task_available", toWireTask(t))))
+      .catch((err) => log("warn", "could not list pending tasks for a stream", { worker: workerId, error: err.message }));
+    log("debug", "task stream opened", { worker: workerId, routes: routes.size });
+    return () => {
+      off();
+      log("debug", "task stream closed", { worker: workerId });
+    };
+  });
+}
+
+function whyNot(t: TaskRow, workerId: string): string {
+  if (t.status !== "pending") return `task ${t.id} is ${t.status}${t.worker_id ? ` (held by ${t.worker_id})` : ""}`;
+  if (t.target_worker_id && t.target_worker_id !== workerId) return `task ${t.id} is targeted at worker ${t.target_worker_id}`;
+  return t.route === "global"
+    ? `task ${t.id} needs a worker that registered its global codebase; ${workerId} did not`
+    : `task ${t.id} belongs to codebase ${t.route}, which worker ${workerId} did not register`;
+}
+
+async function claim(r: Req) {
+  const { req, url, ctx } = r;
+  const b = parse(ClaimBody, await readObject(req, ctx.maxBodyBytes));
+  const workerId = await workerIdentity(ctx.auth, r.principal, req, url, b.worker_id);
+  if (!workerId) throw badRequest("X-Worker-ID", "required: the claiming worker's id (header, or worker_id in the body)");
+  const res = await ctx.store.claim(workerId, b.task_id ?? null, nowIso(), isoIn(ctx.leaseMs));
+  if (res.ok) {
+    const t = res.task;
+    log("info", "task claimed", { task: t.id, worker: workerId, attempt: t.attempt, of: t.max_attempts });
+    return json({ success: true, task_id: t.id, worker_id: workerId, attempt: t.attempt, lease_expires_at: t.lease_expires_at, task: toWireTask(t) });
+  }
+  if (res.reason === "none") return new Response(null, { status: 204 });
+  if (res.reason === "not_found") throw notFound("task", b.task_id!, "task_id");
+  const t = await ctx.store.getTask(b.task_id!);
+  throw new HttpError(409, "not_claimable", t ? whyNot(t, workerId) : `task ${b.task_id} is not claimable`);
+}
+
+async function taskHeartbeat(r: Req) {
+  const b = parse(TaskHeartbeatBody, await readObject(r.req, r.ctx.maxBodyBytes));
+  const caller = await callerFor(r, b.worker_id, b.attempt);
+  const res = await r.ctx.store.mutateTask(b.task_id, (t) => heartbeat(t, caller, nowIso(), isoIn(r.ctx.leaseMs)));
+  if (!res) throw notFound("task", b.task_id, "task_id");
+  return json(res.value);
+}
+
+async function releaseTask(r: Req) {
+  const b = parse(ReleaseBody, await readObject(r.req, r.ctx.maxBodyBytes));
+  const caller = await callerFor(r, b.worker_id, b.attempt);
+  const res = await r.ctx.store.mutateTask(b.task_id, (t) => release(t, caller, b, nowIso()));
+  if (!res) throw notFound("task", b.task_id, "task_id");
+  announce(r.ctx, res.change, b.status && b.status !== "pending" ? undefined : "released without a final status");
+  return json({ success: true, task: toWireTask(res.change.after) });
+}
+
+async function updateRouting(r: Req) {
+  const { req, url, ctx } = r;
+  const workerId = await workerIdentity(ctx.auth, r.principal, req, url);
+  if (!workerId) throw badRequest("query.worker_id", "required: the worker whose stream to update");
+  const b = parse(UpdateStreamCodebasesBody, await readObject(req, ctx.maxBodyBytes));
+  const streams = ctx.hub.streamsOf(workerId);
+  if (!streams.length) throw new HttpError(404, "no_stream", `worker ${workerId} has no open task stream on this server`);
+  const routes = await routesFor(ctx, workerId, b.codebases);
+  const added = [...routes].filter((id) => streams.some((s) => !s.routes.has(id)));
+  for (const s of streams) s.routes = new Set(routes);
+  // Tasks already waiting on a newly routed codebase are announced now, not at the next poll.
+  if (added.length) {
+    for (const t of await ctx.store.pendingFor(workerId, added, MAX_INITIAL)) for (const s of streams) s.sink.send("task_available", toWireTask(t));
+  }
+  return json({ success: true, codebases: [...routes] });
+}
+
+export const dispatchRoutes: RouteDef[] = [
+  { method: "GET", path: "/v1/worker/tasks/stream", handler: stream },
+  { method: "POST", path: "/v1/worker/tasks/claim", handler: claim },
+  { method: "POST", path: "/v1/worker/tasks/heartbeat", handler: taskHeartbeat },
+  { method: "POST", path: "/v1/worker/tasks/release", handler: releaseTask },
+  { method: "PUT", path: "/v1/worker/codebases", handler: updateRouting },
+];

@@ -1,0 +1,45 @@
+// OpenCode session history synced by workers: stored as sent (upsert by id), listed back.
+import { MessagesSyncBody, SessionsSyncBody } from "../../protocol/index.ts";
+import { workerIdentity } from "../auth.ts";
+import { nowIso } from "../context.ts";
+import { json, notFound, parse, readObject } from "../http.ts";
+import type { Req, RouteDef } from "../router.ts";
+
+async function codebaseOr404(r: Req): Promise<string> {
+  const id = r.params.id!;
+  if (!(await r.ctx.store.getCodebase(id))) throw notFound("codebase", id);
+  return id;
+}
+
+async function syncSessions(r: Req) {
+  const b = parse(SessionsSyncBody, await readObject(r.req, r.ctx.maxBodyBytes));
+  const workerId = await workerIdentity(r.ctx.auth, r.principal, r.req, r.url, b.worker_id);
+  const cb = await codebaseOr404(r);
+  const n = await r.ctx.store.upsertSessions(cb, workerId, b.sessions, nowIso());
+  return json({ success: true, sessions_count: n });
+}
+
+async function syncMessages(r: Req) {
+  const b = parse(MessagesSyncBody, await readObject(r.req, r.ctx.maxBodyBytes));
+  const workerId = await workerIdentity(r.ctx.auth, r.principal, r.req, r.url, b.worker_id);
+  const cb = await codebaseOr404(r);
+  const n = await r.ctx.store.upsertMessages(cb, r.params.sid!, workerId, b.messages, nowIso());
+  return json({ success: true, messages_count: n });
+}
+
+async function listSessions(r: Req) {
+  return json(await r.ctx.store.listSessions(await codebaseOr404(r)));
+}
+
+async function listMessages(r: Req) {
+  const msgs = await r.ctx.store.listMessages(await codebaseOr404(r), r.params.sid!);
+  if (!msgs) throw notFound("session", r.params.sid!);
+  return json(msgs);
+}
+
+export const sessionRoutes: RouteDef[] = [
+  { method: "POST", path: "/v1/opencode/codebases/:id/sessions/sync", handler: syncSessions },
+  { method: "GET", path: "/v1/opencode/codebases/:id/sessions", handler: listSessions },
+  { method: "POST", path: "/v1/opencode/codebases/:id/sessions/:sid/messages/sync", handler: syncMessages },
+  { method: "GET", path: "/v1/opencode/codebases/:id/sessions/:sid/messages", handler: listMessages },
+];

@@ -1,0 +1,145 @@
+// Tasks: create, list, get, cancel, and the legacy PUT status. Also the one place that
+// logs a task's state changes and pushes them (announce*), used by every route that
+// changes tasks and by the sweeper.
+import { CreateTaskBody, isFinal, ListTasksQuery, TaskStatusBody } from "../../protocol/index.ts";
+import { log } from "../../util/log.ts";
+import { workerIdentity } from "../auth.ts";
+import { nowIso, type ServerContext } from "../context.ts";
+import { badRequest, json, notFound, parse, queryObject, readObject } from "../http.ts";
+import { cancel, setStatus, type Caller } from "../lifecycle.ts";
+import type { Req, RouteDef } from "../router.ts";
+import { toWireTask } from "../store/rows.ts";
+import type { TaskChange, TaskRow } from "../store/types.ts";
+
+/** Logs and pushes one task change: finished -> output followers; back to pending -> worker streams. */
+export function announce(ctx: ServerContext, { before, after }: TaskChange, why?: string): void {
+  if (before.status === after.status) return;
+  if (isFinal(after.status)) {
+    log(after.status === "completed" ? "info" : "warn", `task ${after.status}`, {
+      task: after.id,
+      worker: after.worker_id ?? undefined,
+      attempt: after.attempt,
+      why: before.status === "running" && why ? why : undefined,
+      error: after.status !== "completed" && after.error ? after.error.slice(0, 200) : undefined,
+    });
+    ctx.hub.final(after.id);
+  } else if (after.status === "pending") {
+    log("warn", "task requeued", { task: after.id, from: before.worker_id ?? undefined, attempt: after.attempt, of: after.max_attempts, why });
+    ctx.hub.taskAvailable(after);
+  }
+}
+
+export function announceChanges(ctx: ServerContext, changes: TaskChange[], why?: string): void {
+  for (const c of changes) announce(ctx, c, why);
+}
+
+/**
+ * The worker a task-changing call comes from, and the attempt it claims to hold.
+ * Either must be present; with a named token the worker id must be (see auth.ts).
+ */
+export async function callerFor(r: Req, bodyWorkerId: string | null | undefined, attempt: number | null | undefined): Promise<Caller> {
+  const id = await workerIdentity(r.ctx.auth, r.principal, r.req, r.url, bodyWorkerId);
+  if (id === null && (attempt === null || attempt === undefined)) {
+    throw badRequest("worker_id", "required: send worker_id (body or query), the X-Worker-ID header, or the attempt you hold");
+  }
+  if (id === null && r.principal.name !== null) throw badRequest("worker_id", "required with a named token: send worker_id or X-Worker-ID");
+  return { worker_id: id, attempt: attempt ?? null };
+}
+
+type NewTask = Pick<TaskRow, "codebase_id" | "title" | "prompt" | "agent_type" | "model" | "priority" | "metadata" | "target_worker_id" | "target_agent_name" | "max_attempts" | "timeout_s">;
+
+/** A fresh pending task row; `route` is what claims match on (null and "global" share the "global" route). */
+export function newTask(f: NewTask): TaskRow {
+  const now = nowIso();
+  return {
+    ...f,
+    id: Bun.randomUUIDv7(),
+    route: f.codebase_id ?? "global",
+    status: "pending",
+    worker_id: null,
+    session_id: null,
+    result: null,
+    error: null,
+    attempt: 0,
+    lease_expires_at: null,
+    cancel_requested: false,
+    output_bytes: 0,
+    output_count: 0,
+    output_truncated: false,
+    created_at: now,
+    updated_at: now,
+    started_at: null,
+    completed_at: null,
+  };
+}
+
+async function create({ req, principal, ctx }: Req) {
+  const b = parse(CreateTaskBody, await readObject(req, ctx.maxBodyBytes));
+  const codebaseId = b.codebase_id || null;
+  if (codebaseId && codebaseId !== "global" && !(await ctx.store.getCodebase(codebaseId))) throw notFound("codebase", codebaseId, "codebase_id");
+  const row = newTask({
+    codebase_id: codebaseId,
+    title: b.title ?? null,
+    prompt: b.prompt,
+    agent_type: b.agent_type,
+    model: b.model ?? null,
+    priority: b.priority,
+    metadata: b.metadata,
+    target_worker_id: b.target_worker_id ?? null,
+    target_agent_name: b.target_agent_name ?? null,
+    max_attempts: b.max_attempts,
+    timeout_s: b.timeout_s ?? null,
+  });
+  const task = await ctx.store.insertTask(row);
+  log("info", "task created", {
+    task: task.id,
+    codebase: task.codebase_id ?? "global",
+    agent: task.agent_type,
+    priority: task.priority || undefined,
+    target: task.target_worker_id ?? undefined,
+    by: principal.name ?? undefined,
+  });
+  ctx.hub.taskAvailable(task);
+  return json(toWireTask(task), 201);
+}
+
+async function list({ url, ctx }: Req) {
+  const q = parse(ListTasksQuery, queryObject(url), "query");
+  return json((await ctx.store.listTasks(q)).map(toWireTask));
+}
+
+async function get({ params, ctx }: Req) {
+  const t = await ctx.store.getTask(params.id!);
+  if (!t) throw notFound("task", params.id!);
+  return json(toWireTask(t));
+}
+
+async function cancelTask({ params, principal, ctx }: Req) {
+  const now = nowIso();
+  const res = await ctx.store.mutateTask(params.id!, (t) => cancel(t, now));
+  if (!res) throw notFound("task", params.id!);
+  const { before, after } = res.change;
+  if (after.cancel_requested && !before.cancel_requested) {
+    log("info", "task cancel requested", { task: after.id, worker: after.worker_id ?? undefined, by: principal.name ?? undefined });
+    ctx.hub.cancelRequested(after);
+  }
+  announce(ctx, res.change);
+  return json({ success: true, task: toWireTask(after) });
+}
+
+async function putStatus(r: Req) {
+  const b = parse(TaskStatusBody, await readObject(r.req, r.ctx.maxBodyBytes));
+  const caller = await callerFor(r, b.worker_id, b.attempt);
+  const res = await r.ctx.store.mutateTask(r.params.id!, (t) => setStatus(t, caller, b, nowIso()));
+  if (!res) throw notFound("task", r.params.id!);
+  announce(r.ctx, res.change);
+  return json({ success: true, task: toWireTask(res.change.after) });
+}
+
+export const taskRoutes: RouteDef[] = [
+  { method: "POST", path: "/v1/opencode/tasks", handler: create },
+  { method: "GET", path: "/v1/opencode/tasks", handler: list },
+  { method: "GET", path: "/v1/opencode/tasks/:id", handler: get },
+  { method: "POST", path: "/v1/opencode/tasks/:id/cancel", handler: cancelTask },
+  { method: "PUT", path: "/v1/opencode/tasks/:id/status", handler: putStatus },
+];

@@ -1,0 +1,226 @@
+// Versioned schema. Each store applies the versions it has not applied yet, in order, at
+// start-up, inside one transaction (PostgreSQL: under an advisory lock, so replicas that
+// start together do not race). Never edit a released version: add a new one.
+//
+// Timestamps are ISO 8601 UTC strings from one formatter (`toISOString`, fixed width), so
+// they compare and sort chronologically as text in both databases and both stores share
+// every comparison. `route` is the claim routing key (codebase_id, or "global").
+
+export interface Migration {
+  version: number;
+  name: string;
+  sqlite: string;
+  postgres: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: "initial",
+    sqlite: `
+CREATE TABLE workers (
+  worker_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  capabilities TEXT NOT NULL DEFAULT '[]',
+  hostname TEXT,
+  models TEXT NOT NULL DEFAULT '[]',
+  codebases TEXT NOT NULL DEFAULT '[]',
+  global_codebase_id TEXT,
+  max_concurrent_tasks INTEGER,
+  version TEXT,
+  owner TEXT,
+  registered_at TEXT NOT NULL,
+  last_seen TEXT NOT NULL,
+  unregistered_at TEXT
+);
+CREATE TABLE codebases (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  path TEXT NOT NULL,
+  description TEXT,
+  worker_id TEXT NOT NULL,
+  agent_config TEXT,
+  status TEXT NOT NULL DEFAULT 'active',
+  registered_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX codebases_worker_path ON codebases (worker_id, path);
+CREATE TABLE tasks (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  codebase_id TEXT,
+  route TEXT NOT NULL,
+  title TEXT,
+  prompt TEXT NOT NULL,
+  agent_type TEXT NOT NULL,
+  model TEXT,
+  priority INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  target_worker_id TEXT,
+  target_agent_name TEXT,
+  worker_id TEXT,
+  session_id TEXT,
+  result TEXT,
+  error TEXT,
+  attempt INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL DEFAULT 3,
+  timeout_s REAL,
+  lease_expires_at TEXT,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  output_bytes INTEGER NOT NULL DEFAULT 0,
+  output_count INTEGER NOT NULL DEFAULT 0,
+  output_truncated INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  started_at TEXT,
+  completed_at TEXT
+);
+CREATE INDEX tasks_status_order ON tasks (status, priority DESC, created_at, seq);
+CREATE INDEX tasks_pending_route ON tasks (route, priority DESC, created_at, seq) WHERE status = 'pending';
+CREATE INDEX tasks_running_lease ON tasks (lease_expires_at) WHERE status = 'running';
+CREATE INDEX tasks_worker_status ON tasks (worker_id, status);
+CREATE INDEX tasks_codebase ON tasks (codebase_id);
+CREATE INDEX tasks_session ON tasks (session_id) WHERE session_id IS NOT NULL;
+CREATE TABLE task_outputs (
+  task_id TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  line TEXT NOT NULL,
+  ts TEXT NOT NULL,
+  PRIMARY KEY (task_id, n)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX task_outputs_dedupe ON task_outputs (task_id, attempt, seq);
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  codebase_id TEXT NOT NULL,
+  worker_id TEXT,
+  task_id TEXT,
+  title TEXT,
+  directory TEXT,
+  project_id TEXT,
+  created TEXT,
+  updated TEXT,
+  message_count INTEGER,
+  data TEXT NOT NULL,
+  synced_at TEXT NOT NULL
+);
+CREATE INDEX sessions_codebase ON sessions (codebase_id);
+CREATE TABLE messages (
+  id TEXT PRIMARY KEY,
+  session_id TEXT NOT NULL,
+  codebase_id TEXT NOT NULL,
+  role TEXT,
+  created TEXT,
+  data TEXT NOT NULL,
+  synced_at TEXT NOT NULL
+);
+CREATE INDEX messages_session ON messages (session_id, created);
+`,
+    postgres: `
+CREATE TABLE workers (
+  worker_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  capabilities JSONB NOT NULL DEFAULT '[]',
+  hostname TEXT,
+  models JSONB NOT NULL DEFAULT '[]',
+  codebases JSONB NOT NULL DEFAULT '[]',
+  global_codebase_id TEXT,
+  max_concurrent_tasks INTEGER,
+  version TEXT,
+  owner TEXT,
+  registered_at TEXT NOT NULL,
+  last_seen TEXT NOT NULL,
+  unregistered_at TEXT
+);
+CREATE TABLE codebases (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  path TEXT NOT NULL,
+  description TEXT,
+  worker_id TEXT NOT NULL,
+  agent_config JSONB,
+  status TEXT NOT NULL DEFAULT 'active',
+  registered_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX codebases_worker_path ON codebases (worker_id, path);
+CREATE TABLE tasks (
+  seq BIGSERIAL NOT NULL,
+  id TEXT PRIMARY KEY,
+  codebase_id TEXT,
+  route TEXT NOT NULL,
+  title TEXT,
+  prompt TEXT NOT NULL,
+  agent_type TEXT NOT NULL,
+  model TEXT,
+  priority INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL,
+  metadata JSONB NOT NULL DEFAULT '{}',
+  target_worker_id TEXT,
+  target_agent_name TEXT,
+  worker_id TEXT,
+  session_id TEXT,
+  result TEXT,
+  error TEXT,
+  attempt INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL DEFAULT 3,
+  timeout_s DOUBLE PRECISION,
+  lease_expires_at TEXT,
+  cancel_requested BOOLEAN NOT NULL DEFAULT false,
+  output_bytes BIGINT NOT NULL DEFAULT 0,
+  output_count BIGINT NOT NULL DEFAULT 0,
+  output_truncated BOOLEAN NOT NULL DEFAULT false,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  started_at TEXT,
+  completed_at TEXT
+);
+CREATE INDEX tasks_status_order ON tasks (status, priority DESC, created_at, seq);
+CREATE INDEX tasks_pending_route ON tasks (route, priority DESC, created_at, seq) WHERE status = 'pending';
+CREATE INDEX tasks_running_lease ON tasks (lease_expires_at) WHERE status = 'running';
+CREATE INDEX tasks_worker_status ON tasks (worker_id, status);
+CREATE INDEX tasks_codebase ON tasks (codebase_id);
+CREATE INDEX tasks_session ON tasks (session_id) WHERE session_id IS NOT NULL;
+CREATE TABLE task_outputs (
+  task_id TEXT NOT NULL,
+  n BIGINT NOT NULL,
+  attempt INTEGER NOT NULL,
+  seq BIGINT NOT NULL,
+  line TEXT NOT NULL,
+  ts TEXT NOT NULL,
+  PRIMARY KEY (task_id, n)
+);
+CREATE UNIQUE INDEX task_outputs_dedupe ON task_outputs (task_id, attempt, seq);
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  codebase_id TEXT NOT NULL,
+  worker_id TEXT,
+  task_id TEXT,
+  title TEXT,
+  directory TEXT,
+  project_id TEXT,
+  created TEXT,
+  updated TEXT,
+  message_count INTEGER,
+  data JSONB NOT NULL,
+  synced_at TEXT NOT NULL
+);
+CREATE INDEX sessions_codebase ON sessions (codebase_id);
+CREATE TABLE messages (
+  id TEXT PRIMARY KEY,
+  session_id TEXT NOT NULL,
+  codebase_id TEXT NOT NULL,
+  role TEXT,
+  created TEXT,
+  data JSONB NOT NULL,
+  synced_at TEXT NOT NULL
+);
+CREATE INDEX messages_session ON messages (session_id, created);
+`,
+  },
+];
+
+/** Arbitrary constant key for pg_advisory_xact_lock: "codetether migrations". */
+export const MIGRATION_LOCK_KEY = 0x0c0de7e7;

@@ -1,0 +1,137 @@
+// The one storage interface behind the server. sqlite.ts and postgres.ts implement it and
+// pass the same contract suite. Decisions about task state live in ../lifecycle.ts as pure
+// functions; a store only runs them inside a transaction that holds the task's row, so
+// both stores agree on every transition and no decision is ever half-written.
+import type { ListTasksQuery, MessageRecord, OutputLine, SessionRecord, Task } from "../../protocol/index.ts";
+
+export type StoreOptions = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string; poolSize?: number };
+
+export interface WorkerRow {
+  worker_id: string;
+  name: string;
+  capabilities: string[];
+  hostname: string | null;
+  models: unknown[];
+  codebases: string[];
+  global_codebase_id: string | null;
+  max_concurrent_tasks: number | null;
+  version: string | null;
+  registered_at: string;
+  last_seen: string;
+  unregistered_at: string | null;
+  /** Name of the `name:token` that first registered this worker id (see ../auth.ts). */
+  owner: string | null;
+}
+
+export type WorkerInput = Omit<WorkerRow, "registered_at" | "last_seen" | "unregistered_at">;
+
+export interface CodebaseRow {
+  id: string;
+  name: string;
+  path: string;
+  description: string | null;
+  worker_id: string;
+  agent_config: Record<string, unknown> | null;
+  registered_at: string;
+  status: string;
+}
+
+export type CodebaseInput = Omit<CodebaseRow, "id" | "registered_at" | "status">;
+
+/** A task as stored: the wire object plus bookkeeping the wire does not show. */
+export interface TaskRow extends Task {
+  /** Routing key: codebase_id, or "global" for null/"global" (claim eligibility is `route IN <worker's set>`). */
+  route: string;
+  output_bytes: number;
+  output_count: number;
+  output_truncated: boolean;
+}
+
+export interface TaskChange {
+  before: TaskRow;
+  after: TaskRow;
+}
+
+export type ClaimResult = { ok: true; task: TaskRow } | { ok: false; reason: "none" | "not_found" | "conflict" };
+
+export interface AppendInput {
+  task_id: string;
+  /** Attempt the lines belong to; null = the task's current attempt (legacy single line). */
+  attempt: number | null;
+  /** First line number; null = after the last stored line of that attempt (legacy). */
+  seq: number | null;
+  lines: string[];
+  timestamp: string;
+  capBytes: number;
+}
+
+export interface AppendResult {
+  task: TaskRow;
+  stored: number;
+  duplicates: number;
+  dropped: number;
+  /** True when this call hit the cap (first time), so the caller can log it once. */
+  newlyTruncated: boolean;
+}
+
+/** Cross-replica wake-ups (PostgreSQL LISTEN/NOTIFY); see ../hub.ts. */
+export type StoreEvent =
+  | { t: "task"; id: string; route: string; target: string | null }
+  | { t: "cancel"; id: string; worker: string }
+  | { t: "output"; id: string }
+  | { t: "final"; id: string };
+
+export interface WorkerCounts {
+  codebases: number;
+  completed: number;
+  running: number;
+}
+
+export interface Store {
+  readonly kind: "sqlite" | "postgres";
+  close(): Promise<void>;
+
+  /** Tell other replicas (no-op for SQLite, which has one process). */
+  publish(ev: StoreEvent): void;
+  /** Events published by other replicas. */
+  onEvent(fn: (ev: StoreEvent) => void): void;
+
+  upsertWorker(w: WorkerInput, now: string): Promise<{ worker: WorkerRow; previous: WorkerRow | null }>;
+  getWorker(id: string): Promise<WorkerRow | null>;
+  listWorkers(): Promise<WorkerRow[]>;
+  /** Heartbeat: false when the worker is unknown or unregistered. */
+  touchWorker(id: string, now: string): Promise<boolean>;
+  /** Marks the worker offline and hands each running task it holds to `release`, in one transaction. */
+  unregisterWorker(id: string, now: string, release: (t: TaskRow) => TaskRow): Promise<{ worker: WorkerRow; released: TaskChange[] } | null>;
+  workerCounts(): Promise<Map<string, WorkerCounts>>;
+  /** Workers registered and not unregistered. */
+  countLiveWorkers(): Promise<number>;
+
+  upsertCodebase(c: CodebaseInput, now: string): Promise<{ codebase: CodebaseRow; created: boolean }>;
+  getCodebase(id: string): Promise<CodebaseRow | null>;
+  listCodebases(): Promise<CodebaseRow[]>;
+  workerCodebases(workerId: string): Promise<CodebaseRow[]>;
+  deleteCodebase(id: string): Promise<boolean>;
+
+  insertTask(t: TaskRow): Promise<TaskRow>;
+  getTask(id: string): Promise<TaskRow | null>;
+  listTasks(q: ListTasksQuery): Promise<TaskRow[]>;
+  /** Pending tasks routed to any of `routes` and not targeted at another worker (stream start-up). */
+  pendingFor(workerId: string, routes: string[], limit: number): Promise<TaskRow[]>;
+  /** Atomic claim: by id, or the best eligible pending task (priority desc, created asc). */
+  claim(workerId: string, taskId: string | null, now: string, leaseUntil: string): Promise<ClaimResult>;
+  /** Locks the task, runs `decide` (which may throw an HttpError: nothing is written), writes `next` if any. */
+  mutateTask<R>(id: string, decide: (t: TaskRow) => { next: TaskRow | null; value: R }): Promise<{ change: TaskChange; value: R } | null>;
+  /** Running tasks whose lease ended before `now`, each passed to `decide` under its row lock. */
+  sweepExpired(now: string, decide: (t: TaskRow) => TaskRow, limit: number): Promise<TaskChange[]>;
+
+  /** Stores output lines after `check` (fencing) passed, deduplicated by (task, attempt, seq), capped per task. */
+  appendOutput(a: AppendInput, check: (t: TaskRow) => void): Promise<AppendResult | null>;
+  readOutput(taskId: string, since: number, limit: number): Promise<OutputLine[]>;
+
+  upsertSessions(codebaseId: string, workerId: string | null, sessions: SessionRecord[], now: string): Promise<number>;
+  listSessions(codebaseId: string): Promise<Record<string, unknown>[]>;
+  upsertMessages(codebaseId: string, sessionId: string, workerId: string | null, messages: MessageRecord[], now: string): Promise<number>;
+  /** null when neither the session nor any message of it is known. */
+  listMessages(codebaseId: string, sessionId: string): Promise<Record<string, unknown>[] | null>;
+}

@@ -1,0 +1,61 @@
+// Every ~second: tasks whose lease ran out go back to pending (or fail after
+// max_attempts) and are pushed again; workers that stopped heartbeating are logged as
+// stale once. Safe on several replicas: the store skips rows another replica holds.
+import { log } from "../util/log.ts";
+import { nowIso, workerStatus, type ServerContext } from "./context.ts";
+import { requeue } from "./lifecycle.ts";
+import { announceChanges } from "./routes/tasks.ts";
+
+const BATCH = 500;
+/** Stale workers are looked for every few sweeps: it reads the whole worker table. */
+const WORKER_CHECK_EVERY = 5;
+
+export interface Sweeper {
+  stop(): Promise<void>;
+  /** One sweep now (tests). */
+  runOnce(): Promise<void>;
+}
+
+export function startSweeper(ctx: ServerContext, intervalMs: number): Sweeper {
+  const stale = new Set<string>();
+  let running: Promise<void> | null = null;
+  let ticks = 0;
+
+  async function sweepLeases() {
+    for (;;) {
+      const now = nowIso();
+      const changes = await ctx.store.sweepExpired(now, (t) => requeue(t, now, "lease expired"), BATCH);
+      announceChanges(ctx, changes, "lease expired");
+      if (changes.length < BATCH) return;
+    }
+  }
+
+  async function checkWorkers() {
+    for (const w of await ctx.store.listWorkers()) {
+      const s = workerStatus(w, ctx.heartbeatIntervalS);
+      if (s === "stale" && !stale.has(w.worker_id)) {
+        stale.add(w.worker_id);
+        log("warn", "worker stale", { worker: w.worker_id, last_seen: w.last_seen });
+      } else if (s !== "stale") stale.delete(w.worker_id);
+    }
+  }
+
+  async function tick() {
+    try {
+      await sweepLeases();
+      if (ticks++ % WORKER_CHECK_EVERY === 0) await checkWorkers();
+    } catch (err) {
+      log("error", "sweep failed", { error: (err as Error).message });
+    }
+  }
+
+  const runOnce = () => (running ??= tick().finally(() => (running = null)));
+  const timer = setInterval(() => void runOnce(), intervalMs);
+  return {
+    runOnce,
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
