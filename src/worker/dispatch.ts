@@ -7,9 +7,20 @@ import { TASK_EVENT_NAMES, routes, type ClaimResponse } from "../protocol/index.
 import { backoffDelay, jitter, POLICIES, sleep } from "../util/backoff.ts";
 import { log } from "../util/log.ts";
 import type { WorkerContext } from "./context.ts";
+import { checkCodebasePath } from "./registration.ts";
 
 /** With a live stream we still claim now and then, in case an event was missed. */
 const SAFETY_POLL_MS = 30_000;
+
+/** The path is a directory here and inside allowed_paths. */
+function canServe(ctx: WorkerContext, path: string): boolean {
+  try {
+    checkCodebasePath("registration", path, ctx.config.allowed_paths);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export interface Dispatcher {
   wake(): void;
@@ -63,12 +74,26 @@ export function startDispatcher(ctx: WorkerContext, signal: AbortSignal, start: 
   }
 
   function onTaskEvent(data: string) {
-    if (!ctx.legacy) return void fill();
+    let t: any = null;
     try {
-      const t = JSON.parse(data);
-      if (t && typeof t.id === "string") candidates.add(t.id);
+      t = JSON.parse(data);
     } catch {}
+    if (t?.agent_type === "register_codebase") return void claimRegistration(t);
+    if (ctx.legacy && t && typeof t.id === "string") candidates.add(t.id);
     void fill();
+  }
+
+  /** Registration by path: only a worker that has the path claims it (by id; `{}`-claims skip these). */
+  async function claimRegistration(t: { id: string; metadata?: { path?: unknown } }) {
+    const path = t.metadata?.path;
+    if (typeof path !== "string" || !canServe(ctx, path) || exhausted() || ctx.running.size >= max()) return;
+    try {
+      const c = await ctx.client.claim(ctx.workerId, t.id);
+      if (c) {
+        claimed++;
+        start(c);
+      }
+    } catch {}
   }
 
   async function streamLoop() {

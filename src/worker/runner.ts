@@ -179,7 +179,11 @@ async function registerCodebaseTask(ctx: WorkerContext, task: Task): Promise<Out
   const m = task.metadata as { name?: string; path?: string; description?: string };
   if (!m.path || !m.name) return { status: "failed", error: "register_codebase task needs metadata.name and metadata.path" };
   // Not ours: hand it back so a worker that has the path can take it (max_attempts bounds the search).
-  if (!existsSync(m.path)) return { status: null, error: `path ${m.path} not found on worker ${ctx.workerId}` };
+  try {
+    checkCodebasePath(m.name, m.path, ctx.config.allowed_paths);
+  } catch (err) {
+    return { status: null, error: `${(err as Error).message} on worker ${ctx.workerId}` };
+  }
   try {
     const cb = await registerLocalCodebase(ctx, { name: m.name, path: m.path, description: m.description });
     return { status: "completed", result: cb.id };

@@ -167,3 +167,33 @@ describe("codebases registered for a running worker", () => {
     expect(await w.exited).toBe(0);
   });
 });
+
+describe("registration by path", () => {
+  test("only the worker that has the path takes the register_codebase task", async () => {
+    const repo = join(tmp.path, "by-path-repo");
+    mkdirSync(repo, { recursive: true });
+    // Both workers see the task on their stream; only one has the path (the other is told its HOME elsewhere, but
+    // the path check is on the real filesystem, so make the path exist for neither first, then for "w-has").
+    const has = startWorkerProc(server.url, { name: "w-has", dataDir: join(tmp.path, "w-has") });
+    const lacks = startWorkerProc(server.url, { name: "w-lacks", dataDir: join(tmp.path, "w-lacks"), args: ["--allowed-path", join(tmp.path, "nowhere")] });
+    await Promise.all([has.waitFor(/task stream connected/), lacks.waitFor(/task stream connected/)]);
+    const missing = join(tmp.path, "no-such-dir");
+    const r1 = await server.client.registerCodebase({ name: "ghost", path: missing });
+    const r2 = await server.client.registerCodebase({ name: "real", path: repo });
+    if (!("pending" in r1) || !("pending" in r2)) throw new Error("expected pending registrations");
+    const t = await waitTask(server.client, r2.task_id, (x) => x.status === "completed", "registration completed");
+    // w-lacks refuses paths outside its allowed_paths, so the one that registered it must be w-has, first try.
+    expect(t.worker_id).toBe("w-has");
+    expect(t.attempt).toBe(1);
+    const cb = await server.client.getCodebase(t.result!);
+    expect(cb.worker_id).toBe("w-has");
+    // Nobody has the ghost path: nobody claimed it, no attempts were burnt.
+    await Bun.sleep(500);
+    const ghost = await server.client.getTask(r1.task_id);
+    expect(ghost.status).toBe("pending");
+    expect(ghost.attempt).toBe(0);
+    has.kill("SIGTERM");
+    lacks.kill("SIGTERM");
+    await Promise.all([has.exited, lacks.exited]);
+  });
+});

@@ -186,6 +186,7 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Store> {
             SELECT c.id FROM (${ROUTES(w)}) r CROSS JOIN LATERAL (
               SELECT id, priority, created_at, seq FROM tasks
               WHERE route = r.route AND status = 'pending' AND (target_worker_id IS NULL OR target_worker_id = ${w})
+                AND agent_type <> 'register_codebase' -- claimed by id only, by a worker that has the path
               ORDER BY priority DESC, created_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED) c
             ORDER BY c.priority DESC, c.created_at, c.seq LIMIT 1)
           UPDATE tasks SET ${CLAIM_SET(w, now, lease)} FROM pick WHERE tasks.id = pick.id RETURNING tasks.*`;

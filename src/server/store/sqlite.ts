@@ -29,11 +29,14 @@ const taskParams = (t: TaskRow, cols: readonly string[]): P => {
 // a codebase named "global" (its home directory), unless the task targets another worker.
 const ROUTES = `SELECT id AS route FROM codebases WHERE worker_id = $w UNION SELECT 'global' FROM codebases WHERE worker_id = $w AND name = 'global'`;
 const ELIGIBLE = `status = 'pending' AND route IN (${ROUTES}) AND (target_worker_id IS NULL OR target_worker_id = $w)`;
+// register_codebase tasks are claimed by id only, by a worker that has the path (it sees
+// them on its stream): a {}-claim handing them to workers without the path would burn attempts.
 // The best eligible task: the head of each of the worker's routes (one index probe each on
 // tasks_pending_route), then the best of those heads. Cost grows with the worker's
 // codebases, not with other workers' backlogs.
 const BEST = `SELECT t.id FROM (${ROUTES}) r
   JOIN tasks t ON t.id = (SELECT id FROM tasks WHERE route = r.route AND status = 'pending' AND (target_worker_id IS NULL OR target_worker_id = $w)
+                          AND agent_type <> 'register_codebase'
                           ORDER BY priority DESC, created_at, seq LIMIT 1)
   ORDER BY t.priority DESC, t.created_at, t.seq LIMIT 1`;
 const CLAIM_SET = `status = 'running', worker_id = $w, attempt = attempt + 1, lease_expires_at = $lease,
