@@ -1,5 +1,6 @@
 // Reading OpenCode's session history through its own CLI (OpenCode 1.18), mapped to the
-// wire shapes (SessionRecord, MessageRecord). Each call spawns opencode: ~1.5-2.5 s each.
+// wire shapes (SessionRecord, MessageRecord). Each call spawns opencode: ~1.5-2.5 s each,
+// so opencodeReader reads OpenCode's database directly when it can (opencode-db.ts).
 //  - list: `opencode db "<SELECT>" --format json` reads every project's sessions with
 //    message counts in one process. `opencode session list --format json` is the fallback
 //    (older versions); it only shows the project of its cwd and has no counts.
@@ -7,6 +8,7 @@
 import { spawn } from "node:child_process";
 import type { MessageRecord, SessionRecord } from "../protocol/index.ts";
 import { OPENCODE_BASE_ENV, prepareOpencode } from "../worker/opencode.ts";
+import { dbFirstReader } from "./opencode-db.ts";
 import type { SessionReader } from "./sync.ts";
 
 export interface CliOptions {
@@ -44,7 +46,8 @@ const lastLine = (s: string) => clean(s).split("\n").filter(Boolean).at(-1) ?? "
 
 const iso = (ms: unknown): string | null => (typeof ms === "number" && Number.isFinite(ms) ? new Date(ms).toISOString() : null);
 
-const LIST_SQL =
+/** Top-level, unarchived sessions with message counts: run by `opencode db` and by the db reader. */
+export const LIST_SQL =
   "SELECT s.id, s.title, s.directory, s.project_id, s.version, s.time_created, s.time_updated, " +
   "s.summary_additions, s.summary_deletions, s.summary_files, " +
   "(SELECT count(*) FROM message m WHERE m.session_id = s.id) AS message_count " +
@@ -206,10 +209,15 @@ export async function exportSession(bin: string, sessionId: string, env?: Record
   return mapExport(data);
 }
 
-/** The SessionReader that session sync uses. */
-export function opencodeReader(bin: string, env?: Record<string, string>, o: CliOptions = {}): SessionReader {
+/** The SessionReader through the CLI only (one opencode process per call). */
+export function cliReader(bin: string, env?: Record<string, string>, o: CliOptions = {}): SessionReader {
   return {
     list: () => listSessions(bin, env, o),
     export: (id) => exportSession(bin, id, env, o),
   };
+}
+
+/** The SessionReader that session sync uses: OpenCode's db read-only when it can, else the CLI. */
+export function opencodeReader(bin: string, env?: Record<string, string>, o: CliOptions = {}): SessionReader {
+  return dbFirstReader(bin, env, cliReader(bin, env, o));
 }
