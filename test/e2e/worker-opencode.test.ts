@@ -134,5 +134,27 @@ describe("worker with the real OpenCode", () => {
       { env: { ...oc.env, A2A_CONFIG: undefined }, timeoutMs: 60_000 },
     );
     expect(JSON.parse(again.stdout)).toMatchObject({ sessions_sent: 0, messages_sent: 0 });
+
+    // Continue the session: only the new messages go up, and a dry run first sends nothing.
+    const before = (await server.client.listMessages(repoId, done.session_id!)).length;
+    const cont = await server.client.createTask({
+      codebase_id: repoId,
+      prompt: "continue the conversation",
+      agent_type: "build",
+      model: oc.model,
+      metadata: { resume_session_id: done.session_id },
+    });
+    const contDone = await waitTask(server.client, cont.id, (x) => x.status === "completed", "continued task completed", 120_000);
+    expect(contDone.session_id).toBe(done.session_id);
+    const syncArgs = ["sessions", "sync", "--json", "--server", server.url, "--name", "w-oc", "--data-dir", join(tmp.path, "w-oc"), "--opencode-bin", OPENCODE_BIN];
+    const dry = await runCli([...syncArgs, "--dry-run"], { env: { ...oc.env, A2A_CONFIG: undefined }, timeoutMs: 60_000 });
+    const dryOut = JSON.parse(dry.stdout);
+    expect(dryOut).toMatchObject({ dry_run: true, sessions_sent: 1 });
+    expect(dryOut.messages_sent).toBeGreaterThanOrEqual(2); // the new user message and the answer
+    expect(await server.client.listMessages(repoId, done.session_id!)).toHaveLength(before);
+    const third = JSON.parse((await runCli(syncArgs, { env: { ...oc.env, A2A_CONFIG: undefined }, timeoutMs: 60_000 })).stdout);
+    expect(third.sessions_sent).toBe(1);
+    expect(third.messages_sent).toBe(dryOut.messages_sent);
+    expect(await server.client.listMessages(repoId, done.session_id!)).toHaveLength(before + third.messages_sent);
   });
 });
