@@ -273,7 +273,7 @@ export const SessionRecord = z
     project_id: z.string().max(200).optional().nullable(),
     created: Timestamp.optional().nullable(),
     updated: Timestamp.optional().nullable(),
-    messageCount: z.number().int().min(0).optional().nullable(),
+    messageCount: z.number().int().min(0).max(2_147_483_647).optional().nullable(), // an INTEGER column in PostgreSQL
     summary: z.unknown().optional(),
     version: z.string().max(100).optional().nullable(),
     task_id: z.string().max(200).optional().nullable(),

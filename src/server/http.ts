@@ -47,10 +47,16 @@ export async function readJson(req: Request, maxBytes: number): Promise<unknown>
   if (!req.body) return undefined;
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of req.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > maxBytes) throw tooLarge(maxBytes);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req.body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength;
+      if (size > maxBytes) throw tooLarge(maxBytes);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    // The client went away (or broke the framing) mid-body: its fault, not a server error.
+    throw badRequest("body", `incomplete request body (${(err as Error).message})`, "incomplete_body");
   }
   if (size === 0) return undefined;
   let text: string;
@@ -60,12 +66,33 @@ export async function readJson(req: Request, maxBytes: number): Promise<unknown>
     throw badRequest("body", "not valid UTF-8", "invalid_json");
   }
   if (!text.trim()) return undefined;
+  if (nestingDepth(text) > MAX_DEPTH) throw badRequest("body", `JSON nested deeper than ${MAX_DEPTH} levels`, "invalid_json");
   try {
     // Only escapes (\u0000, \ud800) can smuggle such characters in; skip the reviver otherwise.
     return text.includes("\\u") ? JSON.parse(text, sanitize) : JSON.parse(text);
   } catch (err) {
     throw badRequest("body", `not valid JSON (${(err as Error).message})`, "invalid_json");
   }
+}
+
+/** Deeper JSON parses, but validating and storing it recurses once per level: a stack overflow (500). */
+const MAX_DEPTH = 128;
+
+/** The deepest [ / { nesting of JSON text (brackets inside strings do not count). */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) max = Math.max(max, ++depth);
+    else if (c === 93 || c === 125) depth--;
+  }
+  return max;
 }
 
 function tooLarge(max: number): HttpError {

@@ -74,7 +74,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   let inflight = 0;
 
   async function handle(req: Request, server: Server<unknown> | undefined): Promise<Response> {
-    const url = new URL(req.url);
+    // HTTP/1.0 requests without a Host header arrive with a relative URL.
+    const url = new URL(req.url, "http://localhost");
     inflight++;
     try {
       if (stopping) throw new HttpError(503, "shutting_down", "server is shutting down");

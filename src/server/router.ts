@@ -43,6 +43,8 @@ export function createRouter(defs: RouteDef[]) {
         } catch {
           throw badRequest(want.slice(1), "bad percent-encoding in the URL path");
         }
+        // No id we hand out has control characters, and PostgreSQL cannot even compare a NUL.
+        if (/[\u0000-\u001f\u007f]/.test(params[want.slice(1)]!)) throw badRequest(want.slice(1), "control characters in the URL path");
         if (!params[want.slice(1)]) return null;
       } else if (want !== parts[i]) return null;
     }

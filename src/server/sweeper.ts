@@ -50,7 +50,13 @@ export function startSweeper(ctx: ServerContext, intervalMs: number): Sweeper {
   }
 
   const runOnce = () => (running ??= tick().finally(() => (running = null)));
-  const timer = setInterval(() => void runOnce(), intervalMs);
+  // A server that was down heard no lease heartbeats: leases that ran out meanwhile are not
+  // the workers' fault. They get one lease length after start-up to heartbeat again before
+  // the timer sweeps (runOnce, for tests, is not held back).
+  const sweepFrom = Date.now() + ctx.leaseMs;
+  const timer = setInterval(() => {
+    if (Date.now() >= sweepFrom) void runOnce();
+  }, intervalMs);
   return {
     runOnce,
     async stop() {

@@ -1,0 +1,190 @@
+// Shared by the fault tests (test/faults): scenario sizes, JSON log reading, a counting
+// HTTP proxy (what a worker sends while its server is away), a failover TCP proxy (a
+// load balancer in front of server replicas), and clean-up of agent processes a
+// SIGKILLed worker leaves behind.
+import { createConnection, createServer, type Socket } from "node:net";
+import { processesUnder } from "./opencode-env.ts";
+import { havePg } from "./pg.ts";
+import type { CliProc } from "./proc.ts";
+
+/** `npm run test:faults` sets CT_FAULTS_FULL=1: the full scenario sizes; `bun test` runs reduced ones. */
+export const FULL = process.env.CT_FAULTS_FULL === "1";
+export const size = <T>(reduced: T, full: T): T => (FULL ? full : reduced);
+
+/**
+ * Stores a scenario runs on: SQLite always; PostgreSQL as well (when TEST_DATABASE_URL is
+ * set) under `test:faults`, or in the default run too when `pgByDefault`. The scenarios
+ * that run a real OpenCode several times cost most; the default run keeps within budget.
+ */
+export function faultStores(what: string, pgByDefault = false): ("sqlite" | "postgres")[] {
+  if (!FULL && !pgByDefault) {
+    console.warn(`[reduced] ${what}: PostgreSQL variant runs under \`npm run test:faults\` (CT_FAULTS_FULL=1)`);
+    return ["sqlite"];
+  }
+  return havePg(what) ? ["sqlite", "postgres"] : ["sqlite"];
+}
+
+export function envNumber(name: string, dflt: number): number {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : dflt;
+}
+
+export interface LogLine {
+  time?: string;
+  level: string;
+  msg: string;
+  [k: string]: unknown;
+}
+
+/** The JSON log lines (`--log-format json`, on stderr) a process printed so far. */
+export function jsonLogs(p: CliProc): LogLine[] {
+  const out: LogLine[] = [];
+  for (const line of p.err().split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      out.push(JSON.parse(line));
+    } catch {}
+  }
+  return out;
+}
+
+export const logsOf = (p: CliProc, msg: string, task?: string) => jsonLogs(p).filter((l) => l.msg === msg && (task === undefined || l.task === task));
+
+export interface Hit {
+  at: number;
+  method: string;
+  path: string;
+  /** Upstream status, or 502 when the upstream could not be reached. */
+  status: number;
+}
+
+export interface CountingProxy {
+  url: string;
+  hits: Hit[];
+  stop(): Promise<void>;
+}
+
+/**
+ * An HTTP proxy that records every request (time, method, path, upstream status) and
+ * answers 502 while the upstream is down, as a load balancer would. Bodies, including
+ * SSE streams, pass through unbuffered.
+ */
+export function startCountingProxy(upstream: string): CountingProxy {
+  const hits: Hit[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 0,
+    async fetch(req) {
+      const u = new URL(req.url);
+      const hit: Hit = { at: Date.now(), method: req.method, path: u.pathname, status: 0 };
+      hits.push(hit);
+      const headers = new Headers(req.headers);
+      headers.delete("host");
+      try {
+        const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer();
+        const res = await fetch(upstream + u.pathname + u.search, { method: req.method, headers, body, redirect: "manual", signal: req.signal, decompress: false } as RequestInit);
+        hit.status = res.status;
+        return new Response(passThrough(res.body), { status: res.status, headers: res.headers });
+      } catch {
+        hit.status = 502;
+        return Response.json({ error: "bad_gateway", message: "upstream unreachable" }, { status: 502 });
+      }
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}`, hits, stop: () => server.stop(true) };
+}
+
+/** The upstream body, ending the client's response quietly when the upstream dies mid-stream. */
+function passThrough(body: ReadableStream<Uint8Array> | null): ReadableStream<Uint8Array> | null {
+  if (!body) return null;
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) c.close();
+        else c.enqueue(value);
+      } catch {
+        c.close(); // the client then sees its connection end, as it would without the proxy
+      }
+    },
+    cancel(reason) {
+      reader.cancel(reason).catch(() => {});
+    },
+  });
+}
+
+export interface FailoverProxy {
+  url: string;
+  port: number;
+  /** Connections made to each upstream port. */
+  connections: Map<number, number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A TCP load balancer: each connection goes to the first upstream (in the given order)
+ * that accepts it. Workers keep a fixed server URL; this is how a replica's failure is
+ * hidden from them in a real deployment (a Kubernetes Service, HAProxy, ...).
+ */
+export async function startFailoverProxy(upstreamPorts: number[]): Promise<FailoverProxy> {
+  const connections = new Map<number, number>();
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    sockets.add(client);
+    client.on("close", () => sockets.delete(client));
+    client.pause();
+    const tryPort = (i: number) => {
+      if (i >= upstreamPorts.length) return void client.destroy();
+      const port = upstreamPorts[i]!;
+      const up = createConnection({ host: "127.0.0.1", port });
+      let connected = false;
+      up.once("connect", () => {
+        connected = true;
+        sockets.add(up);
+        connections.set(port, (connections.get(port) ?? 0) + 1);
+        client.pipe(up);
+        up.pipe(client);
+        client.resume();
+      });
+      up.on("error", () => {
+        if (!connected) tryPort(i + 1);
+        else client.destroy();
+      });
+      up.on("close", () => {
+        sockets.delete(up);
+        if (connected) client.destroy();
+      });
+      client.on("error", () => up.destroy());
+      client.on("close", () => up.destroy());
+    };
+    tryPort(0);
+  });
+  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    connections,
+    stop: () =>
+      new Promise<void>((res) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => res());
+      }),
+  };
+}
+
+/** SIGKILLs what a killed worker's agent left running (processes whose cwd is under `dir`). */
+export function killOrphans(dir: string): number {
+  const pids = processesUnder(dir).filter((p) => p !== process.pid);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
+  }
+  return pids.length;
+}
+
+/** The port of an http://host:port URL. */
+export const portOf = (url: string) => Number(new URL(url).port);
