@@ -44,24 +44,20 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 export async function readJson(req: Request, maxBytes: number): Promise<unknown> {
   const declared = Number(req.headers.get("content-length") ?? NaN);
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
-  if (!req.body) return undefined;
-  const chunks: Uint8Array[] = [];
-  let size = 0;
+  let body: Uint8Array;
   try {
-    for await (const chunk of req.body as unknown as AsyncIterable<Uint8Array>) {
-      size += chunk.byteLength;
-      if (size > maxBytes) throw tooLarge(maxBytes);
-      chunks.push(chunk);
-    }
+    // A declared length (the usual case) is within the cap: Bun buffers it natively. Only a
+    // chunked body is read as a stream, to stop at the cap (req.body builds a ReadableStream).
+    body = Number.isFinite(declared) ? new Uint8Array(await req.arrayBuffer()) : await readCapped(req, maxBytes);
   } catch (err) {
     if (err instanceof HttpError) throw err;
     // The client went away (or broke the framing) mid-body: its fault, not a server error.
     throw badRequest("body", `incomplete request body (${(err as Error).message})`, "incomplete_body");
   }
-  if (size === 0) return undefined;
+  if (body.byteLength === 0) return undefined;
   let text: string;
   try {
-    text = utf8.decode(Buffer.concat(chunks));
+    text = utf8.decode(body);
   } catch {
     throw badRequest("body", "not valid UTF-8", "invalid_json");
   }
@@ -73,6 +69,18 @@ export async function readJson(req: Request, maxBytes: number): Promise<unknown>
   } catch (err) {
     throw badRequest("body", `not valid JSON (${(err as Error).message})`, "invalid_json");
   }
+}
+
+async function readCapped(req: Request, maxBytes: number): Promise<Uint8Array> {
+  if (!req.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > maxBytes) throw tooLarge(maxBytes);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 /** Deeper JSON parses, but validating and storing it recurses once per level: a stack overflow (500). */

@@ -2,7 +2,7 @@
 // that feed them. `emit` delivers locally at once and publishes through the store so the
 // other replicas (PostgreSQL LISTEN/NOTIFY) deliver to their streams too.
 import { log } from "../util/log.ts";
-import type { SseSink } from "./sse.ts";
+import { encodeFrame, type SseSink } from "./sse.ts";
 import { toWireTask } from "./store/rows.ts";
 import type { Store, StoreEvent, TaskRow } from "./store/types.ts";
 
@@ -47,8 +47,11 @@ export function createHub(store: Store): Hub {
   const wants = (s: WorkerStream, route: string, target: string | null) => s.routes.has(route) && (!target || target === s.workerId);
 
   function pushTask(task: TaskRow) {
-    const wire = toWireTask(task);
-    for (const s of streams) if (wants(s, task.route, task.target_worker_id)) s.sink.send("task_available", wire);
+    // Encoded once for all streams: with many workers, per-stream JSON was most of a create's cost.
+    let frame: Uint8Array | null = null;
+    for (const s of streams) {
+      if (wants(s, task.route, task.target_worker_id)) s.sink.sendFrame((frame ??= encodeFrame("task_available", toWireTask(task))));
+    }
   }
 
   function wakeWatchers(taskId: string) {

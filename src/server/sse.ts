@@ -4,11 +4,15 @@ import type { Server } from "bun";
 
 export interface SseSink {
   send(event: string, data: unknown): void;
+  /** An already encoded frame (encodeFrame): one encoding for an event sent to many streams. */
+  sendFrame(frame: Uint8Array): void;
   close(): void;
   readonly closed: boolean;
 }
 
 const enc = new TextEncoder();
+
+export const encodeFrame = (event: string, data: unknown): Uint8Array => enc.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 
 export function sseResponse(
   req: Request,
@@ -35,9 +39,12 @@ export function sseResponse(
   };
   const sink: SseSink = {
     send(event, data) {
+      if (!closed) sink.sendFrame(encodeFrame(event, data));
+    },
+    sendFrame(frame) {
       if (closed) return;
       try {
-        controller.enqueue(enc.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+        controller.enqueue(frame);
       } catch {
         finish();
       }

@@ -77,6 +77,16 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
       tasks_cancelled: ctx.stats.cancelled,
     });
 
+  // Task starts and ends are written within a second, not each at once: a busy worker would
+  // otherwise rewrite the file twice per task (renames were the worker's top cost in P2).
+  let statusTimer: ReturnType<typeof setTimeout> | null = null;
+  const saveStatusSoon = () => {
+    statusTimer ??= setTimeout(() => {
+      statusTimer = null;
+      saveStatus();
+    }, 1000);
+  };
+
   const start = (claim: ClaimResponse) => {
     const p = runClaimedTask(ctx, claim, (task, outcome) => {
       lastOutcome = outcome.status;
@@ -85,12 +95,12 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
       .catch((err) => log("error", `task ${claim.task_id} crashed the runner: ${(err as Error).message}`, { task: claim.task_id }))
       .finally(() => {
         tasks.delete(p);
-        saveStatus();
+        saveStatusSoon();
         if (opts.once) stopClaiming.abort();
         else dispatcher?.wake();
       });
     tasks.add(p);
-    saveStatus();
+    saveStatusSoon();
   };
 
   let shutdowns = 0;
@@ -115,6 +125,7 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
         await ctx.client.unregisterWorker(workerId);
         log("info", "worker unregistered", { worker: workerId });
       } catch {}
+      if (statusTimer) clearTimeout(statusTimer);
       saveStatus();
       await unlock();
     }

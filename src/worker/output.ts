@@ -1,7 +1,9 @@
-// Forwards an agent's output lines to the server in ordered batches (at most every
-// 250 ms or 64 KiB), numbered by `seq` so a retried batch is stored once. Lines are
-// redacted before they leave the machine. A batch stays queued until the server takes
-// it; a 409 means our attempt is no longer current, and nothing more is sent.
+// Forwards an agent's output lines to the server in ordered batches, numbered by `seq` so
+// a retried batch is stored once: at most one request per 250 ms (4/s per task, however
+// fast the agent prints), each up to 768 KiB of JSON (the server takes 1 MiB bodies; a 413
+// halves the batch). Lines are redacted before they leave the machine. A batch stays
+// queued until the server takes it; a 409 means our attempt is no longer current, and
+// nothing more is sent.
 import { ApiError, type Client } from "../client/index.ts";
 import { backoffDelay, POLICIES, sleep } from "../util/backoff.ts";
 
@@ -23,6 +25,7 @@ export interface OutputOptions {
   legacy: boolean;
   redact: (s: string) => string;
   intervalMs?: number;
+  /** Batch size limit: the lines' JSON-encoded bytes. */
   maxBytes?: number;
   onStale?: () => void;
 }
@@ -31,15 +34,17 @@ const MAX_LINE = 64 * 1024;
 
 export function createOutputSink(o: OutputOptions): OutputSink {
   const intervalMs = o.intervalMs ?? 250;
-  const maxBytes = o.maxBytes ?? 64 * 1024;
+  let maxBytes = o.maxBytes ?? 768 * 1024;
   const queue: string[] = [];
-  let queuedBytes = 0;
+  const sizes: number[] = []; // encoded size of each queued line (quotes and escapes included)
   let nextSeq = 0; // seq of queue[0]
   let sent = 0;
   let requests = 0;
   let stale = false;
+  let capped = false;
   let closed = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
+  let lastStart = -Infinity; // when the last request began: the next one waits intervalMs from it
   let inflight: Promise<void> | null = null;
   const stop = new AbortController();
 
@@ -48,10 +53,11 @@ export function createOutputSink(o: OutputOptions): OutputSink {
     timer = setTimeout(() => {
       timer = null;
       void drain();
-    }, queuedBytes >= maxBytes ? 0 : intervalMs);
+    }, intervalMs);
   }
 
   async function sendBatch(lines: string[], seq: number): Promise<void> {
+    lastStart = performance.now();
     if (o.legacy) {
       for (const line of lines) {
         requests++;
@@ -60,7 +66,9 @@ export function createOutputSink(o: OutputOptions): OutputSink {
       return;
     }
     requests++;
-    await o.client.postOutput(o.taskId, { worker_id: o.workerId, attempt: o.attempt ?? 0, seq, lines });
+    const res = await o.client.postOutput(o.taskId, { worker_id: o.workerId, attempt: o.attempt ?? 0, seq, lines });
+    // The server keeps no more of this task's output (its per-task cap): sending the rest is wasted.
+    if (res?.truncated === true) capped = true;
   }
 
   function drain(signal?: AbortSignal): Promise<void> {
@@ -68,28 +76,35 @@ export function createOutputSink(o: OutputOptions): OutputSink {
     inflight = (async () => {
       let failures = 0;
       while (queue.length && !stale) {
+        // One request per interval, also while catching up (flush): the queue just makes bigger batches.
+        if (!(await sleep(Math.max(0, Math.ceil(lastStart + intervalMs - performance.now())), anySignal(signal, stop.signal)))) break;
         // Take up to maxBytes of lines.
         let n = 0;
         let bytes = 0;
-        while (n < queue.length && (n === 0 || bytes + queue[n]!.length < maxBytes)) bytes += queue[n++]!.length;
+        while (n < queue.length && (n === 0 || bytes + sizes[n]! < maxBytes)) bytes += sizes[n++]!;
         const lines = queue.slice(0, n);
         try {
           await sendBatch(lines, nextSeq);
           queue.splice(0, n);
-          queuedBytes -= bytes;
+          sizes.splice(0, n);
           nextSeq += n;
           sent += n;
           failures = 0;
+          if (capped) queue.length = sizes.length = 0;
         } catch (err) {
           if (err instanceof ApiError && err.status === 409) {
             stale = true;
             o.onStale?.();
             break;
           }
+          if (err instanceof ApiError && err.status === 413 && n > 1) {
+            maxBytes = Math.max(1, Math.floor(bytes / 2)); // a proxy or server with a smaller body limit
+            continue;
+          }
           if (err instanceof ApiError && err.status !== 429 && err.status !== 408) {
             // The server refuses these lines for good (e.g. task gone); dropping them beats blocking the task.
             queue.splice(0, n);
-            queuedBytes -= bytes;
+            sizes.splice(0, n);
             nextSeq += n;
             continue;
           }
@@ -106,10 +121,10 @@ export function createOutputSink(o: OutputOptions): OutputSink {
 
   return {
     push(line: string) {
-      if (stale || closed) return;
+      if (stale || closed || capped) return;
       const clean = o.redact(line.length > MAX_LINE ? line.slice(0, MAX_LINE) + " …[line truncated]" : line);
       queue.push(clean);
-      queuedBytes += clean.length;
+      sizes.push(Buffer.byteLength(JSON.stringify(clean)) + 1);
       schedule();
     },
     async flush(signal?: AbortSignal) {
@@ -117,7 +132,8 @@ export function createOutputSink(o: OutputOptions): OutputSink {
         clearTimeout(timer);
         timer = null;
       }
-      while (queue.length && !stale && !signal?.aborted && !closed) await drain(signal);
+      // A drain the timer started does not know `signal`: stop waiting for it when the signal fires.
+      while (queue.length && !stale && !signal?.aborted && !closed) await (signal ? Promise.race([drain(signal), aborted(signal)]) : drain());
     },
     close() {
       closed = true;
@@ -135,6 +151,8 @@ export function createOutputSink(o: OutputOptions): OutputSink {
     },
   };
 }
+
+const aborted = (s: AbortSignal) => new Promise<void>((resolve) => (s.aborted ? resolve() : s.addEventListener("abort", () => resolve(), { once: true })));
 
 function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
   return AbortSignal.any(signals.filter((s): s is AbortSignal => !!s));
