@@ -27,15 +27,21 @@ export function withoutArgs(args: Record<string, unknown>, names: string[]): Rec
 }
 
 /**
- * ID or NAME -> codebase id. "global" stays "global". An exact id wins; a name that several
+ * ID or NAME (among `workerId`'s codebases when given) -> codebase id. "global" stays "global"
+ * unless `literalGlobal` is false. An exact id wins; a name that several
  * workers registered is ambiguous (usage error listing the ids, so the user can pick one).
  */
-export async function resolveCodebase(client: Client, ref: string): Promise<string> {
-  if (ref === "global") return "global";
+export async function resolveCodebase(
+  client: Client,
+  ref: string,
+  o: { workerId?: string; literalGlobal?: boolean } = {},
+): Promise<string> {
+  // Task routes take "global" as is; session routes need the worker's own global codebase id.
+  if (ref === "global" && (o.literalGlobal ?? true)) return "global";
   const all = await client.listCodebases();
   const byId = all.find((c) => c.id === ref);
   if (byId) return byId.id;
-  const named = all.filter((c) => c.name === ref);
+  const named = all.filter((c) => c.name === ref && (!o.workerId || c.worker_id === o.workerId));
   if (named.length === 1) return named[0]!.id;
   if (named.length > 1) {
     const list = named.map((c: Codebase) => `${c.id} (worker ${c.worker_id ?? "-"}, ${c.path})`).join(", ");

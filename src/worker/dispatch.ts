@@ -22,6 +22,11 @@ function canServe(ctx: WorkerContext, path: string): boolean {
   }
 }
 
+/** What the stream routes to this worker: its codebases, its global codebase, and "global". */
+function routingIds(ctx: WorkerContext): string[] {
+  return [...ctx.codebases.keys(), ...(ctx.globalCodebaseId ? [ctx.globalCodebaseId] : []), "global"];
+}
+
 export interface Dispatcher {
   wake(): void;
   /** Resolves when the loops have stopped (after `signal` aborts). */
@@ -100,7 +105,7 @@ export function startDispatcher(ctx: WorkerContext, signal: AbortSignal, start: 
     for (let i = 0; !signal.aborted; ) {
       streamAbort = new AbortController();
       const s = AbortSignal.any([signal, streamAbort.signal]);
-      const ids = [...ctx.codebases.keys(), ...(ctx.globalCodebaseId ? [ctx.globalCodebaseId] : []), "global"];
+      const ids = routingIds(ctx);
       const url = `${ctx.client.base}${routes.stream}?worker_id=${encodeURIComponent(ctx.workerId)}&agent_name=${encodeURIComponent(ctx.config.worker_name)}`;
       try {
         const frames = readSse(url, {
@@ -156,7 +161,7 @@ export function startDispatcher(ctx: WorkerContext, signal: AbortSignal, start: 
 
   ctx.routingChanged = () => {
     // Our server takes a routing update on the open stream; otherwise reconnect with new headers.
-    const ids = [...ctx.codebases.keys(), ...(ctx.globalCodebaseId ? [ctx.globalCodebaseId] : []), "global"];
+    const ids = routingIds(ctx);
     ctx.client.updateStreamCodebases(ctx.workerId, ids).catch(() => streamAbort.abort());
   };
 

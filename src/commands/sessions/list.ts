@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { consola } from "consola";
 import { createClient } from "../../client/index.ts";
 import { configArgs, jsonArg, loadConfig } from "../_shared.ts";
-import { resolveCodebase } from "./_codebase.ts";
+import { resolveCodebase } from "../_api.ts";
 
 export default defineCommand({
   meta: {
@@ -13,7 +13,7 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const { config } = await loadConfig(args, rawArgs);
     const client = createClient({ serverUrl: config.server_url, token: config.auth_token });
-    const ids = args.codebase ? [await resolveCodebase(client, String(args.codebase))] : (await client.listCodebases()).map((c) => c.id);
+    const ids = args.codebase ? [await resolveCodebase(client, String(args.codebase), { literalGlobal: false })] : (await client.listCodebases()).map((c) => c.id);
     const rows: any[] = [];
     for (const id of ids) for (const s of await client.listSessions(id)) rows.push({ ...s, codebase_id: s.codebase_id ?? id });
     rows.sort((a, b) => String(b.updated ?? "").localeCompare(String(a.updated ?? "")));

@@ -4,7 +4,7 @@ import { createClient } from "../../client/index.ts";
 import { makeRedactor } from "../../util/redact.ts";
 import { secretStrings } from "../../config/resolve.ts";
 import { configArgs, jsonArg, loadConfig } from "../_shared.ts";
-import { resolveCodebase } from "./_codebase.ts";
+import { resolveCodebase } from "../_api.ts";
 
 export default defineCommand({
   meta: {
@@ -24,7 +24,7 @@ export default defineCommand({
     const { syncRound, serverTarget } = await import("../../sessions/run.ts");
     const client = createClient({ serverUrl: config.server_url, token: config.auth_token, workerId: config.worker_id });
     const target = await serverTarget(client, config.worker_id);
-    const codebaseId = args.codebase ? await resolveCodebase(client, String(args.codebase), config.worker_id) : undefined;
+    const codebaseId = args.codebase ? await resolveCodebase(client, String(args.codebase), { workerId: config.worker_id, literalGlobal: false }) : undefined;
     const r = await syncRound({ client, config, target, redact: makeRedactor(secretStrings(config)), codebaseId, dryRun: !!args["dry-run"] });
     if (args.json) {
       process.stdout.write(JSON.stringify({ ...r, dry_run: !!args["dry-run"] }) + "\n");
