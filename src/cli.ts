@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 // Entry point of the `codetether` binary. Subcommands load lazily (string-literal
 // imports, so `bun build --compile` bundles them) to keep `--help` and `--version` fast.
-import { defineCommand } from "citty";
+import { defineCommand } from "./commands/_command.ts";
 import { version } from "../package.json";
 import { runCli } from "./commands/_main.ts";
 

@@ -1,29 +1,12 @@
 // What the operator commands (task, codebase, worker status) share besides output: the
 // config flags a client needs, the client itself, and codebase name -> id resolution.
-import type { ArgsDef } from "citty";
 import { createClient, type Client } from "../client/index.ts";
 import type { Config } from "../config/schema.ts";
 import type { Codebase } from "../protocol/index.ts";
 import { CliError, EXIT } from "../util/errors.ts";
-import { configArgs } from "./_shared.ts";
-
-/** A subset of configArgs: the full list is every worker/server knob, noise in `task --help`. */
-export function pickConfigArgs(names: string[]): ArgsDef {
-  return Object.fromEntries(names.filter((n) => configArgs[n]).map((n) => [n, configArgs[n]!]));
-}
-
-/** --config, --server, --token: enough to talk to the server. */
-export const clientArgs = pickConfigArgs(["config", "server", "token"]);
 
 export function clientFor(config: Config): Client {
   return createClient({ serverUrl: config.server_url, token: config.auth_token, timeoutMs: 15_000 });
-}
-
-/** Drop args that share a name with a config flag but mean something else here (e.g. task --codebase). */
-export function withoutArgs(args: Record<string, unknown>, names: string[]): Record<string, unknown> {
-  const out = { ...args };
-  for (const n of names) delete out[n];
-  return out;
 }
 
 /**

@@ -1,87 +1,72 @@
-// Our own runMain: citty's exits 1 for everything; we need the documented exit codes
-// (README "Exit codes") and one-line errors without stack traces.
-import { type CommandDef, renderUsage, runCommand } from "citty";
-import { consola } from "consola";
+// Our own runMain over citty's command definitions: citty's exits 1 for everything,
+// accepts unknown flags and prints help with colour codes into pipes. Here: the
+// documented exit codes (README "Exit codes"), a usage error with a suggestion for an
+// unknown command or flag, help wrapped to the terminal, and every error one line on
+// stderr. Exit codes are mapped from error types here and nowhere else.
 import { CliError, EXIT } from "../util/errors.ts";
+import { closest } from "../util/suggest.ts";
+import { parseArgv } from "./_args.ts";
+import type { Command } from "./_command.ts";
+import { renderHelp } from "./_help.ts";
+import { errorLine } from "./_output.ts";
 
-async function resolveSub(cmd: CommandDef<any>, rawArgs: string[]): Promise<[CommandDef<any>, CommandDef<any> | undefined]> {
-  let parent: CommandDef<any> | undefined;
-  let current = cmd;
-  const args = [...rawArgs];
-  while (true) {
-    const subs = typeof current.subCommands === "function" ? await current.subCommands() : await current.subCommands;
-    if (!subs) break;
-    const idx = args.findIndex((a) => !a.startsWith("-"));
-    if (idx < 0) break;
-    const loader = subs[args[idx]!];
-    if (!loader) break;
-    parent = current;
-    current = await (typeof loader === "function" ? (loader as () => Promise<CommandDef<any>>)() : loader);
-    args.splice(0, idx + 1);
-  }
-  return [current, parent];
+const wantsHelp = (argv: string[]) => {
+  const end = argv.indexOf("--");
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === "--help" || a === "-h");
+};
+
+async function printHelp(cmd: Command<any>, path: string[]): Promise<never> {
+  process.stdout.write(await renderHelp(cmd, path));
+  process.exit(EXIT.OK);
 }
 
-const resolve = async <T>(v: T | Promise<T> | (() => T | Promise<T>)): Promise<T> => (typeof v === "function" ? (v as () => T)() : v);
-
-/** The same command, but its subcommands listed by the first line of their description
- * (the rest holds examples, shown on the subcommand's own help). */
-function summarized(cmd: CommandDef<any>): CommandDef<any> {
-  if (!cmd.subCommands) return cmd;
-  return {
-    ...cmd,
-    subCommands: async () => {
-      const subs = (await resolve(cmd.subCommands)) ?? {};
-      return Object.fromEntries(
-        Object.entries(subs).map(([name, loader]) => [
-          name,
-          async () => {
-            const c = await resolve(loader as CommandDef<any>);
-            const meta = (await resolve(c.meta)) ?? {};
-            return { ...c, meta: { ...meta, description: meta.description?.split("\n")[0] } };
-          },
-        ]),
+/** Walks `task create ...` down to the command; unknown names are usage errors with a guess. */
+async function findCommand(root: Command<any>, argv: string[]): Promise<{ cmd: Command<any>; path: string[]; rest: string[] }> {
+  const path = [root.meta.name];
+  let cmd = root;
+  let rest = argv;
+  for (;;) {
+    const subs = cmd.subCommands;
+    if (!subs) return { cmd, path, rest };
+    const [first] = rest;
+    if (first === undefined || wantsHelp(rest.slice(0, 1))) await printHelp(cmd, path);
+    if (path.length === 1 && (first === "--version" || first === "-v") && rest.length === 1) {
+      process.stdout.write(`${root.meta.version}\n`);
+      process.exit(EXIT.OK);
+    }
+    const names = Object.keys(subs);
+    if (first!.startsWith("-")) {
+      throw new CliError(`'${path.join(" ")}' needs a command before options like ${first}: one of ${names.join(", ")} (see: ${path.join(" ")} --help)`, EXIT.USAGE);
+    }
+    const loader = subs[first!];
+    if (!loader) {
+      const guess = closest(first!, names);
+      throw new CliError(
+        `unknown command '${first}'${guess ? ` (did you mean '${path.join(" ")} ${guess}'?)` : ""}; commands: ${names.join(", ")}`,
+        EXIT.USAGE,
       );
-    },
-  };
+    }
+    cmd = await loader();
+    path.push(first!);
+    rest = rest.slice(1);
+  }
 }
 
-async function printUsage(cmd: CommandDef<any>, rawArgs: string[], to: "out" | "err" = "out") {
-  const [sub, parent] = await resolveSub(cmd, rawArgs);
-  let text = await renderUsage(summarized(sub), parent);
-  const stream = to === "out" ? process.stdout : process.stderr;
-  if (!stream.isTTY || process.env.NO_COLOR) text = text.replace(/\x1b\[[0-9;]*m/g, "");
-  stream.write(text.replace(/[ \t]+$/gm, "") + "\n");
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof CliError) return err.exitCode;
+  return EXIT.FAILURE;
 }
 
-export async function runCli(cmd: CommandDef<any>, rawArgs: string[]): Promise<void> {
+export async function runCli(root: Command<any>, rawArgs: string[]): Promise<void> {
   try {
-    if (rawArgs.includes("--help") || rawArgs.includes("-h")) {
-      await printUsage(cmd, rawArgs);
-      process.exit(EXIT.OK);
-    }
-    if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {
-      const meta = typeof cmd.meta === "function" ? await cmd.meta() : await cmd.meta;
-      process.stdout.write(`${meta?.version}\n`);
-      process.exit(EXIT.OK);
-    }
-    if (rawArgs.length === 0) {
-      await printUsage(cmd, rawArgs);
-      process.exit(EXIT.OK);
-    }
-    await runCommand(cmd, { rawArgs });
+    const { cmd, path, rest } = await findCommand(root, rawArgs);
+    if (wantsHelp(rest)) await printHelp(cmd, path);
+    const { flagElsewhere } = await import("./_shared.ts");
+    const { args } = parseArgv(cmd.args ?? {}, rest, { command: path.join(" "), elsewhere: flagElsewhere });
+    await cmd.run?.({ args: args as any });
   } catch (err) {
-    if (err instanceof CliError) {
-      consola.error(err.message);
-      process.exit(err.exitCode);
-    }
-    // citty's own errors (unknown command, missing required arg) are usage errors.
-    if (err instanceof Error && err.name === "CLIError") {
-      await printUsage(cmd, rawArgs, "err");
-      consola.error(err.message);
-      process.exit(EXIT.USAGE);
-    }
-    consola.error(err instanceof Error ? (process.env.A2A_DEBUG ? err.stack : err.message) : String(err));
-    process.exit(EXIT.FAILURE);
+    const message = err instanceof Error ? (process.env.A2A_DEBUG && !(err instanceof CliError) ? (err.stack ?? err.message) : err.message) : String(err);
+    errorLine(message);
+    process.exit(exitCodeFor(err));
   }
 }

@@ -1,7 +1,9 @@
 // How operator commands print: tables and key/value blocks for people, JSON with fixed
 // keys for scripts, colour and spinners only when a person is watching (a TTY, no
 // NO_COLOR). Every command goes through here so the policy lives in one place.
-type Stream = { isTTY?: boolean; write(s: string): unknown };
+import { stripVTControlCharacters } from "node:util";
+
+type Stream = { isTTY?: boolean; columns?: number; write(s: string): unknown };
 
 /** Colour when the stream is a terminal, NO_COLOR is unset and TERM is not "dumb" (https://no-color.org). */
 export function colorEnabled(stream: Stream = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
@@ -19,8 +21,41 @@ export function painter(stream: Stream = process.stdout, env: NodeJS.ProcessEnv 
   return (style, text) => (on ? `\x1b[${CODES[style]}m${text}\x1b[0m` : text);
 }
 
-const ANSI = /\x1b\[[0-9;]*m/g;
-const visible = (s: string) => s.replace(ANSI, "").length;
+const visible = (s: string) => stripVTControlCharacters(s).length;
+
+/** Columns to fit: $COLUMNS, else the terminal's width, else 80 (pipes, files). */
+export function termWidth(stream: Stream = process.stdout, env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnv = Number(env.COLUMNS);
+  if (Number.isInteger(fromEnv) && fromEnv > 20) return fromEnv;
+  return stream.isTTY && stream.columns ? stream.columns : 80;
+}
+
+/** Words wrapped to `width` columns per line; lines after the first are prefixed by
+ * `indent` spaces (the caller puts whatever precedes the first). */
+export function wrap(text: string, width: number, indent = 0): string {
+  const lines: string[] = [];
+  for (const para of text.split("\n")) {
+    let line = "";
+    for (const word of para.split(/ +/)) {
+      if (line && visible(line) + 1 + visible(word) > width) {
+        lines.push(line);
+        line = word;
+      } else line = line ? `${line} ${word}` : word;
+    }
+    lines.push(line);
+  }
+  return lines.map((l, i) => (i ? " ".repeat(indent) + l : l)).join("\n");
+}
+
+/** `error: what failed` on stderr: one line, red only on a terminal. */
+export function errorLine(text: string): void {
+  process.stderr.write(`${painter(process.stderr)("red", "error:")} ${text}\n`);
+}
+
+/** `warning: ...` on stderr: one line, yellow only on a terminal. */
+export function warn(text: string): void {
+  process.stderr.write(`${painter(process.stderr)("yellow", "warning:")} ${text}\n`);
+}
 
 /** Columns padded to the widest cell; the last column is not padded (no trailing blanks). */
 export function table(headers: string[], rows: string[][], stream: Stream = process.stdout): string {

@@ -1,17 +1,19 @@
-// Arg bundles shared by commands. `configArgs` is derived from KEYS, so a new config key is
-// a flag of every command that spreads it; `loadConfig(args)` turns the parsed flags into
-// a resolved config (file -> env -> flags). Commands:
-//   args: { ...configArgs, ...jsonArg },  run: ({ args }) => loadConfig(args)
-import type { ArgDef, ArgsDef } from "citty";
-import { consola } from "consola";
+// What commands share: the --json flag and their config. Each command declares the config
+// scopes it reads; `commandConfig` turns that into the flags its --help lists (only those)
+// and a loader that reads only those keys (file -> env -> flags). A command's own arg with
+// the name of a config flag (`task list --codebase`) is the command's, never config.
+//   const cfg = commandConfig(["client"], { id: {...}, ...jsonArg });
+//   defineCommand({ args: cfg.args, run: async ({ args }) => { const { config } = await cfg.load(args) } })
 import { CONFIG_ENV, CONFIG_FLAG, type Resolved, resolveConfig, searchPaths } from "../config/resolve.ts";
-import { KEY_NAMES, KEYS, type KeyDef } from "../config/schema.ts";
+import { KEY_NAMES, KEYS, type KeyDef, type KeyName, type Scope } from "../config/schema.ts";
+import type { ArgSpec, ArgSpecs } from "./_args.ts";
+import { warn } from "./_output.ts";
 
 export const jsonArg = {
   json: { type: "boolean", description: "Print JSON with fixed keys (for scripts)" },
-} as const satisfies ArgsDef;
+} as const satisfies ArgSpecs;
 
-const def = (k: (typeof KEY_NAMES)[number]) => KEYS[k] as KeyDef;
+const def = (k: KeyName) => KEYS[k] as KeyDef;
 const REPEATABLE = new Set(["list", "paths", "codebases"]);
 
 function valueHint(d: KeyDef): string | undefined {
@@ -41,84 +43,79 @@ export function defaultText(d: KeyDef): string | undefined {
   return String(d.default);
 }
 
-function buildConfigArgs(): ArgsDef {
-  // No citty `default`s on purpose: citty would fill them in, and a filled-in flag would
-  // beat the file and the environment. Defaults live in KEYS and are applied by the resolver.
-  const args: Record<string, ArgDef> = {
-    [CONFIG_FLAG]: {
-      type: "string",
-      valueHint: "file.json",
-      description: `JSON config file [env ${CONFIG_ENV}] (default: first of ${searchPaths("~", ".").join(", ")}; --no-config: none)`,
-    },
-  };
-  for (const k of KEY_NAMES) {
-    const d = def(k);
-    const dflt = defaultText(d);
-    const notes = [`env ${d.env.join(", ")}`, REPEATABLE.has(d.kind) ? "repeatable" : ""].filter(Boolean).join("; ");
-    const description = `${d.description} [${notes}]${dflt && !d.description.includes("default") ? ` (default: ${dflt})` : ""}`;
-    if (d.kind === "bool") {
-      args[d.flag] = {
-        type: "boolean",
-        description,
-        // citty lists --no-<flag> only for flags with a default or a negativeDescription
-        ...(d.default === true ? { negativeDescription: `Turn off: ${d.description[0]!.toLowerCase()}${d.description.slice(1)}` } : {}),
-      };
-    } else {
-      args[d.flag] = { type: "string", description, valueHint: valueHint(d) };
-    }
-  }
-  return args;
+/** The keys of some scopes, in KEYS order. */
+export function keysOf(scopes: readonly Scope[]): KeyName[] {
+  return KEY_NAMES.filter((k) => def(k).scope.some((s) => scopes.includes(s)));
 }
 
-export const configArgs = buildConfigArgs();
+const configFlagArg: ArgSpec = {
+  type: "string",
+  negatable: true,
+  valueHint: "file.json",
+  description: `JSON config file [env ${CONFIG_ENV}] (default: first of ${searchPaths("~", ".").join(", ")}; --no-config: none)`,
+};
+
+function keyArg(k: KeyName): ArgSpec {
+  // No defaults here on purpose: a filled-in flag would beat the file and the environment.
+  // Defaults live in KEYS and are applied by the resolver.
+  const d = def(k);
+  const dflt = defaultText(d);
+  const notes = [`env ${d.env.join(", ")}`, REPEATABLE.has(d.kind) ? "repeatable" : ""].filter(Boolean).join("; ");
+  const description = `${d.description} [${notes}]${dflt && !d.description.includes("default") ? ` (default: ${dflt})` : ""}`;
+  if (d.kind === "bool") return { type: "boolean", description, negativeDescription: d.default === true ? "off" : undefined };
+  return { type: "string", description, valueHint: valueHint(d), multiple: REPEATABLE.has(d.kind) || undefined };
+}
+
+export interface CommandConfig<A extends ArgSpecs> {
+  /** The command's own args, then --config and the flags of its keys. */
+  args: A & ArgSpecs;
+  /** Config keys this command reads (from file and env; flags for those its own args do not shadow). */
+  keys: KeyName[];
+  /** Keys whose flag this command offers (its own args shadow the rest). */
+  flagKeys: KeyName[];
+  /** Parsed args -> resolved config (warnings printed). */
+  load(args: Record<string, unknown>): Promise<Resolved>;
+}
 
 /**
- * Resolves the config from citty's parsed args (only flags given on the command line count)
- * and prints the resolver's warnings. citty 0.2 keeps only the LAST of a repeated string
- * flag and reads `--sync-sessions=0` as true, so repeatable flags and `--flag=value`
- * booleans are read from the raw argv (pass citty's `rawArgs`; process.argv by default).
+ * Config for a command reading `scopes` (plus `extra` keys). Flags that the command's own
+ * args shadow are dropped from its config: `sessions sync --codebase api` filters, it does
+ * not also set the worker's codebases.
  */
-export async function loadConfig(args: Record<string, unknown>, rawArgs: string[] = process.argv.slice(2)): Promise<Resolved> {
-  const resolved = await resolveConfig({ flags: configFlags(args, rawArgs) });
-  for (const w of resolved.warnings) consola.warn(w);
-  return resolved;
+export function commandConfig<A extends ArgSpecs>(scopes: readonly Scope[], own: A, extra: KeyName[] = []): CommandConfig<A> {
+  const keys = [...new Set([...keysOf(scopes), ...extra])];
+  // The key is still read from the file and env; only its flag belongs to the command.
+  const flagKeys = keys.filter((k) => !Object.hasOwn(own, def(k).flag));
+  const args: ArgSpecs = { ...own, [CONFIG_FLAG]: configFlagArg };
+  for (const k of flagKeys) args[def(k).flag] = keyArg(k);
+  return {
+    args: args as A & ArgSpecs,
+    keys,
+    flagKeys,
+    async load(parsed) {
+      const resolved = await resolveConfig({ flags: configFlags(parsed, flagKeys), keys });
+      for (const w of resolved.warnings) warn(w);
+      return resolved;
+    },
+  };
 }
 
-/** citty args -> resolver flags, keyed by flag name, holding only flags the user gave. */
-export function configFlags(args: Record<string, unknown>, rawArgs: string[] = []): Record<string, unknown> {
-  const raw = scanRaw(rawArgs);
+/** Parsed args -> resolver flags (by flag name), holding only config flags the user gave. */
+export function configFlags(args: Record<string, unknown>, keys: readonly KeyName[] = KEY_NAMES): Record<string, unknown> {
   const flags: Record<string, unknown> = {};
   if (args[CONFIG_FLAG] !== undefined) flags[CONFIG_FLAG] = args[CONFIG_FLAG];
-  for (const k of KEY_NAMES) {
-    const d = def(k);
-    const parsed = args[d.flag];
-    if (parsed === undefined) continue;
-    const seen = raw.get(d.flag) ?? [];
-    // Use the raw values only when they agree with what citty parsed, so a caller whose
-    // args did not come from process.argv still gets exactly its args.
-    if (REPEATABLE.has(d.kind) && seen.length && seen.at(-1) === parsed) flags[d.flag] = seen;
-    else if (d.kind === "bool" && seen.length && typeof parsed === "boolean" && (seen.at(-1) !== "false") === parsed) flags[d.flag] = seen.at(-1);
-    else flags[d.flag] = parsed;
+  for (const k of keys) {
+    const v = args[def(k).flag];
+    if (v !== undefined) flags[def(k).flag] = v;
   }
   return flags;
 }
 
-/** Values of config flags in argv: `--flag value`, `--flag=value`, camelCase too; a bare boolean is "true". */
-function scanRaw(rawArgs: string[]): Map<string, string[]> {
-  const kinds = new Map(KEY_NAMES.map((k) => [def(k).flag, def(k).kind]));
-  const out = new Map<string, string[]>();
-  for (let i = 0; i < rawArgs.length; i++) {
-    const tok = rawArgs[i]!;
-    if (tok === "--") break;
-    if (!tok.startsWith("--")) continue;
-    const eq = tok.indexOf("=");
-    const name = (eq < 0 ? tok.slice(2) : tok.slice(2, eq)).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    const kind = kinds.get(name);
-    if (!kind) continue;
-    let value = eq < 0 ? undefined : tok.slice(eq + 1);
-    // like node's parseArgs behind citty: a string flag takes the next token, whatever it is
-    if (value === undefined) value = kind === "bool" ? "true" : (rawArgs[++i] ?? "");
-    out.set(name, [...(out.get(name) ?? []), value]);
-  }
-  return out;
+/** For "unknown flag" errors: which other command a config flag belongs to. */
+export function flagElsewhere(flag: string): string | undefined {
+  const name = flag.replace(/^--(no-)?/, "");
+  const k = KEY_NAMES.find((key) => def(key).flag === name);
+  if (!k) return undefined;
+  const where = def(k).scope.map((s) => ({ client: "task/codebase commands", worker: "worker start", server: "server start" })[s]);
+  return `${flag} is a setting of ${where.join(" and ")}, not of this command`;
 }

@@ -1,7 +1,7 @@
 // `codetether doctor`: one ✓/✗ line per thing a worker needs, each ✗ with its fix.
 // Checks that depend on an earlier one (auth and clock need the server) are left out
 // when that one failed, so one cause gives one ✗.
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { accessSync, constants, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ApiError, UnavailableError } from "../client/index.ts";
@@ -11,7 +11,7 @@ import { clientFor } from "./_api.ts";
 import { findOpencode, opencodeInstallPlaces } from "../worker/opencode.ts";
 import { findProviders, opencodeVersion } from "./_doctor-opencode.ts";
 import { painter, printJson } from "./_output.ts";
-import { configArgs, jsonArg, loadConfig } from "./_shared.ts";
+import { commandConfig, jsonArg } from "./_shared.ts";
 
 export interface Check {
   name: string;
@@ -26,6 +26,8 @@ const bad = (name: string, detail: string, fix: string): Check => ({ name, ok: f
 /** Server clock minus ours beyond this is a ✗: Date has 1 s resolution and leases are tens of seconds. */
 const MAX_CLOCK_OFFSET_S = 10;
 
+const cfg = commandConfig(["worker"], { ...jsonArg });
+
 export default defineCommand({
   meta: {
     name: "doctor",
@@ -34,12 +36,12 @@ export default defineCommand({
       "and data_dir writable, clock in sync with the server. One ✓/✗ line per check with the fix; exit 0 all ok, 1 otherwise.\n" +
       "Example: codetether doctor --server http://ct.example:8000 --json | jq '.checks[] | select(.ok|not)'",
   },
-  args: { ...configArgs, ...jsonArg },
-  async run({ args, rawArgs }) {
+  args: cfg.args,
+  async run({ args }) {
     const checks: Check[] = [];
     let config: Config | null = null;
     try {
-      const resolved = await loadConfig(args, rawArgs);
+      const resolved = await cfg.load(args);
       config = resolved.config;
       const warn = resolved.warnings.length ? `; ${resolved.warnings.length} warning(s) above` : "";
       checks.push(ok("config", `${resolved.file ?? "no config file (defaults, env, flags)"}${warn}`));

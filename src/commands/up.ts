@@ -1,11 +1,13 @@
 // `codetether up`: the embedded default — the server on SQLite and a worker on this
 // machine, in one foreground process.
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { consola } from "consola";
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
-import { configArgs, loadConfig } from "./_shared.ts";
+import { commandConfig } from "./_shared.ts";
 import { runInForeground, setupCommandLogging } from "./worker/_foreground.ts";
+
+const cfg = commandConfig(["worker", "server"], {});
 
 export default defineCommand({
   meta: {
@@ -14,9 +16,9 @@ export default defineCommand({
       "Start the server (embedded SQLite) and a worker on this machine in one foreground process.\n" +
       "Example: codetether up --codebase myapp:$PWD",
   },
-  args: { ...configArgs },
-  async run({ args, rawArgs }) {
-    const { config } = await loadConfig(args, rawArgs);
+  args: cfg.args,
+  async run({ args }) {
+    const { config } = await cfg.load(args);
     // Heavy modules load here, not at import: `codetether --help` reads every command's meta.
     const { startServer } = await import("../server/index.ts");
     const { startWorker } = await import("../worker/index.ts");

@@ -13,6 +13,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError } from "../util/errors.ts";
+import { closest } from "../util/suggest.ts";
 import { parseJson } from "./json.ts";
 import { type CodebaseEntry, type Config, ConfigSchema, KEY_NAMES, KEYS, type KeyDef, type KeyName } from "./schema.ts";
 
@@ -24,6 +25,9 @@ export interface ResolveOptions {
   home?: string;
   /** Directory of the system-wide file (default /etc/a2a-worker); tests point it elsewhere. */
   etcDir?: string;
+  /** The keys the command reads (default: all). Others keep their defaults: their env vars and
+   * file entries are neither read nor validated, so `A2A_POLL_INTERVAL=0` cannot break `task list`. */
+  keys?: readonly KeyName[];
 }
 
 export interface Resolved {
@@ -63,8 +67,9 @@ export async function resolveConfig(opts: ResolveOptions = {}): Promise<Resolved
   const warnings: string[] = [];
 
   const file = findFile(flags, env, cwd, home, opts.etcDir);
-  const fileLayer = file ? await readFileLayer(file, { dir: dirname(file), home }, warnings) : {};
-  const envLayer = readEnvLayer(env, { dir: cwd, home });
+  const inScope = new Set<KeyName>(opts.keys ?? KEY_NAMES);
+  const fileLayer = file ? await readFileLayer(file, { dir: dirname(file), home }, warnings, inScope) : {};
+  const envLayer = readEnvLayer(env, { dir: cwd, home }, inScope);
   const flagLayer = readFlagLayer(flags, { dir: cwd, home });
   const layers = [flagLayer, envLayer, fileLayer]; // highest precedence first
 
@@ -119,7 +124,7 @@ function findFile(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, cwd: s
   return searchPaths(home, cwd, etcDir).find((p) => existsSync(p));
 }
 
-async function readFileLayer(file: string, base: PathBase, warnings: string[]): Promise<Layer> {
+async function readFileLayer(file: string, base: PathBase, warnings: string[], inScope: Set<KeyName>): Promise<Layer> {
   let text = "";
   try {
     text = await readFile(file, "utf8");
@@ -137,7 +142,7 @@ async function readFileLayer(file: string, base: PathBase, warnings: string[]): 
       warnings.push(unknownKey(key, file, suggest(key)));
       continue;
     }
-    if (raw === null) continue; // null = "not set here"
+    if (raw === null || !inScope.has(key)) continue; // null = "not set here"; other commands' keys are theirs to check
     let value = raw;
     if (def(key).kind === "codebases") value = codebasesFromJson(raw, file, base, warnings);
     else if (def(key).kind === "paths" && Array.isArray(raw)) value = raw.map((p) => (typeof p === "string" && p ? absPath(p, base) : p));
@@ -177,9 +182,9 @@ function codebasesFromJson(raw: unknown, file: string, base: PathBase, warnings:
 
 // ---------- environment and flags: text -> typed value ----------
 
-function readEnvLayer(env: NodeJS.ProcessEnv, base: PathBase): Layer {
+function readEnvLayer(env: NodeJS.ProcessEnv, base: PathBase, inScope: Set<KeyName>): Layer {
   const layer: Layer = {};
-  for (const k of KEY_NAMES) {
+  for (const k of inScope) {
     // With several names (DATABASE_URL, A2A_DATABASE_URL) the later, more specific one wins.
     // An empty variable counts as unset: templated unit files often export NAME= .
     const name = def(k).env.filter((n) => env[n]?.trim()).at(-1);
@@ -326,25 +331,6 @@ export function suggest(key: string): string | undefined {
     if (spellings.includes(norm)) return k;
   }
   return closest(norm, KEY_NAMES);
-}
-
-/** A near miss by edits (typo), else the shortest key containing the word ("server" -> server_url).
- * Nothing for a word that resembles no key: a far-fetched "did you mean" misleads. */
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  const byEdits = candidates.map((c) => ({ c, d: levenshtein(word, c) })).sort((a, b) => a.d - b.d)[0];
-  if (byEdits && byEdits.d <= Math.max(2, Math.floor(word.length * 0.4))) return byEdits.c;
-  if (word.length < 3) return undefined;
-  return candidates.filter((c) => c.includes(word)).sort((a, b) => a.length - b.length)[0];
-}
-
-export function levenshtein(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
 
 // ---------- masking ----------

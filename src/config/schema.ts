@@ -19,6 +19,8 @@ const positiveInt = (what: string) =>
 /** "paths" is a list of filesystem paths: relative ones resolve against the config file's directory or the cwd. */
 export type Kind = "string" | "url" | "number" | "int" | "bool" | "list" | "paths" | "codebases" | "enum";
 
+export type Scope = "client" | "worker" | "server";
+
 export interface KeyDef {
   schema: z.ZodType;
   kind: Kind;
@@ -31,7 +33,9 @@ export interface KeyDef {
   flag: string;
   description: string;
   secret?: boolean;
-  scope: "worker" | "server" | "all";
+  /** Which commands read it: client (talks to a server as a person or script), worker, server.
+   * A command's --help lists, and its resolver reads, only the keys of its scopes. */
+  scope: Scope[];
 }
 
 /** What a function default may look at besides the config: the resolver's env (tests pass their own). */
@@ -52,7 +56,7 @@ export const KEYS = {
     env: ["A2A_SERVER_URL"],
     flag: "server",
     description: "Base URL of the CodeTether server",
-    scope: "all",
+    scope: ["client", "worker"],
   },
   worker_name: {
     schema: z.string().min(1),
@@ -62,7 +66,7 @@ export const KEYS = {
     env: ["A2A_WORKER_NAME"],
     flag: "name",
     description: "Human name of this worker",
-    scope: "worker",
+    scope: ["worker"],
   },
   worker_id: {
     schema: z.string().min(1).regex(/^[A-Za-z0-9._:@-]+$/, "only letters, digits and . _ : @ -"),
@@ -72,7 +76,7 @@ export const KEYS = {
     env: ["A2A_WORKER_ID"],
     flag: "worker-id",
     description: "Stable worker identity (default: worker_name)",
-    scope: "worker",
+    scope: ["worker"],
   },
   poll_interval: {
     schema: positive("seconds"),
@@ -81,7 +85,7 @@ export const KEYS = {
     env: ["A2A_POLL_INTERVAL"],
     flag: "poll-interval",
     description: "Seconds between polls when the push stream is unavailable",
-    scope: "worker",
+    scope: ["worker"],
   },
   codebases: {
     schema: z.array(CodebaseEntry),
@@ -90,7 +94,7 @@ export const KEYS = {
     env: ["A2A_CODEBASES"],
     flag: "codebase",
     description: "Codebases this worker serves: [{name, path, description}]; env/flag form name:path (repeatable / comma list)",
-    scope: "worker",
+    scope: ["worker"],
   },
   opencode_bin: {
     schema: z.string().min(1).optional(),
@@ -98,7 +102,7 @@ export const KEYS = {
     env: ["A2A_OPENCODE_BIN"],
     flag: "opencode-bin",
     description: "Path to the opencode binary (default: PATH, then usual install places)",
-    scope: "worker",
+    scope: ["worker"],
   },
   capabilities: {
     schema: z.array(z.string().min(1)),
@@ -107,7 +111,7 @@ export const KEYS = {
     env: ["A2A_CAPABILITIES"],
     flag: "capabilities",
     description: "Capabilities advertised to the server (comma list)",
-    scope: "worker",
+    scope: ["worker"],
   },
   auth_token: {
     schema: z.string().min(1).optional(),
@@ -116,7 +120,7 @@ export const KEYS = {
     flag: "token",
     description: "Bearer token sent to the server",
     secret: true,
-    scope: "all",
+    scope: ["client", "worker"],
   },
   max_concurrent_tasks: {
     schema: positiveInt("tasks"),
@@ -125,7 +129,7 @@ export const KEYS = {
     env: ["A2A_MAX_CONCURRENT_TASKS"],
     flag: "max-concurrent-tasks",
     description: "Tasks run at once by this worker",
-    scope: "worker",
+    scope: ["worker"],
   },
   task_timeout: {
     schema: positive("seconds"),
@@ -134,7 +138,7 @@ export const KEYS = {
     env: ["A2A_TASK_TIMEOUT"],
     flag: "task-timeout",
     description: "Seconds before a task without its own timeout_s is stopped",
-    scope: "worker",
+    scope: ["worker"],
   },
   shutdown_grace: {
     schema: positive("seconds"),
@@ -143,7 +147,7 @@ export const KEYS = {
     env: ["A2A_SHUTDOWN_GRACE"],
     flag: "shutdown-grace",
     description: "Seconds running tasks get to finish after SIGTERM",
-    scope: "worker",
+    scope: ["worker"],
   },
   session_sync_interval: {
     schema: positive("seconds"),
@@ -152,7 +156,7 @@ export const KEYS = {
     env: ["A2A_SESSION_SYNC_INTERVAL"],
     flag: "session-sync-interval",
     description: "Seconds between OpenCode session-history syncs",
-    scope: "worker",
+    scope: ["worker"],
   },
   sync_sessions: {
     schema: z.boolean(),
@@ -161,7 +165,7 @@ export const KEYS = {
     env: ["A2A_SYNC_SESSIONS"],
     flag: "sync-sessions",
     description: "Sync OpenCode session history to the server",
-    scope: "worker",
+    scope: ["worker"],
   },
   allowed_paths: {
     schema: z.array(z.string().min(1)),
@@ -170,7 +174,7 @@ export const KEYS = {
     env: ["A2A_ALLOWED_PATHS"],
     flag: "allowed-path",
     description: "Codebase paths must lie under one of these (empty: any)",
-    scope: "worker",
+    scope: ["worker"],
   },
   data_dir: {
     schema: z.string().min(1),
@@ -180,7 +184,7 @@ export const KEYS = {
     env: ["A2A_DATA_DIR"],
     flag: "data-dir",
     description: "State directory: lock, spool, sync state, SQLite database",
-    scope: "all",
+    scope: ["worker", "server"],
   },
   log_level: {
     schema: z.enum(["debug", "info", "warn", "error"]),
@@ -189,7 +193,7 @@ export const KEYS = {
     env: ["A2A_LOG_LEVEL"],
     flag: "log-level",
     description: "debug | info | warn | error",
-    scope: "all",
+    scope: ["worker", "server"],
   },
   log_format: {
     schema: z.enum(["pretty", "json"]),
@@ -198,7 +202,7 @@ export const KEYS = {
     env: ["A2A_LOG_FORMAT"],
     flag: "log-format",
     description: "pretty | json (one JSON object per line, for journald/Kubernetes)",
-    scope: "all",
+    scope: ["worker", "server"],
   },
   host: {
     schema: z.string().min(1),
@@ -207,7 +211,7 @@ export const KEYS = {
     env: ["A2A_HOST"],
     flag: "host",
     description: "Server listen address (0.0.0.0 to serve a fleet)",
-    scope: "server",
+    scope: ["server"],
   },
   port: {
     schema: z.number().int().min(0).max(65535, "must be a port number 0-65535"),
@@ -216,7 +220,7 @@ export const KEYS = {
     env: ["A2A_PORT"],
     flag: "port",
     description: "Server listen port (0: any free port)",
-    scope: "server",
+    scope: ["server"],
   },
   db_path: {
     schema: z.string().min(1).optional(),
@@ -224,7 +228,7 @@ export const KEYS = {
     env: ["A2A_DB_PATH"],
     flag: "db",
     description: "SQLite database file (default: <data_dir>/server.db; :memory: for tests)",
-    scope: "server",
+    scope: ["server"],
   },
   database_url: {
     schema: z.string().regex(/^postgres(ql)?:\/\//, "expected postgres://user:pass@host:5432/db").optional(),
@@ -233,7 +237,7 @@ export const KEYS = {
     flag: "database-url",
     description: "PostgreSQL URL; when set the server uses PostgreSQL instead of SQLite",
     secret: true,
-    scope: "server",
+    scope: ["server"],
   },
   auth_tokens: {
     schema: z.array(z.string().min(1)),
@@ -243,7 +247,7 @@ export const KEYS = {
     flag: "auth-tokens",
     description: "Accepted tokens, comma list of name:token or bare tokens (empty: auth off)",
     secret: true,
-    scope: "server",
+    scope: ["server"],
   },
   lease_seconds: {
     schema: positive("seconds"),
@@ -252,7 +256,7 @@ export const KEYS = {
     env: ["A2A_LEASE_SECONDS"],
     flag: "lease-seconds",
     description: "Task lease length handed to workers",
-    scope: "server",
+    scope: ["server"],
   },
   heartbeat_interval: {
     schema: positive("seconds"),
@@ -261,7 +265,7 @@ export const KEYS = {
     env: ["A2A_HEARTBEAT_INTERVAL"],
     flag: "heartbeat-interval",
     description: "Worker heartbeat interval handed to workers; stale after 3 missed",
-    scope: "server",
+    scope: ["server"],
   },
 } satisfies Record<string, KeyDef>;
 

@@ -74,7 +74,7 @@ describe("help", () => {
   test("config show --help lists every config flag, --json and an example", () => {
     const r = run(["config", "show", "--help"]);
     expect(r.code).toBe(0);
-    for (const f of ["--config", "--server", "--poll-interval", "--codebase", "--no-sync-sessions", "--database-url", "--json", "Example:"]) {
+    for (const f of ["--config", "--server", "--poll-interval", "--codebase", "--[no-]sync-sessions", "--database-url", "--json", "Example:"]) {
       expect(r.stdout).toContain(f);
     }
   });

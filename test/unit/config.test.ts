@@ -1,15 +1,15 @@
 // The config resolver in-process: temp dirs for home/cwd/etc, explicit env objects, so the
 // machine's own environment and files never leak in.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { parseArgs } from "citty";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { configArgs, configFlags } from "../../src/commands/_shared.ts";
+import { parseArgv } from "../../src/commands/_args.ts";
+import { commandConfig, configFlags } from "../../src/commands/_shared.ts";
 import { locate, parseJson } from "../../src/config/json.ts";
 import { maskedValue, type ResolveOptions, resolveConfig, secretStrings, suggest } from "../../src/config/resolve.ts";
 import { KEY_NAMES } from "../../src/config/schema.ts";
-import { ConfigError } from "../../src/util/errors.ts";
+import { type CliError, ConfigError } from "../../src/util/errors.ts";
 
 let root: string;
 let home: string;
@@ -158,8 +158,8 @@ describe("which file", () => {
     const r = await resolve({ flags: { config: false }, env: { A2A_CONFIG: "/nope.json" } });
     expect(r.file).toBeUndefined();
     expect(r.sources.worker_name).toBe("default");
-    const viaCitty = configFlags(parseArgs(["--no-config"], configArgs) as Record<string, unknown>, ["--no-config"]);
-    expect((await resolve({ flags: viaCitty })).file).toBeUndefined();
+    const parsed = configFlags(parseArgv(commandConfig(["worker"], {}).args, ["--no-config"], { command: "t" }).args);
+    expect((await resolve({ flags: parsed })).file).toBeUndefined();
   });
 
   test("a named file that is missing is an error naming flag or env", async () => {
@@ -325,15 +325,21 @@ describe("masking", () => {
   });
 });
 
-describe("citty args -> flags (src/commands/_shared.ts)", () => {
-  const flagsOf = (argv: string[]) => configFlags(parseArgs(argv, configArgs) as Record<string, unknown>, argv);
+describe("argv -> flags (src/commands/_args.ts, _shared.ts)", () => {
+  const all = commandConfig(["client", "worker", "server"], {}).args;
+  const flagsOf = (argv: string[]) => configFlags(parseArgv(all, argv, { command: "t" }).args);
 
   test("only flags given on the command line count", () => {
     expect(flagsOf([])).toEqual({});
     expect(flagsOf(["--poll-interval", "3", "--config=/x.json"])).toEqual({ "poll-interval": "3", config: "/x.json" });
   });
 
-  test("repeatable flags keep every value (citty alone keeps the last)", () => {
+  test("a string flag takes the next token, whatever it is", () => {
+    expect(flagsOf(["--poll-interval", "0"])).toEqual({ "poll-interval": "0" });
+    expect(flagsOf(["--data-dir", "-x"])).toEqual({ "data-dir": "-x" });
+  });
+
+  test("repeatable flags keep every value", () => {
     expect(flagsOf(["--codebase", "a:/x", "--codebase=b:/y", "--allowed-path", "/p", "--allowed-path", "/q"])).toEqual({
       codebase: ["a:/x", "b:/y"],
       "allowed-path": ["/p", "/q"],
@@ -342,17 +348,59 @@ describe("citty args -> flags (src/commands/_shared.ts)", () => {
   });
 
   test("booleans: --flag, --no-flag, --flag=value read strictly", async () => {
-    expect(flagsOf(["--sync-sessions"])).toEqual({ "sync-sessions": "true" });
+    expect(flagsOf(["--sync-sessions"])).toEqual({ "sync-sessions": true });
     expect(flagsOf(["--no-sync-sessions"])).toEqual({ "sync-sessions": false });
-    expect(flagsOf(["--sync-sessions=false"])).toEqual({ "sync-sessions": "false" });
-    // citty alone reads --sync-sessions=0 as true
+    expect(flagsOf(["--sync-sessions=false"])).toEqual({ "sync-sessions": false });
     expect((await resolve({ flags: flagsOf(["--sync-sessions=0"]) })).config.sync_sessions).toBe(false);
     expect((await resolve({ flags: flagsOf(["--no-sync-sessions"]) })).config.sync_sessions).toBe(false);
     expect((await resolve({ flags: flagsOf(["--sync-sessions"]) })).config.sync_sessions).toBe(true);
+    expect(() => flagsOf(["--sync-sessions=maybe"])).toThrow("--sync-sessions: expected true or false, got 'maybe'");
   });
 
-  test("args that did not come from this argv are taken as citty parsed them", () => {
-    expect(configFlags({ codebase: "a:/x" }, ["--codebase", "other:/y"])).toEqual({ codebase: "a:/x" });
+  test("unknown flags are usage errors with the nearest flag", () => {
+    const specs = { agent: { type: "string" as const }, json: { type: "boolean" as const } };
+    const err = (argv: string[]) => {
+      try {
+        parseArgv(specs, argv, { command: "codetether task create" });
+      } catch (e) {
+        return e as CliError;
+      }
+      throw new Error("no error");
+    };
+    expect(err(["--agnet", "echo"]).message).toBe("unknown flag --agnet (did you mean --agent?)");
+    expect(err(["--agnet", "echo"]).exitCode).toBe(2);
+    expect(err(["--zzzzzz"]).message).toBe("unknown flag --zzzzzz (see: codetether task create --help)");
+    expect(err(["stray"]).message).toContain("unexpected argument 'stray'");
+    expect(err(["--agent"]).message).toContain("--agent needs a value");
+    expect(err(["--no-agent"]).message).toContain("unknown flag --no-agent");
+  });
+
+  test("a command's own arg shadows the config flag of the same name", () => {
+    const cfg = commandConfig(["worker"], { codebase: { type: "string" } });
+    expect(cfg.args.codebase).toEqual({ type: "string" });
+    expect(cfg.keys).toContain("codebases"); // still read from file and env
+    expect(cfg.flagKeys).not.toContain("codebases");
+    const { args } = parseArgv(cfg.args, ["--codebase", "api"], { command: "t" });
+    expect(configFlags(args, cfg.flagKeys)).toEqual({});
+  });
+
+  test("each scope lists only its keys", () => {
+    const client = Object.keys(commandConfig(["client"], {}).args);
+    expect(client.sort()).toEqual(["config", "server", "token"]);
+    const server = Object.keys(commandConfig(["server"], {}).args);
+    expect(server).toContain("port");
+    expect(server).not.toContain("codebase");
+    expect(server).not.toContain("server");
+    const worker = Object.keys(commandConfig(["worker"], {}).args);
+    expect(worker).toContain("codebase");
+    expect(worker).not.toContain("port");
+    expect(worker).not.toContain("auth-tokens");
+  });
+
+  test("out-of-scope env vars are neither read nor validated", async () => {
+    const r = await resolveConfig({ env: { A2A_POLL_INTERVAL: "0", HOME: "/nonexistent" }, keys: ["server_url"], etcDir: "/nonexistent" });
+    expect(r.config.poll_interval).toBe(5);
+    expect(r.sources.poll_interval).toBe("default");
   });
 });
 

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../_command.ts";
 
 export default defineCommand({
   meta: { name: "codebase", description: "Register and list codebases (directories on workers that tasks run in)" },

@@ -1,18 +1,20 @@
 // `codetether codebase list`: every codebase the server knows, with its owning worker.
-import { defineCommand } from "citty";
+import { defineCommand } from "../_command.ts";
 import type { Codebase } from "../../protocol/index.ts";
-import { clientArgs, clientFor } from "../_api.ts";
+import { clientFor } from "../_api.ts";
 import { printJson, table } from "../_output.ts";
-import { jsonArg, loadConfig } from "../_shared.ts";
+import { commandConfig, jsonArg } from "../_shared.ts";
+
+const cfg = commandConfig(["client"], { ...jsonArg });
 
 export default defineCommand({
   meta: {
     name: "list",
     description: "List the codebases registered with the server.\nExample: codetether codebase list --json | jq -r '.codebases[] | select(.name==\"api\") | .id'",
   },
-  args: { ...clientArgs, ...jsonArg },
-  async run({ args, rawArgs }) {
-    const { config } = await loadConfig(args, rawArgs);
+  args: cfg.args,
+  async run({ args }) {
+    const { config } = await cfg.load(args);
     const codebases = await clientFor(config).listCodebases();
     if (args.json) {
       printJson({ codebases: codebases.map(codebaseJson) });

@@ -1,17 +1,31 @@
 // `codetether codebase register NAME PATH`: tell the server that a directory on a worker
 // is a codebase tasks can run in. With --worker-id the codebase belongs to that worker at
 // once; without it the server asks its workers which one has the path (a pending task).
-import { defineCommand } from "citty";
+import { defineCommand } from "../_command.ts";
 import { existsSync, statSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { resolve } from "node:path";
 import { ApiError, type Client } from "../../client/index.ts";
 import { CliError, EXIT } from "../../util/errors.ts";
-import { clientArgs, clientFor, withoutArgs } from "../_api.ts";
+import { clientFor } from "../_api.ts";
 import type { Codebase } from "../../protocol/index.ts";
 import { note, printJson, spinner } from "../_output.ts";
 import { follow } from "../task/_follow.ts";
-import { jsonArg, loadConfig } from "../_shared.ts";
+import { commandConfig, jsonArg } from "../_shared.ts";
+
+// --worker-id here names the owner, not this machine's identity: the command's own arg, not config.
+const cfg = commandConfig(
+  ["client"],
+  {
+    name: { type: "positional", required: true, description: "Codebase name (what `task create --codebase` accepts)" },
+    path: { type: "positional", required: true, description: "Directory on the worker (made absolute against the current directory)" },
+    "worker-id": { type: "string", valueHint: "id", description: "The worker that owns the codebase (default: whichever worker has PATH)" },
+    description: { type: "string", valueHint: "text", description: "What the codebase is" },
+    wait: { type: "boolean", description: "Without --worker-id: wait until a worker has registered PATH, then print the codebase id" },
+    ...jsonArg,
+  },
+  ["worker_name", "worker_id"],
+);
 
 export default defineCommand({
   meta: {
@@ -22,18 +36,9 @@ export default defineCommand({
       "task id, or with --wait waits for that and prints the codebase id.\n" +
       "Example: codetether codebase register api /srv/api --worker-id build-1 --description 'public API'",
   },
-  args: {
-    name: { type: "positional", required: true, description: "Codebase name (what `task create --codebase` accepts)" },
-    path: { type: "positional", required: true, description: "Directory on the worker (made absolute against the current directory)" },
-    "worker-id": { type: "string", valueHint: "id", description: "The worker that owns the codebase (default: whichever worker has PATH)" },
-    description: { type: "string", valueHint: "text", description: "What the codebase is" },
-    wait: { type: "boolean", description: "Without --worker-id: wait until a worker has registered PATH, then print the codebase id" },
-    ...clientArgs,
-    ...jsonArg,
-  },
-  async run({ args, rawArgs }) {
-    // --worker-id here names the owner, not this machine's identity: keep it out of the config.
-    const { config } = await loadConfig(withoutArgs(args, ["worker-id"]), rawArgs);
+  args: cfg.args,
+  async run({ args }) {
+    const { config } = await cfg.load(args);
     const client = clientFor(config);
     const name = String(args.name);
     const path = absolute(String(args.path));

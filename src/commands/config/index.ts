@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../_command.ts";
 
 export default defineCommand({
   meta: { name: "config", description: "Inspect the configuration every command resolves (file -> env -> flags)" },

@@ -1,10 +1,13 @@
 // `codetether config show`: the resolved config with the source of each value, so an
 // operator can see which file, env var or flag set what. Secrets are masked.
-import { defineCommand } from "citty";
+import { defineCommand } from "../_command.ts";
 import type { Resolved } from "../../config/resolve.ts";
 import { maskedValue } from "../../config/resolve.ts";
 import { type CodebaseEntry, KEY_NAMES, type KeyName } from "../../config/schema.ts";
-import { configArgs, jsonArg, loadConfig } from "../_shared.ts";
+import { commandConfig, jsonArg } from "../_shared.ts";
+
+// Every key: this is where an operator asks "why is this set?" for any command.
+const cfg = commandConfig(["client", "worker", "server"], { ...jsonArg });
 
 export default defineCommand({
   meta: {
@@ -13,9 +16,9 @@ export default defineCommand({
       "Print the resolved configuration and where each value came from (default, file, env var or flag); secrets masked.\n" +
       "Example: A2A_POLL_INTERVAL=2 codetether config show --server http://ct.example:8000 --json",
   },
-  args: { ...configArgs, ...jsonArg },
-  async run({ args, rawArgs }) {
-    const resolved = await loadConfig(args, rawArgs);
+  args: cfg.args,
+  async run({ args }) {
+    const resolved = await cfg.load(args);
     process.stdout.write(args.json ? `${JSON.stringify(toJson(resolved), null, 2)}\n` : toTable(resolved));
   },
 });

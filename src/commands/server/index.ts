@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../_command.ts";
 
 export default defineCommand({
   meta: { name: "server", description: "Run the CodeTether server (control plane): workers, codebases, tasks, session history" },

@@ -1,14 +1,16 @@
 // `codetether server start`: the control plane in the foreground (systemd/Kubernetes).
 // SQLite at <data_dir>/server.db unless --db or a PostgreSQL --database-url/DATABASE_URL.
 // SIGTERM/SIGINT: stop accepting, close streams, finish in-flight requests, close the store.
-import { defineCommand } from "citty";
+import { defineCommand } from "../_command.ts";
 import { consola } from "consola";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { secretStrings } from "../../config/resolve.ts";
 import { CliError, EXIT } from "../../util/errors.ts";
 import { log, setupLogging } from "../../util/log.ts";
-import { configArgs, loadConfig } from "../_shared.ts";
+import { commandConfig } from "../_shared.ts";
+
+const cfg = commandConfig(["server"], {});
 
 export default defineCommand({
   meta: {
@@ -17,9 +19,9 @@ export default defineCommand({
       "Run the server in the foreground. Prints `listening on <url>` once it accepts requests.\n" +
       "Example: codetether server start --host 0.0.0.0 --port 8000 --auth-tokens ops:$(openssl rand -hex 24)",
   },
-  args: { ...configArgs },
+  args: cfg.args,
   async run({ args }) {
-    const { config } = await loadConfig(args);
+    const { config } = await cfg.load(args);
     const secrets = secretStrings(config);
     setupLogging({
       level: config.log_level,

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../_command.ts";
 
 export default defineCommand({
   meta: { name: "sessions", description: "OpenCode session history: sync this machine's sessions to the server, read what the server holds" },

@@ -1,17 +1,22 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../_command.ts";
 import { consola } from "consola";
 import { createClient } from "../../client/index.ts";
-import { configArgs, jsonArg, loadConfig } from "../_shared.ts";
+import { commandConfig, jsonArg } from "../_shared.ts";
 import { resolveCodebase } from "../_api.ts";
+
+const cfg = commandConfig(["client"], {
+  ...jsonArg,
+  codebase: { type: "string", valueHint: "id|name", description: "Only this codebase's sessions (default: every codebase)" },
+});
 
 export default defineCommand({
   meta: {
     name: "list",
     description: "List the sessions the server holds (newest first). Example: codetether sessions list --codebase api --json",
   },
-  args: { ...configArgs, ...jsonArg, codebase: { type: "string", description: "Codebase name or id (default: every codebase)" } },
-  async run({ args, rawArgs }) {
-    const { config } = await loadConfig(args, rawArgs);
+  args: cfg.args,
+  async run({ args }) {
+    const { config } = await cfg.load(args);
     const client = createClient({ serverUrl: config.server_url, token: config.auth_token });
     const ids = args.codebase ? [await resolveCodebase(client, String(args.codebase), { literalGlobal: false })] : (await client.listCodebases()).map((c) => c.id);
     const rows: any[] = [];

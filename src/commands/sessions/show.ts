@@ -1,14 +1,16 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../_command.ts";
 import { consola } from "consola";
 import { createClient } from "../../client/index.ts";
 import { CliError } from "../../util/errors.ts";
-import { configArgs, jsonArg, loadConfig } from "../_shared.ts";
+import { commandConfig, jsonArg } from "../_shared.ts";
+
+const cfg = commandConfig(["client"], { ...jsonArg, id: { type: "positional", description: "Session id", required: true } });
 
 export default defineCommand({
   meta: { name: "show", description: "Show one session with its messages. Example: codetether sessions show ses_abc123 --json" },
-  args: { ...configArgs, ...jsonArg, id: { type: "positional", description: "Session id", required: true } },
-  async run({ args, rawArgs }) {
-    const { config } = await loadConfig(args, rawArgs);
+  args: cfg.args,
+  async run({ args }) {
+    const { config } = await cfg.load(args);
     const client = createClient({ serverUrl: config.server_url, token: config.auth_token });
     for (const cb of await client.listCodebases()) {
       const s = (await client.listSessions(cb.id)).find((x: any) => x.id === args.id);

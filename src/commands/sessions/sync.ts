@@ -1,10 +1,16 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../_command.ts";
 import { consola } from "consola";
 import { createClient } from "../../client/index.ts";
 import { makeRedactor } from "../../util/redact.ts";
 import { secretStrings } from "../../config/resolve.ts";
-import { configArgs, jsonArg, loadConfig } from "../_shared.ts";
+import { commandConfig, jsonArg } from "../_shared.ts";
 import { resolveCodebase } from "../_api.ts";
+
+const cfg = commandConfig(["worker"], {
+  codebase: { type: "string", valueHint: "id|name", description: "Only sessions of this codebase (name or id)" },
+  "dry-run": { type: "boolean", description: "Send nothing; report what would be sent" },
+  ...jsonArg,
+});
 
 export default defineCommand({
   meta: {
@@ -13,14 +19,9 @@ export default defineCommand({
       "Upload this machine's OpenCode session history to the server once (only new or changed sessions and messages).\n" +
       "Uses the worker's config (same flags as `worker start`). Example: codetether sessions sync --codebase api --dry-run",
   },
-  args: {
-    ...configArgs,
-    ...jsonArg,
-    codebase: { type: "string", description: "Only sessions of this codebase (name or id)" },
-    "dry-run": { type: "boolean", description: "Send nothing; report what would be sent" },
-  },
-  async run({ args, rawArgs }) {
-    const { config } = await loadConfig(args, rawArgs);
+  args: cfg.args,
+  async run({ args }) {
+    const { config } = await cfg.load(args);
     const { syncRound, serverTarget } = await import("../../sessions/run.ts");
     const client = createClient({ serverUrl: config.server_url, token: config.auth_token, workerId: config.worker_id });
     const target = await serverTarget(client, config.worker_id);

@@ -1,9 +1,14 @@
 // `codetether task cancel ID`: a pending task is cancelled at once; a running one is
 // asked to stop (the worker stops the agent and reports `cancelled`).
-import { defineCommand } from "citty";
-import { clientArgs, clientFor } from "../_api.ts";
+import { defineCommand } from "../_command.ts";
+import { clientFor } from "../_api.ts";
 import { printJson } from "../_output.ts";
-import { jsonArg, loadConfig } from "../_shared.ts";
+import { commandConfig, jsonArg } from "../_shared.ts";
+
+const cfg = commandConfig(["client"], {
+  id: { type: "positional", required: true, description: "Task id" },
+  ...jsonArg,
+});
 
 export default defineCommand({
   meta: {
@@ -12,13 +17,9 @@ export default defineCommand({
       "Cancel a task: pending ones at once, running ones by asking their worker to stop the agent.\n" +
       "Example: codetether task cancel tsk_123 --json",
   },
-  args: {
-    id: { type: "positional", required: true, description: "Task id" },
-    ...clientArgs,
-    ...jsonArg,
-  },
-  async run({ args, rawArgs }) {
-    const { config } = await loadConfig(args, rawArgs);
+  args: cfg.args,
+  async run({ args }) {
+    const { config } = await cfg.load(args);
     const client = clientFor(config);
     const id = String(args.id);
     await client.cancelTask(id);

@@ -1,12 +1,26 @@
 // `codetether task create`: submit a task; with --wait, follow its output live and exit
 // with its outcome (0 completed, 1 failed, 130 cancelled) so scripts can chain on it.
-import { defineCommand } from "citty";
+import { defineCommand } from "../_command.ts";
 import type { Task } from "../../protocol/index.ts";
 import { CliError, EXIT } from "../../util/errors.ts";
-import { clientArgs, clientFor, intArg, positiveArg, resolveCodebase } from "../_api.ts";
+import { clientFor, intArg, positiveArg, resolveCodebase } from "../_api.ts";
 import { duration, note, painter, printJson, spinner } from "../_output.ts";
-import { jsonArg, loadConfig } from "../_shared.ts";
+import { commandConfig, jsonArg } from "../_shared.ts";
 import { finish, follow, taskJson } from "./_follow.ts";
+
+const cfg = commandConfig(["client"], {
+  codebase: { type: "string", required: true, valueHint: "id|name|global", description: "Codebase to run in" },
+  prompt: { type: "string", required: true, valueHint: "text", description: "What the agent should do ('-': read from stdin)" },
+  title: { type: "string", valueHint: "text", description: "Short title (default: the server's)" },
+  agent: { type: "string", valueHint: "name", description: "OpenCode agent, or echo/noop for checks without a model (default: build)" },
+  model: { type: "string", valueHint: "provider/model", description: "Model, e.g. anthropic/claude-sonnet-4 (default: the worker's OpenCode default)" },
+  priority: { type: "string", valueHint: "n", description: "Higher runs first (default: 0)" },
+  timeout: { type: "string", valueHint: "seconds", description: "Stop the agent after this long (default: the worker's task_timeout)" },
+  "target-worker": { type: "string", valueHint: "id", description: "Only this worker may run it" },
+  "max-attempts": { type: "string", valueHint: "n", description: "Attempts before it fails (default: 3)" },
+  wait: { type: "boolean", description: "Follow the output until the task ends; exit code = outcome" },
+  ...jsonArg,
+});
 
 export default defineCommand({
   meta: {
@@ -16,24 +30,10 @@ export default defineCommand({
       "--wait follows the output live and exits 0 completed, 1 failed, 130 cancelled; with --json it prints the final task.\n" +
       "Example: codetether task create --codebase api --prompt 'Add a /health route' --model anthropic/claude-sonnet-4 --wait",
   },
-  args: {
-    codebase: { type: "string", required: true, valueHint: "id|name|global", description: "Codebase to run in" },
-    prompt: { type: "string", required: true, valueHint: "text", description: "What the agent should do ('-': read from stdin)" },
-    title: { type: "string", valueHint: "text", description: "Short title (default: the server's)" },
-    agent: { type: "string", valueHint: "name", description: "OpenCode agent, or echo/noop for checks without a model (default: build)" },
-    model: { type: "string", valueHint: "provider/model", description: "Model, e.g. anthropic/claude-sonnet-4 (default: the worker's OpenCode default)" },
-    priority: { type: "string", valueHint: "n", description: "Higher runs first (default: 0)" },
-    timeout: { type: "string", valueHint: "seconds", description: "Stop the agent after this long (default: the worker's task_timeout)" },
-    "target-worker": { type: "string", valueHint: "id", description: "Only this worker may run it" },
-    "max-attempts": { type: "string", valueHint: "n", description: "Attempts before it fails (default: 3)" },
-    wait: { type: "boolean", description: "Follow the output until the task ends; exit code = outcome" },
-    ...clientArgs,
-    ...jsonArg,
-  },
-  async run({ args, rawArgs }) {
-    // `--codebase` is also the worker's config flag (name:path); here it names the target.
-    const { codebase, ...rest } = args as Record<string, unknown>;
-    const { config } = await loadConfig(rest, rawArgs);
+  args: cfg.args,
+  async run({ args }) {
+    const { config } = await cfg.load(args);
+    const codebase = args.codebase;
     const client = clientFor(config);
     let prompt = String(args.prompt);
     if (prompt === "-") prompt = (await Bun.stdin.text()).trimEnd();

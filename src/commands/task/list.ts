@@ -1,11 +1,19 @@
 // `codetether task list`: recent tasks, filtered by status, codebase or worker.
-import { defineCommand } from "citty";
+import { defineCommand } from "../_command.ts";
 import { TaskStatus } from "../../protocol/index.ts";
 import { CliError, EXIT } from "../../util/errors.ts";
-import { clientArgs, clientFor, intArg, resolveCodebase } from "../_api.ts";
+import { clientFor, intArg, resolveCodebase } from "../_api.ts";
 import { ago, clip, printJson, statusText, table } from "../_output.ts";
-import { jsonArg, loadConfig } from "../_shared.ts";
+import { commandConfig, jsonArg } from "../_shared.ts";
 import { taskJson } from "./_follow.ts";
+
+const cfg = commandConfig(["client"], {
+  status: { type: "string", valueHint: TaskStatus.options.join("|"), description: "Only tasks in this state" },
+  codebase: { type: "string", valueHint: "id|name|global", description: "Only tasks of this codebase" },
+  worker: { type: "string", valueHint: "id", description: "Only tasks held or run by this worker" },
+  limit: { type: "string", valueHint: "n", description: "At most this many (default: 100)" },
+  ...jsonArg,
+});
 
 export default defineCommand({
   meta: {
@@ -14,17 +22,10 @@ export default defineCommand({
       "List tasks (highest priority, then oldest first).\n" +
       "Example: codetether task list --status running --codebase api --json | jq -r '.tasks[].id'",
   },
-  args: {
-    status: { type: "string", valueHint: TaskStatus.options.join("|"), description: "Only tasks in this state" },
-    codebase: { type: "string", valueHint: "id|name|global", description: "Only tasks of this codebase" },
-    worker: { type: "string", valueHint: "id", description: "Only tasks held or run by this worker" },
-    limit: { type: "string", valueHint: "n", description: "At most this many (default: 100)" },
-    ...clientArgs,
-    ...jsonArg,
-  },
-  async run({ args, rawArgs }) {
-    const { codebase, ...rest } = args as Record<string, unknown>;
-    const { config } = await loadConfig(rest, rawArgs);
+  args: cfg.args,
+  async run({ args }) {
+    const { config } = await cfg.load(args);
+    const codebase = args.codebase;
     const client = clientFor(config);
     const status = args.status ? String(args.status) : undefined;
     if (status && !TaskStatus.safeParse(status).success) {

@@ -1,11 +1,17 @@
 // `codetether task logs ID`: the output lines the worker sent; --follow keeps reading
 // until the task ends and exits with its outcome, like `task create --wait`.
-import { defineCommand } from "citty";
+import { defineCommand } from "../_command.ts";
 import type { OutputLine } from "../../protocol/index.ts";
-import { clientArgs, clientFor } from "../_api.ts";
+import { clientFor } from "../_api.ts";
 import { note, painter, printJson } from "../_output.ts";
-import { jsonArg, loadConfig } from "../_shared.ts";
+import { commandConfig, jsonArg } from "../_shared.ts";
 import { finish, follow, readOutput } from "./_follow.ts";
+
+const cfg = commandConfig(["client"], {
+  id: { type: "positional", required: true, description: "Task id" },
+  follow: { type: "boolean", alias: "f", description: "Keep printing new lines until the task ends" },
+  ...jsonArg,
+});
 
 export default defineCommand({
   meta: {
@@ -14,14 +20,9 @@ export default defineCommand({
       "Print a task's output. --follow waits for more until the task ends (exit 0 completed, 1 failed, 130 cancelled).\n" +
       "Example: codetether task logs tsk_123 --follow",
   },
-  args: {
-    id: { type: "positional", required: true, description: "Task id" },
-    follow: { type: "boolean", alias: "f", description: "Keep printing new lines until the task ends" },
-    ...clientArgs,
-    ...jsonArg,
-  },
-  async run({ args, rawArgs }) {
-    const { config } = await loadConfig(args, rawArgs);
+  args: cfg.args,
+  async run({ args }) {
+    const { config } = await cfg.load(args);
     const client = clientFor(config);
     const id = String(args.id);
     if (args.json) {

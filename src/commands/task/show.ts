@@ -1,22 +1,23 @@
 // `codetether task show ID`: one task in full, result included.
-import { defineCommand } from "citty";
-import { clientArgs, clientFor } from "../_api.ts";
+import { defineCommand } from "../_command.ts";
+import { clientFor } from "../_api.ts";
 import { ago, keyValues, painter, printJson, statusText } from "../_output.ts";
-import { jsonArg, loadConfig } from "../_shared.ts";
+import { commandConfig, jsonArg } from "../_shared.ts";
 import { taskJson } from "./_follow.ts";
+
+const cfg = commandConfig(["client"], {
+  id: { type: "positional", required: true, description: "Task id" },
+  ...jsonArg,
+});
 
 export default defineCommand({
   meta: {
     name: "show",
     description: "Show a task: state, codebase, worker, attempts, times, error and result.\nExample: codetether task show tsk_123 --json | jq -r .result",
   },
-  args: {
-    id: { type: "positional", required: true, description: "Task id" },
-    ...clientArgs,
-    ...jsonArg,
-  },
-  async run({ args, rawArgs }) {
-    const { config } = await loadConfig(args, rawArgs);
+  args: cfg.args,
+  async run({ args }) {
+    const { config } = await cfg.load(args);
     const t = await clientFor(config).getTask(String(args.id));
     if (args.json) {
       printJson(taskJson(t));

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../_command.ts";
 
 export default defineCommand({
   meta: { name: "worker", description: "Run and inspect the worker that executes tasks on this machine" },

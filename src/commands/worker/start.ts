@@ -1,6 +1,10 @@
-import { defineCommand } from "citty";
-import { configArgs, loadConfig } from "../_shared.ts";
+import { defineCommand } from "../_command.ts";
+import { commandConfig } from "../_shared.ts";
 import { runInForeground } from "./_foreground.ts";
+
+const cfg = commandConfig(["worker"], {
+  once: { type: "boolean", description: "Take one task, run it, exit 0 if it completed (1 otherwise)" },
+});
 
 export default defineCommand({
   meta: {
@@ -9,12 +13,9 @@ export default defineCommand({
       "Run the worker in the foreground (for systemd/Kubernetes): register, take tasks by push or poll, run them with OpenCode.\n" +
       "Example: codetether worker start --server http://ct.example:8000 --name build-1 --codebase api:/srv/api",
   },
-  args: {
-    ...configArgs,
-    once: { type: "boolean", description: "Take one task, run it, exit 0 if it completed (1 otherwise)" },
-  },
-  async run({ args, rawArgs }) {
-    const { config } = await loadConfig(args, rawArgs);
+  args: cfg.args,
+  async run({ args }) {
+    const { config } = await cfg.load(args);
     const { startWorker } = await import("../../worker/index.ts");
     const { sessionSyncHooks } = await import("../../sessions/worker-sync.ts");
     await runInForeground(config, () => startWorker(config, { once: !!args.once, ...sessionSyncHooks(config) }));

@@ -1,16 +1,16 @@
 // `codetether worker status`: is the worker of this config running here, and does the
 // server see it? The local view (lock + status file) needs no server, so `--local` is a
 // liveness probe that never fails because the control plane is down.
-import { defineCommand } from "citty";
+import { defineCommand } from "../_command.ts";
 import { ApiError, UnavailableError } from "../../client/index.ts";
 import type { Config } from "../../config/schema.ts";
 import type { MonitorWorker, WorkerRecord } from "../../protocol/index.ts";
 import { CliError, EXIT } from "../../util/errors.ts";
 import { lockHolder } from "../../worker/lock.ts";
 import { readStatus, statusPath } from "../../worker/status-file.ts";
-import { clientFor, pickConfigArgs } from "../_api.ts";
+import { clientFor } from "../_api.ts";
 import { ago, duration, keyValues, painter, printJson, statusText } from "../_output.ts";
-import { jsonArg, loadConfig } from "../_shared.ts";
+import { commandConfig, jsonArg } from "../_shared.ts";
 
 export interface LocalView {
   pid: number;
@@ -100,6 +100,12 @@ export async function serverView(config: Config): Promise<ServerView> {
   };
 }
 
+const cfg = commandConfig(
+  ["client"],
+  { ...jsonArg, local: { type: "boolean", description: "Only the local view (no server call): exit 0 running, 3 not running" } },
+  ["worker_name", "worker_id", "data_dir"],
+);
+
 export default defineCommand({
   meta: {
     name: "status",
@@ -109,13 +115,9 @@ export default defineCommand({
       "--local checks only this machine (exit 0 or 3, never 69): use it as a Kubernetes liveness probe.\n" +
       "Example: codetether worker status --name build-1 --json",
   },
-  args: {
-    ...pickConfigArgs(["config", "server", "token", "name", "worker-id", "data-dir"]),
-    ...jsonArg,
-    local: { type: "boolean", description: "Only the local view (no server call): exit 0 running, 3 not running" },
-  },
-  async run({ args, rawArgs }) {
-    const { config } = await loadConfig(args, rawArgs);
+  args: cfg.args,
+  async run({ args }) {
+    const { config } = await cfg.load(args);
     const local = localView(config);
     const server = args.local ? null : await serverView(config);
     const running = local !== null;
