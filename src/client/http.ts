@@ -36,7 +36,7 @@ export interface HttpOptions {
 export interface Http {
   base: string;
   headers: Record<string, string>;
-  request<T>(method: string, path: string, opts?: { body?: unknown; query?: Record<string, unknown>; headers?: Record<string, string>; timeoutMs?: number }): Promise<{ status: number; data: T }>;
+  request<T>(method: string, path: string, opts?: { body?: unknown; query?: Record<string, unknown>; headers?: Record<string, string>; timeoutMs?: number }): Promise<{ status: number; data: T; headers: Headers }>;
 }
 
 export function createHttp(o: HttpOptions): Http {
@@ -85,7 +85,7 @@ export function createHttp(o: HttpOptions): Http {
         const msg = typeof data === "object" && data?.message ? String(data.message) : typeof data === "string" && data ? data.slice(0, 300) : `HTTP ${res.status}`;
         throw new ApiError(res.status, code, `${method} ${path}: ${res.status} ${msg}`, url);
       }
-      return { status: res.status, data: data as T };
+      return { status: res.status, data: data as T, headers: res.headers };
     },
   };
 }

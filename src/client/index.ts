@@ -41,6 +41,13 @@ export function createClient(o: HttpOptions) {
     // tasks
     createTask: (body: Partial<P.CreateTaskBody> & { prompt: string }) => post<P.Task>(r.tasks, body),
     listTasks: (q: Partial<P.ListTasksQuery> = {}) => get<P.Task[]>(r.tasks, q),
+    /** One page of a task list, with the paging headers of PROTOCOL.md "Extensions" when the
+     * server sends them: `total` from X-Total-Count, `next` (the query of the next page) from Link. */
+    listTasksPage: async (q: Record<string, unknown>): Promise<{ tasks: P.Task[]; total: number | null; next: Record<string, string> | null }> => {
+      const res = await http.request<P.Task[]>("GET", r.tasks, { query: q });
+      const total = Number(res.headers.get("x-total-count"));
+      return { tasks: Array.isArray(res.data) ? res.data : [], total: Number.isFinite(total) && res.headers.has("x-total-count") ? total : null, next: nextPage(res.headers.get("link")) };
+    },
     getTask: (id: string) => get<P.Task>(r.task(id)),
     cancelTask: (id: string) => post<any>(r.cancelTask(id)),
     updateStatus: (id: string, body: P.TaskStatusBody) => http.request<any>("PUT", r.taskStatus(id), { body }).then((x) => x.data),
@@ -75,4 +82,12 @@ export function createClient(o: HttpOptions) {
     listSessions: (codebaseId: string) => get<any[]>(r.sessions(codebaseId)),
     listMessages: (codebaseId: string, sessionId: string) => get<any[]>(r.messages(codebaseId, sessionId)),
   };
+}
+
+/** The query of `Link: <...?a=b&before=c>; rel="next"`, or null. */
+export function nextPage(link: string | null): Record<string, string> | null {
+  const m = link && /<([^>]*)>\s*;\s*rel="?next"?/.exec(link);
+  if (!m) return null;
+  const url = new URL(m[1]!, "http://x");
+  return Object.fromEntries(url.searchParams.entries());
 }

@@ -50,3 +50,27 @@ export function positiveArg(value: unknown, flag: string): number | undefined {
   if (!Number.isFinite(n) || n <= 0) throw new CliError(`--${flag}: expected a number > 0, got '${value}'`, EXIT.USAGE);
   return n;
 }
+
+/** Ids as people read them in tables: the first 8 characters (a unique prefix is accepted back). */
+export const shortId = (id: string | null | undefined): string => (id ? id.slice(0, 8) : "-");
+
+const FULL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A task id or a unique prefix of one (at least 4 characters; tables show 8). The server
+ * filters by `id_prefix`; an older server ignores it, so the answer is filtered here too.
+ */
+export async function resolveTaskId(client: Client, ref: string): Promise<string> {
+  if (FULL_ID.test(ref) || ref.length < 4) return ref;
+  const { tasks } = await client.listTasksPage({ id_prefix: ref, order: "newest", limit: 10 });
+  const hits = tasks.filter((t) => t.id.startsWith(ref));
+  if (hits.length === 1) return hits[0]!.id;
+  if (hits.length > 1) throw new CliError(`task id prefix '${ref}' is ambiguous: ${hits.map((t) => t.id).join(", ")}; give more characters`, EXIT.USAGE);
+  return ref; // the server's 404 names it
+}
+
+/** Codebase id -> name, for tables ("global" stays "global"). */
+export async function codebaseNames(client: Client): Promise<(id: string | null | undefined) => string> {
+  const names = new Map((await client.listCodebases()).map((c) => [c.id, c.name]));
+  return (id) => (!id || id === "global" ? "global" : (names.get(id) ?? shortId(id)));
+}

@@ -31,9 +31,9 @@ export default defineCommand({
   meta: {
     name: "register",
     description:
-      "Register directory PATH as codebase NAME and print its id. With --worker-id it belongs to that worker (PATH must exist\n" +
-      "here when that worker runs on this machine); without it the first worker that has PATH registers it: prints the pending\n" +
-      "task id, or with --wait waits for that and prints the codebase id.\n" +
+      "Register directory PATH as codebase NAME and print its id.\n" +
+      "With --worker-id it belongs to that worker (PATH must exist here when that worker runs on this machine).\n" +
+      "Without it, the first worker that has PATH registers it: prints the pending task id, or with --wait waits for that and prints the codebase id.\n" +
       "Example: codetether codebase register api /srv/api --worker-id build-1 --description 'public API'",
   },
   args: cfg.args,

@@ -2,12 +2,12 @@
 // SQLite at <data_dir>/server.db unless --db or a PostgreSQL --database-url/DATABASE_URL.
 // SIGTERM/SIGINT: stop accepting, close streams, finish in-flight requests, close the store.
 import { defineCommand } from "../_command.ts";
-import { consola } from "consola";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { secretStrings } from "../../config/resolve.ts";
 import { CliError, EXIT } from "../../util/errors.ts";
 import { log, setupLogging } from "../../util/log.ts";
+import { warn } from "../_output.ts";
 import { commandConfig } from "../_shared.ts";
 
 const cfg = commandConfig(["server"], {});
@@ -28,7 +28,7 @@ export default defineCommand({
       format: config.log_format,
       redact: (s) => secrets.reduce((acc, x) => acc.replaceAll(x, "***"), s),
     });
-    if (config.database_url && config.db_path) consola.warn("both database_url and db_path are set: using PostgreSQL (database_url)");
+    if (config.database_url && config.db_path) warn("both database_url and db_path are set: using PostgreSQL (database_url)");
     let store: { kind: "postgres"; url: string } | { kind: "sqlite"; path: string };
     if (config.database_url) store = { kind: "postgres", url: config.database_url };
     else {

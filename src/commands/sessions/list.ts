@@ -1,8 +1,9 @@
-import { defineCommand } from "../_command.ts";
-import { consola } from "consola";
+// `codetether sessions list`: the OpenCode sessions the server holds, newest first.
 import { createClient } from "../../client/index.ts";
+import { codebaseNames, resolveCodebase } from "../_api.ts";
+import { defineCommand } from "../_command.ts";
+import { ago, clip, printJson, table, termWidth } from "../_output.ts";
 import { commandConfig, jsonArg } from "../_shared.ts";
-import { resolveCodebase } from "../_api.ts";
 
 const cfg = commandConfig(["client"], {
   ...jsonArg,
@@ -12,18 +13,22 @@ const cfg = commandConfig(["client"], {
 export default defineCommand({
   meta: {
     name: "list",
-    description: "List the sessions the server holds (newest first). Example: codetether sessions list --codebase api --json",
+    description: "List the sessions the server holds, newest first.\nExample: codetether sessions list --codebase api --json",
   },
   args: cfg.args,
   async run({ args }) {
     const { config } = await cfg.load(args);
     const client = createClient({ serverUrl: config.server_url, token: config.auth_token });
-    const ids = args.codebase ? [await resolveCodebase(client, String(args.codebase), { literalGlobal: false })] : (await client.listCodebases()).map((c) => c.id);
+    const ids = args.codebase ? [await resolveCodebase(client, args.codebase, { literalGlobal: false })] : (await client.listCodebases()).map((c) => c.id);
     const rows: any[] = [];
     for (const id of ids) for (const s of await client.listSessions(id)) rows.push({ ...s, codebase_id: s.codebase_id ?? id });
     rows.sort((a, b) => String(b.updated ?? "").localeCompare(String(a.updated ?? "")));
-    if (args.json) return void process.stdout.write(JSON.stringify(rows) + "\n");
-    if (!rows.length) return consola.log("no sessions");
-    for (const s of rows) consola.log(`${s.id}  ${s.updated ?? "-"}  ${String(s.messageCount ?? s.message_count ?? "?").padStart(4)} msgs  ${s.title ?? ""}`);
+    if (args.json) return printJson(rows);
+    if (!rows.length) return void process.stdout.write("no sessions\n");
+    const name = await codebaseNames(client);
+    const cells = rows.map((s) => [s.id, clip(name(s.codebase_id), 20), ago(s.updated), String(s.messageCount ?? s.message_count ?? "?"), s.title ?? ""]);
+    const fixed = cells.reduce((w, r) => r.slice(0, -1).map((c: string, i: number) => Math.max(w[i]!, c.length)), [2, 8, 7, 4]);
+    const room = Math.max(termWidth() - fixed.reduce((a: number, b: number) => a + b + 2, 0), 10);
+    process.stdout.write(table(["ID", "CODEBASE", "UPDATED", "MSGS", "TITLE"], cells.map((r) => [...r.slice(0, -1), clip(r.at(-1), room)])));
   },
 });

@@ -1,8 +1,9 @@
 import { defineCommand } from "../_command.ts";
-import { consola } from "consola";
 import { createClient } from "../../client/index.ts";
 import { CliError } from "../../util/errors.ts";
 import { commandConfig, jsonArg } from "../_shared.ts";
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
 
 const cfg = commandConfig(["client"], { ...jsonArg, id: { type: "positional", description: "Session id", required: true } });
 
@@ -17,11 +18,11 @@ export default defineCommand({
       if (!s) continue;
       const messages = await client.listMessages(cb.id, String(args.id));
       if (args.json) return void process.stdout.write(JSON.stringify({ session: { ...s, codebase_id: cb.id }, messages }) + "\n");
-      consola.log(`${s.id}  ${s.title ?? ""}\ncodebase ${cb.name} (${cb.id})  updated ${s.updated ?? "-"}${s.task_id ? `  task ${s.task_id}` : ""}`);
+      out(`${s.id}  ${s.title ?? ""}\ncodebase ${cb.name} (${cb.id})  updated ${s.updated ?? "-"}${s.task_id ? `  task ${s.task_id}` : ""}`);
       for (const m of messages as any[]) {
         for (const p of m.parts ?? []) {
-          if (p.type === "text" && p.text) consola.log(`[${m.role}] ${p.text}`);
-          else if (p.type === "tool") consola.log(`[${m.role}] tool ${p.tool} ${p.state?.status ?? ""}`);
+          if (p.type === "text" && p.text) out(`[${m.role}] ${p.text}`);
+          else if (p.type === "tool") out(`[${m.role}] tool ${p.tool} ${p.state?.status ?? ""}`);
         }
       }
       return;

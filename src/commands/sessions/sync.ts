@@ -1,5 +1,4 @@
 import { defineCommand } from "../_command.ts";
-import { consola } from "consola";
 import { createClient } from "../../client/index.ts";
 import { makeRedactor } from "../../util/redact.ts";
 import { secretStrings } from "../../config/resolve.ts";
@@ -32,8 +31,8 @@ export default defineCommand({
       return;
     }
     const verb = args["dry-run"] ? "would send" : "sent";
-    consola.log(
-      `sessions scanned: ${r.sessions_scanned}, ${verb}: ${r.sessions_sent}, unchanged: ${r.sessions_unchanged}; messages ${verb}: ${r.messages_sent}`,
+    process.stdout.write(
+      `sessions scanned: ${r.sessions_scanned}, ${verb}: ${r.sessions_sent}, unchanged: ${r.sessions_unchanged}; messages ${verb}: ${r.messages_sent}\n`,
     );
   },
 });

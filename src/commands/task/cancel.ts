@@ -1,7 +1,7 @@
 // `codetether task cancel ID`: a pending task is cancelled at once; a running one is
 // asked to stop (the worker stops the agent and reports `cancelled`).
 import { defineCommand } from "../_command.ts";
-import { clientFor } from "../_api.ts";
+import { clientFor, resolveTaskId } from "../_api.ts";
 import { printJson } from "../_output.ts";
 import { commandConfig, jsonArg } from "../_shared.ts";
 
@@ -15,13 +15,13 @@ export default defineCommand({
     name: "cancel",
     description:
       "Cancel a task: pending ones at once, running ones by asking their worker to stop the agent.\n" +
-      "Example: codetether task cancel tsk_123 --json",
+      "Example: codetether task cancel 3f2a9c1e --json",
   },
   args: cfg.args,
   async run({ args }) {
     const { config } = await cfg.load(args);
     const client = clientFor(config);
-    const id = String(args.id);
+    const id = await resolveTaskId(client, String(args.id));
     await client.cancelTask(id);
     // Read the task back: older servers answer cancel with only {"success":true}.
     const t = await client.getTask(id);

@@ -2,7 +2,7 @@
 // until the task ends and exits with its outcome, like `task create --wait`.
 import { defineCommand } from "../_command.ts";
 import type { OutputLine } from "../../protocol/index.ts";
-import { clientFor } from "../_api.ts";
+import { clientFor, resolveTaskId } from "../_api.ts";
 import { note, painter, printJson } from "../_output.ts";
 import { commandConfig, jsonArg } from "../_shared.ts";
 import { finish, follow, readOutput } from "./_follow.ts";
@@ -18,13 +18,13 @@ export default defineCommand({
     name: "logs",
     description:
       "Print a task's output. --follow waits for more until the task ends (exit 0 completed, 1 failed, 130 cancelled).\n" +
-      "Example: codetether task logs tsk_123 --follow",
+      "Example: codetether task logs 3f2a9c1e --follow",
   },
   args: cfg.args,
   async run({ args }) {
     const { config } = await cfg.load(args);
     const client = clientFor(config);
-    const id = String(args.id);
+    const id = await resolveTaskId(client, String(args.id));
     if (args.json) {
       // --json is a snapshot (with --follow: taken once the task has ended)
       const task = args.follow ? await follow(client, id) : await client.getTask(id);

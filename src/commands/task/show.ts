@@ -1,6 +1,6 @@
 // `codetether task show ID`: one task in full, result included.
 import { defineCommand } from "../_command.ts";
-import { clientFor } from "../_api.ts";
+import { codebaseNames, clientFor, resolveTaskId } from "../_api.ts";
 import { ago, keyValues, painter, printJson, statusText } from "../_output.ts";
 import { commandConfig, jsonArg } from "../_shared.ts";
 import { taskJson } from "./_follow.ts";
@@ -13,23 +13,26 @@ const cfg = commandConfig(["client"], {
 export default defineCommand({
   meta: {
     name: "show",
-    description: "Show a task: state, codebase, worker, attempts, times, error and result.\nExample: codetether task show tsk_123 --json | jq -r .result",
+    description: "Show a task: state, codebase, worker, attempts, times, error and result.\nExample: codetether task show 3f2a9c1e --json | jq -r .result",
   },
   args: cfg.args,
   async run({ args }) {
     const { config } = await cfg.load(args);
-    const t = await clientFor(config).getTask(String(args.id));
+    const client = clientFor(config);
+    const t = await client.getTask(await resolveTaskId(client, String(args.id)));
     if (args.json) {
       printJson(taskJson(t));
       return;
     }
+    const name = await codebaseNames(client).catch(() => null);
+    const codebaseLabel = (id: string | null | undefined) => (name && id && id !== "global" ? `${name(id)} (${id})` : (id ?? "global"));
     const when = (iso: string | null) => (iso ? `${iso} (${ago(iso)})` : null);
     process.stdout.write(
       keyValues([
         ["id", t.id],
         ["status", statusText(t.status) + (t.cancel_requested && t.status === "running" ? " (cancel requested)" : "")],
         ["title", t.title],
-        ["codebase", t.codebase_id ?? "global"],
+        ["codebase", codebaseLabel(t.codebase_id)],
         ["agent", t.agent_type],
         ["model", t.model],
         ["priority", t.priority],
