@@ -51,22 +51,31 @@ export function positiveArg(value: unknown, flag: string): number | undefined {
   return n;
 }
 
-/** Ids as people read them in tables: the first 8 characters (a unique prefix is accepted back). */
-export const shortId = (id: string | null | undefined): string => (id ? id.slice(0, 8) : "-");
+/** Ids as people read them in tables: 8 characters. Task ids are UUIDv7, whose first
+ * characters are a timestamp shared by tasks created in the same minute, so tables show
+ * the random end; a unique start or end of an id is accepted back. */
+export const shortId = (id: string | null | undefined): string => (!id ? "-" : id.length === 36 ? id.slice(-8) : id.slice(0, 8));
 
 const FULL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SUFFIX_SCAN = 1000;
 
 /**
- * A task id or a unique prefix of one (at least 4 characters; tables show 8). The server
- * filters by `id_prefix`; an older server ignores it, so the answer is filtered here too.
+ * A task id, or a unique start (the server filters by `id_prefix`) or end (matched among the
+ * newest tasks) of one, at least 4 characters. An older server ignores `id_prefix`, so the
+ * answer is filtered here too. Nothing found: the id as given, for the server's 404.
  */
 export async function resolveTaskId(client: Client, ref: string): Promise<string> {
   if (FULL_ID.test(ref) || ref.length < 4) return ref;
-  const { tasks } = await client.listTasksPage({ id_prefix: ref, order: "newest", limit: 10 });
-  const hits = tasks.filter((t) => t.id.startsWith(ref));
-  if (hits.length === 1) return hits[0]!.id;
-  if (hits.length > 1) throw new CliError(`task id prefix '${ref}' is ambiguous: ${hits.map((t) => t.id).join(", ")}; give more characters`, EXIT.USAGE);
-  return ref; // the server's 404 names it
+  const unique = (hits: { id: string }[], how: string): string | null => {
+    const ids = [...new Set(hits.map((t) => t.id))];
+    if (ids.length > 1) throw new CliError(`task id ${how} '${ref}' is ambiguous: ${ids.join(", ")}; give more characters`, EXIT.USAGE);
+    return ids[0] ?? null;
+  };
+  const byStart = await client.listTasksPage({ id_prefix: ref, limit: 10 });
+  const start = unique(byStart.tasks.filter((t) => t.id.startsWith(ref)), "start");
+  if (start) return start;
+  const newest = await client.listTasksPage({ order: "newest", limit: SUFFIX_SCAN });
+  return unique(newest.tasks.filter((t) => t.id.endsWith(ref)), "end") ?? ref;
 }
 
 /** Codebase id -> name, for tables ("global" stays "global"). */

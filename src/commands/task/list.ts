@@ -24,7 +24,7 @@ export default defineCommand({
   meta: {
     name: "list",
     description:
-      "List tasks, newest first. IDs are shown by their first 8 characters; any unique prefix works where a task id is asked for.\n" +
+      "List tasks, newest first. IDs are shown by their last 8 characters; a unique start or end of an id works wherever a task id is asked for.\n" +
       "Example: codetether task list --status running --codebase api --json | jq -r '.tasks[].id'",
   },
   args: cfg.args,
@@ -51,7 +51,7 @@ export default defineCommand({
     }
     const codebase = await codebaseNames(client);
     process.stdout.write(render(tasks, codebase));
-    if (more) note(`${tasks.length} of ${total ?? "more"}; --limit N or --all for more`);
+    if (more) note(total === null ? `showing the newest ${tasks.length}; more exist (--limit N or --all)` : `${tasks.length} of ${total}; --limit N or --all for more`);
   },
 });
 
