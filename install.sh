@@ -125,6 +125,8 @@ url_of() {
 }
 
 fetch() { # url dest
+  # file:// is a local release (scripts/release --out DIR), e.g. for an air-gapped machine
+  case $1 in file://*) cp "${1#file://}" "$2"; return ;; esac
   if has curl; then curl -fsSL --retry 3 --connect-timeout 20 -o "$2" "$1"
   elif has wget; then wget -q -O "$2" "$1"
   else die "need curl or wget to download"; fi

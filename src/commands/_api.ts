@@ -5,8 +5,26 @@ import type { Config } from "../config/schema.ts";
 import type { Codebase } from "../protocol/index.ts";
 import { CliError, EXIT } from "../util/errors.ts";
 
+let tokenInUse: string | null = null;
+
 export function clientFor(config: Config): Client {
+  tokenInUse = config.auth_token ?? null;
   return createClient({ serverUrl: config.server_url, token: config.auth_token, timeoutMs: 15_000 });
+}
+
+/** What to check, added to a transport error's one line: the CLI's errors say what to do. */
+export function adviceFor(err: unknown): string {
+  if (!(err instanceof Error)) return "";
+  if (err.name === "UnavailableError" && /unreachable/.test(err.message)) {
+    return " (is the server running there? check --server / A2A_SERVER_URL, or start one: codetether up)";
+  }
+  const status = (err as { status?: number }).status;
+  if (err.name === "ApiError" && status === 401) {
+    const pair = tokenInUse && /^([A-Za-z0-9_.-]+):(.+)$/.exec(tokenInUse);
+    if (pair) return ` (the token looks like a name:token entry of auth_tokens: pass only the part after '${pair[1]}:')`;
+    return tokenInUse ? " (the server refused this token: check --token / A2A_AUTH_TOKEN)" : " (the server needs a token: --token or A2A_AUTH_TOKEN)";
+  }
+  return "";
 }
 
 /**

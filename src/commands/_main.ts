@@ -66,7 +66,8 @@ export async function runCli(root: Command<any>, rawArgs: string[]): Promise<voi
     await cmd.run?.({ args: args as any });
   } catch (err) {
     const message = err instanceof Error ? (process.env.A2A_DEBUG && !(err instanceof CliError) ? (err.stack ?? err.message) : err.message) : String(err);
-    errorLine(message);
+    const { adviceFor } = await import("./_api.ts");
+    errorLine(message + adviceFor(err));
     process.exit(exitCodeFor(err));
   }
 }

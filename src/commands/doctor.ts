@@ -109,7 +109,10 @@ async function checkAuth(config: Config): Promise<Check> {
 }
 
 function checkClock(offsetS: number): Check {
-  const text = `${offsetS >= 0 ? "+" : ""}${offsetS.toFixed(1)}s against the server`;
+  // The estimate comes from the HTTP Date header (whole seconds): within a second is noise,
+  // not an offset (a server on this very machine read as -1.0 s).
+  if (Math.abs(offsetS) < 1.5) return ok("clock", "in sync with the server (to the second: HTTP Date resolution)");
+  const text = `${offsetS >= 0 ? "+" : ""}${Math.round(offsetS)}s (±1s) against the server`;
   if (Math.abs(offsetS) <= MAX_CLOCK_OFFSET_S) return ok("clock", text);
   return bad("clock", `${text} (more than ${MAX_CLOCK_OFFSET_S}s)`, "sync this machine's clock (and the server's) with NTP: timedatectl set-ntp true, or chrony");
 }

@@ -4,7 +4,7 @@ import { defineCommand } from "../_command.ts";
 import type { Task } from "../../protocol/index.ts";
 import { CliError, EXIT } from "../../util/errors.ts";
 import { clientFor, intArg, positiveArg, resolveCodebase } from "../_api.ts";
-import { duration, note, painter, printJson, spinner } from "../_output.ts";
+import { duration, note, painter, printJson, spinner, warn } from "../_output.ts";
 import { commandConfig, jsonArg } from "../_shared.ts";
 import { finish, follow, taskJson } from "./_follow.ts";
 
@@ -49,6 +49,7 @@ export default defineCommand({
       max_attempts: intArg(args["max-attempts"], "max-attempts", { min: 1, max: 100 }),
     };
     const codebaseId = await resolveCodebase(client, String(codebase));
+    if (body.target_worker_id) await warnUnknownWorker(client, body.target_worker_id);
     const task = await client.createTask({ ...stripUndefined(body), codebase_id: codebaseId });
 
     if (!args.wait) {
@@ -108,4 +109,12 @@ function str(v: unknown): string | undefined {
 
 function stripUndefined<T extends Record<string, unknown>>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** A task for a worker nobody registered waits until one does: say so at submit time. */
+async function warnUnknownWorker(client: ReturnType<typeof clientFor>, id: string): Promise<void> {
+  const workers = await client.listWorkers().catch(() => null);
+  if (workers && !workers.some((w) => w.worker_id === id)) {
+    warn(`no worker '${id}' is registered with ${client.base}: the task waits until one registers (see: codetether worker status --worker-id ${id})`);
+  }
 }

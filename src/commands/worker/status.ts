@@ -5,10 +5,10 @@ import { defineCommand } from "../_command.ts";
 import { ApiError, UnavailableError } from "../../client/index.ts";
 import type { Config } from "../../config/schema.ts";
 import type { MonitorWorker, WorkerRecord } from "../../protocol/index.ts";
-import { CliError, EXIT } from "../../util/errors.ts";
+import { CliError, EXIT, errorMessage } from "../../util/errors.ts";
 import { lockHolder } from "../../worker/lock.ts";
 import { readStatus, statusPath } from "../../worker/status-file.ts";
-import { clientFor } from "../_api.ts";
+import { adviceFor, clientFor } from "../_api.ts";
 import { ago, duration, keyValues, painter, printJson, statusText } from "../_output.ts";
 import { commandConfig, jsonArg } from "../_shared.ts";
 
@@ -78,7 +78,8 @@ export async function serverView(config: Config): Promise<ServerView> {
     record = await client.getWorker(config.worker_id);
   } catch (err) {
     if (err instanceof UnavailableError) return { ...view, reachable: false, error: err.message };
-    if (!(err instanceof ApiError && err.status === 404)) throw err;
+    // A refused token (or any other answer) must not hide the local view: report it beside it.
+    if (!(err instanceof ApiError && err.status === 404)) return { ...view, error: `${errorMessage(err)}${adviceFor(err)}` };
   }
   if (!record) return view;
   let mon: MonitorWorker | undefined;
@@ -130,6 +131,7 @@ export default defineCommand({
     // Not running is the primary fact; a down server only matters for a running worker.
     if (!running) throw new CliError(`worker '${config.worker_id}' is not running on this machine (data dir ${config.data_dir})`, EXIT.NOT_RUNNING);
     if (server && !server.reachable) throw new CliError(server.error ?? `server unreachable at ${server.url}`, EXIT.UNAVAILABLE);
+    if (server?.error) throw new CliError(server.error, EXIT.FAILURE);
     if (!healthy) {
       const why = !server?.registered ? "is not registered with the server" : `is ${server.status} on the server`;
       throw new CliError(`worker '${config.worker_id}' is running (pid ${local!.pid}) but ${why} at ${server!.url}`, EXIT.FAILURE);
@@ -156,6 +158,7 @@ function render(config: Config, local: LocalView | null, server: ServerView | nu
   }
   if (server) {
     if (!server.reachable) rows.push(["server", `${paint("red", "unreachable")} ${server.url}`]);
+    else if (server.error) rows.push(["server", `${server.url}: ${paint("red", "refused")} (see the error below)`]);
     else if (!server.registered) rows.push(["server", `${server.url}: ${paint("yellow", "not registered")}`]);
     else
       rows.push(
