@@ -19,7 +19,7 @@ export function adviceFor(err: unknown): string {
     return " (is the server running there? check --server / A2A_SERVER_URL, or start one: codetether up)";
   }
   const status = (err as { status?: number }).status;
-  if (err.name === "ApiError" && status === 401) {
+  if (err.name === "ApiError" && (status === 401 || status === 403)) {
     const pair = tokenInUse && /^([A-Za-z0-9_.-]+):(.+)$/.exec(tokenInUse);
     if (pair) return ` (the token looks like a name:token entry of auth_tokens: pass only the part after '${pair[1]}:')`;
     return tokenInUse ? " (the server refused this token: check --token / A2A_AUTH_TOKEN)" : " (the server needs a token: --token or A2A_AUTH_TOKEN)";

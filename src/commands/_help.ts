@@ -41,11 +41,12 @@ function flagLabel(name: string, spec: ArgSpec): string {
 
 /** Two columns: label, then the description wrapped beside it (or below a long label). */
 function columns(rows: [string, string][], width: number, paint: ReturnType<typeof painter>): string {
-  const labelWidth = Math.min(Math.max(...rows.map(([l]) => l.length)), 30);
+  // Long labels go on a line of their own, so descriptions keep at least ~60% of the width.
+  const labelWidth = Math.min(Math.max(...rows.map(([l]) => l.length)), 30, Math.floor(width * 0.4));
   const descCol = 2 + labelWidth + 2;
   return rows
     .map(([label, desc]) => {
-      const body = wrap(desc, Math.max(width - descCol, 30), descCol);
+      const body = wrap(desc, width - descCol, descCol);
       if (label.length > labelWidth) return `  ${paint("cyan", label)}\n${" ".repeat(descCol)}${body}`;
       return `  ${paint("cyan", label)}${" ".repeat(labelWidth - label.length + 2)}${body}`;
     })
