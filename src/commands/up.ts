@@ -27,6 +27,8 @@ export default defineCommand({
     const { startWorker } = await import("../worker/index.ts");
     const { sessionSyncHooks } = await import("../sessions/worker-sync.ts");
     setupCommandLogging(config);
+    const { logEachEventOnce } = await import("../util/log.ts");
+    logEachEventOnce();
     mkdirSync(config.data_dir, { recursive: true });
     const server = await startServer({
       host: config.host,
@@ -62,7 +64,7 @@ export function selfCommand(): string {
 function banner(url: string, workerId: string, codebases: string[], auth: boolean): string {
   const paint = painter(process.stderr);
   const cli = selfCommand();
-  const server = url === "http://127.0.0.1:8000" ? "" : ` --server ${url}`;
+  const server = url === "http://127.0.0.1:8000" ? [] : [`    --server ${url} \\`];
   const first = codebases[1] ?? "global";
   return [
     "",
@@ -71,10 +73,12 @@ function banner(url: string, workerId: string, codebases: string[], auth: boolea
     ...(auth ? ["  auth is on: export A2A_AUTH_TOKEN=<a token of auth_tokens> in that shell"] : []),
     "",
     "From another shell, a task that needs no model (echo):",
-    `  ${cli} task create${server} \\`,
+    `  ${cli} task create \\`,
+    ...server,
     `    --codebase ${first} --prompt "hello" --agent echo --wait`,
     "An OpenCode task (needs a provider; see: codetether doctor):",
-    `  ${cli} task create${server} \\`,
+    `  ${cli} task create \\`,
+    ...server,
     `    --codebase ${first} --prompt "Add a README" --wait`,
     "",
     "Stop with Ctrl-C (running tasks get shutdown_grace seconds to finish).",

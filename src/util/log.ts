@@ -50,8 +50,34 @@ function levelName(t: LogType): string {
   return "info";
 }
 
+let seen: Map<string, number> | null = null;
+let seenWindowMs = 0;
+
+/**
+ * For `codetether up`, where the server and its worker share one log: an event both sides
+ * report ("task claimed" for task X, "worker unregistered" for worker W) is printed once,
+ * by whichever side reports it first within `windowMs`.
+ */
+export function logEachEventOnce(windowMs = 10_000): void {
+  seen = new Map();
+  seenWindowMs = windowMs;
+}
+
+function alreadyLogged(msg: string, fields: Record<string, unknown>): boolean {
+  if (!seen) return false;
+  const subject = fields.task ?? fields.codebase ?? fields.worker;
+  if (subject === undefined) return false;
+  const key = `${msg}\0${String(subject)}\0${String(fields.attempt ?? "")}`;
+  const now = Date.now();
+  const last = seen.get(key);
+  if (seen.size > 10_000) seen.clear();
+  seen.set(key, now);
+  return last !== undefined && now - last < seenWindowMs;
+}
+
 /** Structured log line: message plus fields (rendered as key=value in pretty mode). */
 export function log(level: "info" | "warn" | "error" | "debug", msg: string, fields: Record<string, unknown> = {}): void {
+  if (alreadyLogged(msg, fields)) return;
   if (_json) {
     consola[level](msg, fields);
     return;

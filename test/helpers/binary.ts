@@ -1,5 +1,6 @@
 // The compiled `codetether`, as users run it: built once per test process from this tree.
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "./proc.ts";
 
@@ -8,8 +9,8 @@ let built: Promise<string> | null = null;
 /** Path of a freshly compiled binary (scripts/build.ts), shared by the tests of one run. */
 export function compiledCli(): Promise<string> {
   built ??= (async () => {
-    const dir = join(ROOT, ".tmp", `bin-${process.pid}`);
-    mkdirSync(dir, { recursive: true });
+    const dir = mkdtempSync(join(tmpdir(), "ct-bin-"));
+    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
     const out = join(dir, "codetether");
     const p = Bun.spawn([process.execPath, join(ROOT, "scripts/build.ts"), "--out", out], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
     const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
