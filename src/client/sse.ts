@@ -1,5 +1,6 @@
-// Minimal Server-Sent Events reader over fetch: yields {event, data} frames until the
+// Server-Sent Events over fetch (frames by eventsource-parser): yields {event, data} frames until the
 // stream ends, the signal aborts, or no frame arrives within `idleMs` (dead stream).
+import { EventSourceParserStream } from "eventsource-parser/stream";
 import { ApiError, UnavailableError } from "./http.ts";
 
 export interface SseFrame {
@@ -33,39 +34,27 @@ export async function* readSse(
       if (res.status >= 500) throw new UnavailableError(`stream ${url}: HTTP ${res.status}`, url);
       throw new ApiError(res.status, `http_${res.status}`, `stream ${url}: HTTP ${res.status} ${text.slice(0, 200)}`, url);
     }
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buf = "";
-    let event = "message";
-    let data: string[] = [];
+    // Any bytes count as life (keep-alive comments too), so the idle timer is re-armed on
+    // the raw stream; eventsource-parser turns the text into frames.
+    const alive = new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, out) {
+        arm();
+        out.enqueue(chunk);
+      },
+    });
+    const text = res.body.pipeThrough(alive).pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>);
+    const frames = text.pipeThrough(new EventSourceParserStream());
+    const reader = frames.getReader();
     while (true) {
-      let chunk;
+      let next;
       try {
-        chunk = await reader.read();
+        next = await reader.read();
       } catch (err) {
         if (opts.signal.aborted) return;
         throw new UnavailableError(`stream ${url} broke: ${(err as Error).message}`, url);
       }
-      if (chunk.done) return;
-      arm();
-      buf += chunk.value;
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl).replace(/\r$/, "");
-        buf = buf.slice(nl + 1);
-        if (line === "") {
-          if (data.length) yield { event, data: data.join("\n") };
-          event = "message";
-          data = [];
-        } else if (line.startsWith(":")) {
-          // comment / keep-alive
-        } else {
-          const i = line.indexOf(":");
-          const field = i < 0 ? line : line.slice(0, i);
-          const value = i < 0 ? "" : line.slice(i + 1).replace(/^ /, "");
-          if (field === "event") event = value;
-          else if (field === "data") data.push(value);
-        }
-      }
+      if (next.done) return;
+      yield { event: next.value.event ?? "message", data: next.value.data };
     }
   } finally {
     clearTimeout(idle);
