@@ -1,7 +1,7 @@
 // How operator commands print: tables and key/value blocks for people, JSON with fixed
 // keys for scripts, colour and spinners only when a person is watching (a TTY, no
 // NO_COLOR). Every command goes through here so the policy lives in one place.
-import { stripVTControlCharacters } from "node:util";
+import { stripVTControlCharacters, styleText } from "node:util";
 
 type Stream = { isTTY?: boolean; columns?: number; write(s: string): unknown };
 
@@ -12,13 +12,13 @@ export function colorEnabled(stream: Stream = process.stdout, env: NodeJS.Proces
   return !!stream.isTTY && env.TERM !== "dumb";
 }
 
-const CODES = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, gray: 90, bold: 1, dim: 2 } as const;
-export type Style = keyof typeof CODES;
+export type Style = "red" | "green" | "yellow" | "blue" | "magenta" | "cyan" | "gray" | "bold" | "dim";
 
 /** Styler bound to a stream: paint("green", "ok") is plain text when that stream gets no colour. */
 export function painter(stream: Stream = process.stdout, env: NodeJS.ProcessEnv = process.env): (style: Style, text: string) => string {
   const on = colorEnabled(stream, env);
-  return (style, text) => (on ? `\x1b[${CODES[style]}m${text}\x1b[0m` : text);
+  // The decision is ours (the stream we write to, NO_COLOR, FORCE_COLOR), not styleText's.
+  return (style, text) => (on ? styleText(style, text, { validateStream: false }) : text);
 }
 
 const visible = (s: string) => stripVTControlCharacters(s).length;

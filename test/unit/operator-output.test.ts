@@ -21,7 +21,7 @@ describe("colour policy", () => {
   });
   test("painter is plain text off a TTY", () => {
     expect(painter(pipe, {})("red", "x")).toBe("x");
-    expect(painter(tty, {})("red", "x")).toBe("\x1b[31mx\x1b[0m");
+    expect(painter(tty, {})("red", "x")).toBe("\x1b[31mx\x1b[39m");
     expect(painter(tty, { NO_COLOR: "1" })("red", "x")).toBe("x");
   });
 });
