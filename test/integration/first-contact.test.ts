@@ -113,13 +113,6 @@ describe("each command reads only its own config", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
   });
-
-  test("sessions list --codebase filters; it does not register a codebase", async () => {
-    const r = await runBin(bin, ["config", "show", "--json"], { env: { ...env, A2A_CODEBASES: undefined } });
-    expect(JSON.parse(r.stdout).config.codebases.value).toEqual([]);
-    const list = await runBin(bin, ["sessions", "list", "--codebase", "global"], { env });
-    expect(list.stderr).not.toContain("codebases");
-  });
 });
 
 describe("help reads like prose and fits the terminal", () => {
