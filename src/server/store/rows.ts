@@ -24,6 +24,8 @@ export const TASK_COLUMNS = [
 export const TASK_MUTABLE = [
   "status", "worker_id", "session_id", "result", "error", "attempt", "lease_expires_at", "cancel_requested",
   "updated_at", "started_at", "completed_at",
+  // metadata changes only for register_codebase declines (routes/decline.ts)
+  "metadata",
 ] as const;
 
 export function toTaskRow(r: Raw): TaskRow {

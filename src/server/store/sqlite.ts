@@ -12,7 +12,7 @@ import {
   messageColumns, messageOut, outputLine, planOutput, sessionColumns, sessionOut, TASK_COLUMNS, TASK_MUTABLE,
   toCodebaseRow, toTaskRow, toWorkerRow,
 } from "./rows.ts";
-import type { AppendInput, ClaimResult, CodebaseInput, Store, TaskChange, TaskRow, WorkerCounts, WorkerInput } from "./types.ts";
+import type { AppendInput, ClaimResult, CodebaseInput, CodebaseUpsert, Store, TaskChange, TaskRow, WorkerCounts, WorkerInput } from "./types.ts";
 
 type P = Record<string, string | number | boolean | null>;
 
@@ -124,9 +124,10 @@ export function openSqlite(path: string): Store {
       return (q("SELECT COUNT(*) AS n FROM workers WHERE unregistered_at IS NULL").get() as any).n;
     },
 
-    async upsertCodebase(c: CodebaseInput, now: string) {
-      return db.transaction(() => {
-        const found = q("SELECT id FROM codebases WHERE worker_id = $w AND path = $path").get({ w: c.worker_id, path: c.path }) as any;
+    async upsertCodebase(c: CodebaseInput, now: string, o: { rename?: boolean } = {}) {
+      return db.transaction((): CodebaseUpsert => {
+        const found = q("SELECT * FROM codebases WHERE worker_id = $w AND path = $path").get({ w: c.worker_id, path: c.path }) as any;
+        if (found && found.name !== c.name && !o.rename) return { ok: false, existing: toCodebaseRow(found) };
         const p = { name: c.name, description: c.description, agent_config: c.agent_config ? JSON.stringify(c.agent_config) : null, now };
         let id: string;
         if (found) {
@@ -138,8 +139,16 @@ export function openSqlite(path: string): Store {
           q(`INSERT INTO codebases (id, name, path, description, worker_id, agent_config, registered_at, updated_at)
              VALUES ($id, $name, $path, $description, $w, $agent_config, $now, $now)`).run({ ...p, id, path: c.path, w: c.worker_id });
         }
-        return { codebase: toCodebaseRow(q("SELECT * FROM codebases WHERE id = $id").get({ id }) as any), created: !found };
+        const codebase = toCodebaseRow(q("SELECT * FROM codebases WHERE id = $id").get({ id }) as any);
+        return { ok: true, codebase, created: !found, renamed_from: found && found.name !== c.name ? found.name : null };
       }).immediate();
+    },
+    async codebasesAtPath(path) {
+      return (q("SELECT * FROM codebases WHERE path = $path ORDER BY registered_at, id").all({ path }) as any[]).map(toCodebaseRow);
+    },
+    async renameCodebase(id, name, now) {
+      const raw = q("UPDATE codebases SET name = $name, updated_at = $now WHERE id = $id RETURNING *").get({ id, name, now });
+      return raw ? toCodebaseRow(raw as any) : null;
     },
     async getCodebase(id) {
       const raw = q("SELECT * FROM codebases WHERE id = $id").get({ id });
