@@ -8,6 +8,7 @@ import { hostname } from "node:os";
 import lockfile from "proper-lockfile";
 
 const STALE_MS = 10_000;
+const RECHECK_MS = 500;
 /** Locks this process holds: a second holder in the same process must be refused too (in-process servers in tests). */
 const heldHere = new Set<string>();
 
@@ -38,38 +39,50 @@ export function readHolder(file: string): { pid: number; host: string | null } {
   return { pid: Number(pid), host: host || null };
 }
 
+export interface Holder {
+  pid: number;
+  /** Set when the holder runs on another host. */
+  host: string | null;
+}
+
+/** "pid 123", or "pid 123 on build-2" for a holder on another host. */
+export const describeHolder = (h: Holder) => `pid ${h.pid}${h.host ? ` on ${h.host}` : ""}`;
+
 /**
- * Pid of a live holder other than this process, or null. A holder on another host (a data
+ * The live holder other than this process, or null. A holder on another host (a data
  * directory shared between machines or containers) cannot be probed by pid: it counts as
  * live while proper-lockfile keeps its lock fresh.
  */
-function liveHolder(p: PidLockPaths): number | null {
+function liveHolder(p: PidLockPaths): Holder | null {
   const { pid, host } = readHolder(p.file);
-  if (host && host !== hostname()) return Number.isInteger(pid) && pid > 0 ? pid : -1;
-  if (pid === process.pid) return heldHere.has(p.lock) ? pid : null;
-  return pidAlive(pid) ? pid : null;
+  if (host && host !== hostname()) return { pid, host };
+  if (pid === process.pid) return heldHere.has(p.lock) ? { pid, host: null } : null;
+  return pidAlive(pid) ? { pid, host: null } : null;
 }
 
 /** The pid holding the lock, or null when no live process other than this one holds it. */
 export function pidLockHolder(p: PidLockPaths): number | null {
   if (!lockfile.checkSync(p.file, { lockfilePath: p.lock, realpath: false, stale: STALE_MS })) return null;
-  const pid = liveHolder(p);
-  return pid === process.pid ? null : pid;
+  const h = liveHolder(p);
+  return h && h.pid !== process.pid ? h.pid : null;
 }
 
 /**
- * Takes the lock or throws `refuse(pid)` naming the live holder. A lock left by a dead
+ * Takes the lock or throws `refuse("pid N")` naming the live holder. A lock left by a dead
  * holder (SIGKILL, power loss) is broken and taken. Resolves to the release function.
  */
-export async function acquirePidLock(p: PidLockPaths, refuse: (pid: number) => Error): Promise<() => Promise<void>> {
+export async function acquirePidLock(p: PidLockPaths, refuse: (holder: string) => Error): Promise<() => Promise<void>> {
   const opts = { lockfilePath: p.lock, realpath: false, stale: STALE_MS, onCompromised: () => {} };
   let release: () => Promise<void>;
   try {
     release = await lockfile.lock(p.file, opts);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ELOCKED") throw err;
-    const pid = liveHolder(p);
-    if (pid !== null) throw refuse(pid);
+    let holder = liveHolder(p);
+    // A holder that has just taken the lock writes its pid a moment later: look twice
+    // before calling it dead, or two servers starting together could both win.
+    if (!holder) holder = await Bun.sleep(RECHECK_MS).then(() => (lockfile.checkSync(p.file, { lockfilePath: p.lock, realpath: false, stale: STALE_MS }) ? liveHolder(p) : null));
+    if (holder) throw refuse(describeHolder(holder));
     // The holder died without unlocking: its lock is ours to break.
     rmSync(p.lock, { recursive: true, force: true });
     release = await lockfile.lock(p.file, opts);

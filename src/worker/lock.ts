@@ -16,5 +16,5 @@ export function lockHolder(dataDir: string, workerId: string): number | null {
 
 export async function acquireWorkerLock(dataDir: string, workerId: string): Promise<() => Promise<void>> {
   mkdirSync(dataDir, { recursive: true });
-  return acquirePidLock(lockPaths(dataDir, workerId), (pid) => new CliError(`worker '${workerId}' is already running (pid ${pid})`, EXIT.FAILURE));
+  return acquirePidLock(lockPaths(dataDir, workerId), (holder) => new CliError(`worker '${workerId}' is already running (${holder})`, EXIT.FAILURE));
 }

@@ -2,11 +2,11 @@
 // database another server holds exits 1 naming the file and the holder's pid; a holder
 // killed with SIGKILL does not block a restart; a clean stop leaves no lock behind.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startServer } from "../../src/server/index.ts";
 import { sqliteLockPaths } from "../../src/server/store/index.ts";
-import { killAll, runCli, tempDir } from "../helpers/proc.ts";
+import { killAll, runCli, spawnCli, tempDir } from "../helpers/proc.ts";
 import { createApi, registerWorker, spawnServer } from "../helpers/server.ts";
 
 const T = 90_000;
@@ -63,6 +63,33 @@ describe("server database lock", () => {
     expect(third.code).toBe(1);
     expect(third.stderr).toContain(`(pid ${again.proc.proc.pid})`);
     expect(await again.stop("SIGTERM")).toBe(0);
+  }, T);
+
+  test("two servers started at the same moment on one file: exactly one runs", async () => {
+    const dir = join(tmp.path, "race");
+    const procs = [0, 1].map(() => spawnCli(["server", "start", "--port", "0", "--data-dir", dir], { env: env(tmp.path) }));
+    // Each either listens or exits; whichever happens first for each.
+    const outcomes = await Promise.all(procs.map((p) => Promise.race([p.waitFor(/listening on/).then(() => "listening"), p.exited.then((c) => `exit ${c}`)]).catch(() => "exited")));
+    expect(outcomes.filter((o) => o === "listening")).toHaveLength(1);
+    const loser = procs[outcomes.findIndex((o) => o !== "listening")]!;
+    const winner = procs[outcomes.indexOf("listening")]!;
+    expect(await loser.exited).toBe(1);
+    expect(loser.err()).toContain(`is in use by another codetether server (pid ${winner.proc.pid})`);
+    winner.kill("SIGTERM");
+    expect(await winner.exited).toBe(0);
+  }, T);
+
+  test("a holder on another host (shared data directory) is named with its host", async () => {
+    const db = join(tmp.path, "remote", "server.db");
+    const a = await startServer({ host: "127.0.0.1", port: 0, authTokens: [], store: { kind: "sqlite", path: db } });
+    try {
+      writeFileSync(sqliteLockPaths(db).file, "4242 build-elsewhere");
+      await expect(startServer({ host: "127.0.0.1", port: 0, authTokens: [], store: { kind: "sqlite", path: db } })).rejects.toThrow(
+        `database ${db} is in use by another codetether server (pid 4242 on build-elsewhere)`,
+      );
+    } finally {
+      await a.stop();
+    }
   }, T);
 
   test("two servers in one process on one file: the second is refused", async () => {

@@ -121,7 +121,8 @@ const DEFAULT_WAIT_S = 60;
 async function waitForRegistration(client: Client, taskId: string, path: string, timeoutS: number): Promise<Codebase> {
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort("timeout"), timeoutS * 1000);
-  const onSigint = () => stop.abort("interrupt");
+  // A second Ctrl-C (say the server does not answer the cancel) leaves at once.
+  const onSigint = () => (stop.signal.aborted ? process.exit(EXIT.CANCELLED) : stop.abort("interrupt"));
   process.on("SIGINT", onSigint);
   note(`waiting up to ${timeoutS}s for a worker that has ${path} (task ${taskId}; Ctrl-C cancels it)`);
   const spin = spinner(`waiting for a worker that has ${path}`);
