@@ -42,6 +42,8 @@ export default defineCommand({
     const path = absolute(String(args.path));
     const workerId = typeof args["worker-id"] === "string" && args["worker-id"] ? args["worker-id"] : null;
     const description = typeof args.description === "string" ? args.description : null;
+    if (args.timeout !== undefined && !args.wait) throw new CliError("--timeout applies only with --wait", EXIT.USAGE);
+    const timeoutS = positiveArg(args.timeout, "timeout") ?? DEFAULT_WAIT_S;
 
     let pathChecked = false;
     if (workerId) {
@@ -57,12 +59,9 @@ export default defineCommand({
       }
     }
 
-    if (args.timeout !== undefined && !args.wait) throw new CliError("--timeout applies only with --wait", EXIT.USAGE);
-    const timeoutS = positiveArg(args.timeout, "timeout") ?? DEFAULT_WAIT_S;
-
     let res;
     try {
-      res = await client.registerCodebase({ name, path, description, worker_id: workerId, rename: args.rename === true });
+      res = await client.registerCodebase({ name, path, description, worker_id: workerId, ...(args.rename ? { rename: true } : {}) });
     } catch (err) {
       if (err instanceof ApiError && err.status === 409 && /^codebase_(exists|is_global)$/.test(err.code)) {
         // The server's message names the existing codebase and how to rename it; drop the "POST /v1/...: 409" prefix.
