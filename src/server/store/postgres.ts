@@ -15,7 +15,7 @@ import { log } from "../../util/log.ts";
 import { MIGRATION_LOCK_KEY, MIGRATIONS } from "./migrations.ts";
 import {
   messageColumns, messageOut, outputLine, planOutput, sessionColumns, sessionOut, TASK_COLUMNS, TASK_MUTABLE,
-  toCodebaseRow, toTaskRow, toWorkerRow,
+  toCodebaseRow, toTaskRow, toWorkerRow, withMetadata,
 } from "./rows.ts";
 import type { AppendInput, ClaimResult, CodebaseInput, CodebaseUpsert, Store, StoreEvent, TaskChange, TaskRow, WorkerCounts, WorkerInput } from "./types.ts";
 
@@ -57,8 +57,8 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Store> {
     sql`status = 'running', worker_id = ${w}, attempt = tasks.attempt + 1, lease_expires_at = ${lease},
         started_at = ${now}, updated_at = ${now}, cancel_requested = false`;
 
-  const mutable = (t: TaskRow) => Object.fromEntries(TASK_MUTABLE.map((c) => [c, c === "metadata" ? sql.json((t.metadata ?? {}) as any) : ((t as any)[c] ?? null)]));
-  const updateTask = (tx: Tx, t: TaskRow) => tx`UPDATE tasks SET ${tx(mutable(t), ...TASK_MUTABLE)} WHERE id = ${t.id}`;
+  const mutable = (t: TaskRow, cols: readonly string[]) => Object.fromEntries(cols.map((c) => [c, c === "metadata" ? sql.json((t.metadata ?? {}) as any) : ((t as any)[c] ?? null)]));
+  const updateTask = (tx: Tx, t: TaskRow, cols: readonly string[] = TASK_MUTABLE) => tx`UPDATE tasks SET ${tx(mutable(t, cols), ...cols)} WHERE id = ${t.id}`;
   const decideAll = async (tx: Tx, rows: any[], decide: (t: TaskRow) => TaskRow): Promise<TaskChange[]> => {
     const changes = rows.map((raw) => {
       const before = toTaskRow(raw);
@@ -222,7 +222,7 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Store> {
         const before = await one(tx`SELECT * FROM tasks WHERE id = ${id} FOR UPDATE`, toTaskRow);
         if (!before) return null;
         const { next, value } = decide(before);
-        if (next) await updateTask(tx, next);
+        if (next) await updateTask(tx, next, withMetadata(before, next));
         return { change: { before, after: next ?? before }, value };
       });
     },

@@ -10,7 +10,7 @@ import type { ListTasksQuery, MessageRecord, SessionRecord } from "../../protoco
 import { MIGRATIONS } from "./migrations.ts";
 import {
   messageColumns, messageOut, outputLine, planOutput, sessionColumns, sessionOut, TASK_COLUMNS, TASK_MUTABLE,
-  toCodebaseRow, toTaskRow, toWorkerRow,
+  toCodebaseRow, toTaskRow, toWorkerRow, withMetadata,
 } from "./rows.ts";
 import type { AppendInput, ClaimResult, CodebaseInput, CodebaseUpsert, Store, TaskChange, TaskRow, WorkerCounts, WorkerInput } from "./types.ts";
 
@@ -52,8 +52,8 @@ export function openSqlite(path: string): Store {
 
   const q = (sql: string) => db.query(sql);
   const getTaskRaw = (id: string) => q("SELECT * FROM tasks WHERE id = $id").get({ id }) as Record<string, any> | null;
-  const updateTask = (t: TaskRow) =>
-    q(`UPDATE tasks SET ${TASK_MUTABLE.map((c) => `${c} = $${c}`).join(", ")} WHERE id = $id`).run({ ...taskParams(t, TASK_MUTABLE), id: t.id });
+  const updateTask = (t: TaskRow, cols: readonly string[] = TASK_MUTABLE) =>
+    q(`UPDATE tasks SET ${cols.map((c) => `${c} = $${c}`).join(", ")} WHERE id = $id`).run({ ...taskParams(t, cols), id: t.id });
 
   const decideAll = (rows: Record<string, any>[], decide: (t: TaskRow) => TaskRow): TaskChange[] =>
     rows.map((raw) => {
@@ -209,7 +209,7 @@ export function openSqlite(path: string): Store {
         if (!raw) return null;
         const before = toTaskRow(raw);
         const { next, value } = decide(before);
-        if (next) updateTask(next);
+        if (next) updateTask(next, withMetadata(before, next));
         return { change: { before, after: next ?? before }, value };
       }).immediate();
     },
