@@ -28,7 +28,7 @@ export function createClient(o: HttpOptions) {
     monitorWorkers: () => get<{ workers: P.MonitorWorker[] }>(r.monitorWorkers),
 
     // codebases
-    registerCodebase: async (body: { name: string; path: string; description?: string | null; worker_id?: string | null }) => {
+    registerCodebase: async (body: { name: string; path: string; description?: string | null; worker_id?: string | null; rename?: boolean }) => {
       const data = await post<any>(r.codebases, body);
       // Older servers answer the codebase at the top level instead of under `codebase`.
       if (data && !data.codebase && !data.pending && data.id) return { success: true, codebase: data } as CodebaseRegistration;
@@ -72,6 +72,7 @@ export function createClient(o: HttpOptions) {
     },
     taskHeartbeat: (body: { task_id: string; worker_id: string; attempt: number }) => post<P.TaskHeartbeatResponse>(r.taskHeartbeat, body),
     release: (workerId: string, body: P.ReleaseBody) => post<any>(r.release, body, { "x-worker-id": workerId }),
+    decline: (workerId: string, body: P.DeclineBody) => post<any>(r.decline, body, { "x-worker-id": workerId }),
     updateStreamCodebases: (workerId: string, codebases: string[]) =>
       http.request<any>("PUT", r.streamCodebases, { query: { worker_id: workerId }, body: { codebases } }),
 

@@ -105,6 +105,8 @@ export const CreateCodebaseBody = z.object({
   description: z.string().max(10000).optional().nullable(),
   worker_id: Id.optional().nullable(),
   agent_config: z.record(z.string(), z.unknown()).optional().nullable(),
+  /** Extension: a path already registered under another name is renamed instead of refused (409 codebase_exists). */
+  rename: z.boolean().optional(),
 });
 export type CreateCodebaseBody = z.infer<typeof CreateCodebaseBody>;
 
@@ -255,6 +257,10 @@ export const ReleaseBody = z.object({
 });
 export type ReleaseBody = z.infer<typeof ReleaseBody>;
 
+/** Extension: a worker that lacks a register_codebase task's path says so (see PROTOCOL.md). */
+export const DeclineBody = z.object({ task_id: Id, worker_id: Id.optional().nullable(), reason: z.string().max(1000).optional().nullable() });
+export type DeclineBody = z.infer<typeof DeclineBody>;
+
 export const StreamQuery = z.object({ worker_id: Id, agent_name: z.string().max(200).optional() });
 export const UpdateStreamCodebasesBody = z.object({ codebases: z.array(z.string().max(200)).max(10000) });
 
@@ -340,6 +346,7 @@ export const routes = {
   claim: "/v1/worker/tasks/claim",
   taskHeartbeat: "/v1/worker/tasks/heartbeat",
   release: "/v1/worker/tasks/release",
+  decline: "/v1/worker/tasks/decline",
   streamCodebases: "/v1/worker/codebases",
   sessionsSync: (cb: string) => `${API}/codebases/${encodeURIComponent(cb)}/sessions/sync`,
   messagesSync: (cb: string, sid: string) =>

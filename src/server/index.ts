@@ -10,6 +10,7 @@ import { errorResponse, HttpError, json } from "./http.ts";
 import { createHub } from "./hub.ts";
 import { createRouter } from "./router.ts";
 import { codebaseRoutes } from "./routes/codebases.ts";
+import { declineRoutes } from "./routes/decline.ts";
 import { dispatchRoutes } from "./routes/dispatch.ts";
 import { outputRoutes } from "./routes/output.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
@@ -69,7 +70,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     streamHeartbeatMs: opts.streamHeartbeatMs ?? 15_000,
     settings: { heartbeat_interval_s: hbS, lease_s: leaseS, poll_interval_s: opts.pollIntervalSeconds ?? 5 },
   };
-  const router = createRouter([...workerRoutes, ...codebaseRoutes, ...taskRoutes, ...outputRoutes, ...dispatchRoutes, ...sessionRoutes]);
+  const router = createRouter([...workerRoutes, ...codebaseRoutes, ...taskRoutes, ...outputRoutes, ...dispatchRoutes, ...declineRoutes, ...sessionRoutes]);
   let stopping = false;
   let inflight = 0;
 

@@ -4,6 +4,7 @@
 import { log } from "../util/log.ts";
 import { nowIso, workerStatus, type ServerContext } from "./context.ts";
 import { requeue } from "./lifecycle.ts";
+import { failUnanswerableRegistrations } from "./routes/decline.ts";
 import { announceChanges } from "./routes/tasks.ts";
 
 const BATCH = 500;
@@ -30,14 +31,20 @@ export function startSweeper(ctx: ServerContext, intervalMs: number): Sweeper {
     }
   }
 
+  let active = new Set<string>();
   async function checkWorkers() {
+    const was = active;
+    active = new Set();
     for (const w of await ctx.store.listWorkers()) {
       const s = workerStatus(w, ctx.heartbeatIntervalS);
+      if (s === "active") active.add(w.worker_id);
       if (s === "stale" && !stale.has(w.worker_id)) {
         stale.add(w.worker_id);
         log("warn", "worker stale", { worker: w.worker_id, last_seen: w.last_seen });
       } else if (s !== "stale") stale.delete(w.worker_id);
     }
+    // A worker that stopped answering may have been the last one not to decline a registration.
+    if ([...was].some((id) => !active.has(id))) await failUnanswerableRegistrations(ctx);
   }
 
   async function tick() {

@@ -12,13 +12,13 @@ import { checkCodebasePath } from "./registration.ts";
 /** With a live stream we still claim now and then, in case an event was missed. */
 const SAFETY_POLL_MS = 30_000;
 
-/** The path is a directory here and inside allowed_paths. */
-function canServe(ctx: WorkerContext, path: string): boolean {
+/** null when the path is a directory here and inside allowed_paths; else why not ("does not exist"). */
+function whyCannotServe(ctx: WorkerContext, path: string): string | null {
   try {
     checkCodebasePath("registration", path, ctx.config.allowed_paths);
-    return true;
-  } catch {
-    return false;
+    return null;
+  } catch (err) {
+    return (err as Error).message.replace(`codebase 'registration': path ${path} `, "").replace("codebase 'registration': ", "");
   }
 }
 
@@ -88,10 +88,17 @@ export function startDispatcher(ctx: WorkerContext, signal: AbortSignal, start: 
     void fill();
   }
 
-  /** Registration by path: only a worker that has the path claims it (by id; `{}`-claims skip these). */
+  /**
+   * Registration by path: only a worker that has the path claims it (by id; `{}`-claims skip
+   * these). One that lacks it declines, so the server can fail the task once every active
+   * worker has (servers without the decline route answer 404: nothing to do).
+   */
   async function claimRegistration(t: { id: string; metadata?: { path?: unknown } }) {
     const path = t.metadata?.path;
-    if (typeof path !== "string" || !canServe(ctx, path) || exhausted() || ctx.running.size >= max()) return;
+    if (typeof path !== "string") return;
+    const why = whyCannotServe(ctx, path);
+    if (why) return void ctx.client.decline(ctx.workerId, { task_id: t.id, worker_id: ctx.workerId, reason: why }).catch(() => {});
+    if (exhausted() || ctx.running.size >= max()) return;
     try {
       const c = await ctx.client.claim(ctx.workerId, t.id);
       if (c) {

@@ -31,7 +31,8 @@ export function checkCodebasePath(name: string, path: string, allowed: string[],
 
 export async function registerLocalCodebase(ctx: WorkerContext, c: { name: string; path: string; description?: string | null }): Promise<RegisteredCodebase> {
   const path = checkCodebasePath(c.name, c.path, ctx.config.allowed_paths, EXIT.FAILURE);
-  const res = await ctx.client.registerCodebase({ name: c.name, path, description: c.description ?? null, worker_id: ctx.workerId });
+  // This worker's config names its codebases: a name changed there is a rename, not a conflict.
+  const res = await ctx.client.registerCodebase({ name: c.name, path, description: c.description ?? null, worker_id: ctx.workerId, rename: true });
   if (!("codebase" in res)) throw new Error(`server did not register codebase '${c.name}'`);
   const cb = { id: res.codebase.id, name: c.name, path };
   const known = ctx.codebases.has(cb.id);

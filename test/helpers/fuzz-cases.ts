@@ -117,6 +117,7 @@ function templates(s: Seeded): Template[] {
     { method: "POST", path: "/v1/worker/tasks/claim", identity: true, body: { task_id: s.pending, worker_id: s.worker }, fields: { task_id: "idOpt", worker_id: "idOpt" } },
     { method: "POST", path: "/v1/worker/tasks/heartbeat", identity: true, body: { task_id: s.running, worker_id: s.worker, attempt: 1 }, fields: { task_id: "id", worker_id: "idOpt", attempt: "intOpt" } },
     { method: "POST", path: "/v1/worker/tasks/release", identity: true, body: { task_id: s.running, worker_id: s.worker, attempt: 1 }, fields: { task_id: "id", worker_id: "idOpt", attempt: "intOpt", status: "statusOpt", result: "strOpt", error: "strOpt", session_id: "strOpt" } },
+    { method: "POST", path: "/v1/worker/tasks/decline", identity: true, body: { task_id: s.pending, worker_id: s.worker, reason: "does not exist" }, fields: { task_id: "id", worker_id: "idOpt", reason: "strOpt" } },
     { method: "PUT", path: `/v1/worker/codebases?worker_id=${s.worker}`, identity: true, body: { codebases: [s.codebase] }, fields: { codebases: "arr" } },
     { method: "POST", path: `${O}/codebases/${s.codebase}/sessions/sync`, identity: true, body: { worker_id: s.worker, sessions: [{ id: "ses_fz", title: "t" }] }, fields: { sessions: "arr", worker_id: "strOpt" } },
     { method: "POST", path: `${O}/codebases/${s.codebase}/sessions/${s.session}/messages/sync`, identity: true, body: { worker_id: s.worker, messages: [{ id: "msg_fz", role: "user", parts: [] }] }, fields: { messages: "arr", worker_id: "strOpt" } },

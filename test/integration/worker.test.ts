@@ -187,11 +187,11 @@ describe("registration by path", () => {
     expect(t.attempt).toBe(1);
     const cb = await server.client.getCodebase(t.result!);
     expect(cb.worker_id).toBe("w-has");
-    // Nobody has the ghost path: nobody claimed it, no attempts were burnt.
-    await Bun.sleep(500);
-    const ghost = await server.client.getTask(r1.task_id);
-    expect(ghost.status).toBe("pending");
+    // Nobody has the ghost path: both declined it, nobody claimed it, no attempts were burnt.
+    const ghost = await waitTask(server.client, r1.task_id, (x) => ((x.metadata as any).declined ?? []).length >= 2, "both workers declined");
+    expect(((ghost.metadata as any).declined as { worker_id: string }[]).map((d) => d.worker_id).sort()).toEqual(["w-has", "w-lacks"]);
     expect(ghost.attempt).toBe(0);
+    expect(ghost.worker_id).toBeNull();
     has.kill("SIGTERM");
     lacks.kill("SIGTERM");
     await Promise.all([has.exited, lacks.exited]);

@@ -15,9 +15,9 @@ import { log } from "../../util/log.ts";
 import { MIGRATION_LOCK_KEY, MIGRATIONS } from "./migrations.ts";
 import {
   messageColumns, messageOut, outputLine, planOutput, sessionColumns, sessionOut, TASK_COLUMNS, TASK_MUTABLE,
-  toCodebaseRow, toTaskRow, toWorkerRow,
+  toCodebaseRow, toTaskRow, toWorkerRow, withMetadata,
 } from "./rows.ts";
-import type { AppendInput, ClaimResult, CodebaseInput, Store, StoreEvent, TaskChange, TaskRow, WorkerCounts, WorkerInput } from "./types.ts";
+import type { AppendInput, ClaimResult, CodebaseInput, CodebaseUpsert, Store, StoreEvent, TaskChange, TaskRow, WorkerCounts, WorkerInput } from "./types.ts";
 
 const CHANNEL = "codetether_events";
 
@@ -57,8 +57,8 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Store> {
     sql`status = 'running', worker_id = ${w}, attempt = tasks.attempt + 1, lease_expires_at = ${lease},
         started_at = ${now}, updated_at = ${now}, cancel_requested = false`;
 
-  const mutable = (t: TaskRow) => Object.fromEntries(TASK_MUTABLE.map((c) => [c, (t as any)[c] ?? null]));
-  const updateTask = (tx: Tx, t: TaskRow) => tx`UPDATE tasks SET ${tx(mutable(t), ...TASK_MUTABLE)} WHERE id = ${t.id}`;
+  const mutable = (t: TaskRow, cols: readonly string[]) => Object.fromEntries(cols.map((c) => [c, c === "metadata" ? sql.json((t.metadata ?? {}) as any) : ((t as any)[c] ?? null)]));
+  const updateTask = (tx: Tx, t: TaskRow, cols: readonly string[] = TASK_MUTABLE) => tx`UPDATE tasks SET ${tx(mutable(t, cols), ...cols)} WHERE id = ${t.id}`;
   const decideAll = async (tx: Tx, rows: any[], decide: (t: TaskRow) => TaskRow): Promise<TaskChange[]> => {
     const changes = rows.map((raw) => {
       const before = toTaskRow(raw);
@@ -134,14 +134,33 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Store> {
       return r!.n;
     },
 
-    async upsertCodebase(c: CodebaseInput, now: string) {
+    async upsertCodebase(c: CodebaseInput, now: string, o: { rename?: boolean } = {}): Promise<CodebaseUpsert> {
       const cfg = c.agent_config ? sql.json(c.agent_config as any) : null;
-      const [raw] = await sql`INSERT INTO codebases (id, name, path, description, worker_id, agent_config, registered_at, updated_at)
+      const rename = !!o.rename;
+      // The old name comes from a self-join on the pre-statement snapshot; the WHERE skips
+      // the update (no row returned) when it would rename without being asked to.
+      const [raw] = await sql`INSERT INTO codebases AS cb (id, name, path, description, worker_id, agent_config, registered_at, updated_at)
         VALUES (${crypto.randomUUID()}, ${c.name}, ${c.path}, ${c.description}, ${c.worker_id}, ${cfg}, ${now}, ${now})
         ON CONFLICT (worker_id, path) DO UPDATE SET name = excluded.name, description = excluded.description,
-          agent_config = COALESCE(excluded.agent_config, codebases.agent_config), status = 'active', updated_at = excluded.updated_at
-        RETURNING *, (xmax = 0) AS inserted`;
-      return { codebase: toCodebaseRow(raw!), created: !!raw!.inserted };
+          agent_config = COALESCE(excluded.agent_config, cb.agent_config), status = 'active', updated_at = excluded.updated_at
+          WHERE ${rename} OR cb.name = excluded.name
+        RETURNING cb.*, (xmax = 0) AS inserted,
+          (SELECT old.name FROM codebases old WHERE old.id = cb.id) AS old_name`;
+      if (!raw) {
+        const existing = await one(sql`SELECT * FROM codebases WHERE worker_id = ${c.worker_id} AND path = ${c.path}`, toCodebaseRow);
+        // Deleted between the two statements: register again from scratch.
+        if (!existing) return store.upsertCodebase(c, now, o);
+        return { ok: false, existing };
+      }
+      const created = !!raw.inserted;
+      const renamedFrom = !created && raw.old_name !== c.name ? (raw.old_name as string) : null;
+      return { ok: true, codebase: toCodebaseRow(raw), created, renamed_from: renamedFrom };
+    },
+    async codebasesAtPath(path) {
+      return (await sql`SELECT * FROM codebases WHERE path = ${path} ORDER BY registered_at, id`).map(toCodebaseRow);
+    },
+    async renameCodebase(id, name, now) {
+      return one(sql`UPDATE codebases SET name = ${name}, updated_at = ${now} WHERE id = ${id} RETURNING *`, toCodebaseRow);
     },
     async getCodebase(id) {
       return one(sql`SELECT * FROM codebases WHERE id = ${id}`, toCodebaseRow);
@@ -203,7 +222,7 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Store> {
         const before = await one(tx`SELECT * FROM tasks WHERE id = ${id} FOR UPDATE`, toTaskRow);
         if (!before) return null;
         const { next, value } = decide(before);
-        if (next) await updateTask(tx, next);
+        if (next) await updateTask(tx, next, withMetadata(before, next));
         return { change: { before, after: next ?? before }, value };
       });
     },

@@ -25,6 +25,10 @@ export const TASK_MUTABLE = [
   "status", "worker_id", "session_id", "result", "error", "attempt", "lease_expires_at", "cancel_requested",
   "updated_at", "started_at", "completed_at",
 ] as const;
+/** Written only when a decision replaced the metadata object (register_codebase declines,
+ * routes/decline.ts): rewriting it on every heartbeat would cost as much as the metadata is big. */
+export const withMetadata = (before: TaskRow, next: TaskRow) =>
+  next.metadata !== before.metadata ? ([...TASK_MUTABLE, "metadata"] as const) : TASK_MUTABLE;
 
 export function toTaskRow(r: Raw): TaskRow {
   return {

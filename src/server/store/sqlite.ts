@@ -10,9 +10,9 @@ import type { ListTasksQuery, MessageRecord, SessionRecord } from "../../protoco
 import { MIGRATIONS } from "./migrations.ts";
 import {
   messageColumns, messageOut, outputLine, planOutput, sessionColumns, sessionOut, TASK_COLUMNS, TASK_MUTABLE,
-  toCodebaseRow, toTaskRow, toWorkerRow,
+  toCodebaseRow, toTaskRow, toWorkerRow, withMetadata,
 } from "./rows.ts";
-import type { AppendInput, ClaimResult, CodebaseInput, Store, TaskChange, TaskRow, WorkerCounts, WorkerInput } from "./types.ts";
+import type { AppendInput, ClaimResult, CodebaseInput, CodebaseUpsert, Store, TaskChange, TaskRow, WorkerCounts, WorkerInput } from "./types.ts";
 
 type P = Record<string, string | number | boolean | null>;
 
@@ -52,8 +52,8 @@ export function openSqlite(path: string): Store {
 
   const q = (sql: string) => db.query(sql);
   const getTaskRaw = (id: string) => q("SELECT * FROM tasks WHERE id = $id").get({ id }) as Record<string, any> | null;
-  const updateTask = (t: TaskRow) =>
-    q(`UPDATE tasks SET ${TASK_MUTABLE.map((c) => `${c} = $${c}`).join(", ")} WHERE id = $id`).run({ ...taskParams(t, TASK_MUTABLE), id: t.id });
+  const updateTask = (t: TaskRow, cols: readonly string[] = TASK_MUTABLE) =>
+    q(`UPDATE tasks SET ${cols.map((c) => `${c} = $${c}`).join(", ")} WHERE id = $id`).run({ ...taskParams(t, cols), id: t.id });
 
   const decideAll = (rows: Record<string, any>[], decide: (t: TaskRow) => TaskRow): TaskChange[] =>
     rows.map((raw) => {
@@ -124,9 +124,10 @@ export function openSqlite(path: string): Store {
       return (q("SELECT COUNT(*) AS n FROM workers WHERE unregistered_at IS NULL").get() as any).n;
     },
 
-    async upsertCodebase(c: CodebaseInput, now: string) {
-      return db.transaction(() => {
-        const found = q("SELECT id FROM codebases WHERE worker_id = $w AND path = $path").get({ w: c.worker_id, path: c.path }) as any;
+    async upsertCodebase(c: CodebaseInput, now: string, o: { rename?: boolean } = {}) {
+      return db.transaction((): CodebaseUpsert => {
+        const found = q("SELECT * FROM codebases WHERE worker_id = $w AND path = $path").get({ w: c.worker_id, path: c.path }) as any;
+        if (found && found.name !== c.name && !o.rename) return { ok: false, existing: toCodebaseRow(found) };
         const p = { name: c.name, description: c.description, agent_config: c.agent_config ? JSON.stringify(c.agent_config) : null, now };
         let id: string;
         if (found) {
@@ -138,8 +139,16 @@ export function openSqlite(path: string): Store {
           q(`INSERT INTO codebases (id, name, path, description, worker_id, agent_config, registered_at, updated_at)
              VALUES ($id, $name, $path, $description, $w, $agent_config, $now, $now)`).run({ ...p, id, path: c.path, w: c.worker_id });
         }
-        return { codebase: toCodebaseRow(q("SELECT * FROM codebases WHERE id = $id").get({ id }) as any), created: !found };
+        const codebase = toCodebaseRow(q("SELECT * FROM codebases WHERE id = $id").get({ id }) as any);
+        return { ok: true, codebase, created: !found, renamed_from: found && found.name !== c.name ? found.name : null };
       }).immediate();
+    },
+    async codebasesAtPath(path) {
+      return (q("SELECT * FROM codebases WHERE path = $path ORDER BY registered_at, id").all({ path }) as any[]).map(toCodebaseRow);
+    },
+    async renameCodebase(id, name, now) {
+      const raw = q("UPDATE codebases SET name = $name, updated_at = $now WHERE id = $id RETURNING *").get({ id, name, now });
+      return raw ? toCodebaseRow(raw as any) : null;
     },
     async getCodebase(id) {
       const raw = q("SELECT * FROM codebases WHERE id = $id").get({ id });
@@ -200,7 +209,7 @@ export function openSqlite(path: string): Store {
         if (!raw) return null;
         const before = toTaskRow(raw);
         const { next, value } = decide(before);
-        if (next) updateTask(next);
+        if (next) updateTask(next, withMetadata(before, next));
         return { change: { before, after: next ?? before }, value };
       }).immediate();
     },

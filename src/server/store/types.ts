@@ -38,6 +38,15 @@ export interface CodebaseRow {
 
 export type CodebaseInput = Omit<CodebaseRow, "id" | "registered_at" | "status">;
 
+/**
+ * Upsert outcome. The (worker, path) pair already registered under another name is a
+ * conflict unless the caller asked to rename: a silent rename broke every
+ * `--codebase OLDNAME` that scripts still used (issue 17).
+ */
+export type CodebaseUpsert =
+  | { ok: true; codebase: CodebaseRow; created: boolean; renamed_from: string | null }
+  | { ok: false; existing: CodebaseRow };
+
 /** A task as stored: the wire object plus bookkeeping the wire does not show. */
 export interface TaskRow extends Task {
   /** Routing key: codebase_id, or "global" for null/"global" (claim eligibility is `route IN <worker's set>`). */
@@ -107,7 +116,11 @@ export interface Store {
   /** Workers registered and not unregistered. */
   countLiveWorkers(): Promise<number>;
 
-  upsertCodebase(c: CodebaseInput, now: string): Promise<{ codebase: CodebaseRow; created: boolean }>;
+  upsertCodebase(c: CodebaseInput, now: string, o?: { rename?: boolean }): Promise<CodebaseUpsert>;
+  /** Codebases registered at this normalized path, by any worker. */
+  codebasesAtPath(path: string): Promise<CodebaseRow[]>;
+  /** null when no such codebase. */
+  renameCodebase(id: string, name: string, now: string): Promise<CodebaseRow | null>;
   getCodebase(id: string): Promise<CodebaseRow | null>;
   listCodebases(): Promise<CodebaseRow[]>;
   workerCodebases(workerId: string): Promise<CodebaseRow[]>;
