@@ -185,6 +185,13 @@ export const ListTasksQuery = z.object({
   codebase_id: z.string().max(200).optional(),
   worker_id: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(10000).default(100),
+  /** "default": priority desc, created_at asc (what workers poll); "newest": created_at desc (people). */
+  order: z.enum(["default", "newest"]).default("default"),
+  /** Paging cursors from the `Link: <...>; rel="next"` header: `before` for newest, `after` for default. */
+  before: z.string().max(200).optional(),
+  after: z.string().max(200).optional(),
+  /** Tasks whose id starts with this (the CLI accepts a short id prefix wherever an id is). */
+  id_prefix: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, "letters, digits and _.:- only, at most 200").optional(),
 });
 export type ListTasksQuery = z.infer<typeof ListTasksQuery>;
 

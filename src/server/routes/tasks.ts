@@ -9,6 +9,7 @@ import { badRequest, json, notFound, parse, queryObject, readObject } from "../h
 import { cancel, setStatus, type Caller } from "../lifecycle.ts";
 import type { Req, RouteDef } from "../router.ts";
 import { toWireTask } from "../store/rows.ts";
+import { decodeCursor, encodeCursor } from "../store/task-list.ts";
 import type { TaskChange, TaskRow } from "../store/types.ts";
 
 /** Logs and pushes one task change: finished -> output followers; back to pending -> worker streams. */
@@ -103,9 +104,32 @@ async function create({ req, principal, ctx }: Req) {
   return json(toWireTask(task), 201);
 }
 
+/**
+ * A page of tasks as a bare array (what every existing client expects); the way to the next
+ * page is the `Link` header and the number of matching tasks is `X-Total-Count`.
+ */
 async function list({ url, ctx }: Req) {
   const q = parse(ListTasksQuery, queryObject(url), "query");
-  return json((await ctx.store.listTasks(q)).map(toWireTask));
+  const cursorField = q.order === "newest" ? "before" : "after";
+  const wrongField = q.order === "newest" ? "after" : "before";
+  if (q[wrongField]) throw badRequest(`query.${wrongField}`, `not used with order=${q.order}: its next page comes from ?${cursorField}=`);
+  const raw = q[cursorField];
+  const cursor = raw ? decodeCursor(q.order, raw) : null;
+  if (raw && !cursor) throw badRequest(`query.${cursorField}`, `not a cursor for order=${q.order}: take it from the Link header of the previous page`);
+  const filter = { status: q.status, codebase_id: q.codebase_id, worker_id: q.worker_id, id_prefix: q.id_prefix };
+  const [page, total] = await Promise.all([ctx.store.listTasks({ ...filter, order: q.order, cursor, limit: q.limit }), ctx.store.countTasks(filter)]);
+  const headers: Record<string, string> = { "x-total-count": String(total) };
+  if (page.next) headers.link = `<${nextPageUrl(url, cursorField, encodeCursor(q.order, page.next))}>; rel="next"`;
+  return json(page.tasks.map(toWireTask), 200, headers);
+}
+
+/** The same request (path and filters) with the next page's cursor; relative, so it is right behind any proxy. */
+function nextPageUrl(url: URL, field: "before" | "after", cursor: string): string {
+  const params = new URLSearchParams(url.search);
+  params.delete("before");
+  params.delete("after");
+  params.set(field, cursor);
+  return `${url.pathname}?${params}`;
 }
 
 async function get({ params, ctx }: Req) {

@@ -13,6 +13,16 @@ export interface Migration {
   postgres: string;
 }
 
+/** Same SQL in both databases. */
+const PAGING_INDEXES = `
+CREATE INDEX tasks_newest ON tasks (created_at, seq);
+CREATE INDEX tasks_status_newest ON tasks (status, created_at, seq);
+CREATE INDEX tasks_codebase_newest ON tasks (codebase_id, created_at, seq);
+CREATE INDEX tasks_worker_newest ON tasks (worker_id, created_at, seq);
+CREATE INDEX tasks_order ON tasks (priority DESC, created_at, seq);
+DROP INDEX tasks_codebase;
+`;
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -218,6 +228,18 @@ CREATE TABLE messages (
   synced_at TEXT NOT NULL
 );
 CREATE INDEX messages_session ON messages (session_id, created);
+`,
+  },
+  // Version 2 is taken by worker identity (developed alongside); versions are applied in
+  // array order and each only once, so a gap is harmless.
+  {
+    version: 3,
+    name: "task list paging",
+    // Keyset paging newest first, alone and under each filter (status, codebase, worker),
+    // and the default order without a status filter. tasks_codebase is a prefix of
+    // tasks_codebase_newest. PostgreSQL also gets a byte-order index for id prefixes.
+    sqlite: PAGING_INDEXES,
+    postgres: PAGING_INDEXES + `CREATE INDEX tasks_id_c ON tasks (id COLLATE "C");
 `,
   },
 ];

@@ -10,13 +10,14 @@
 // Claims use `FOR UPDATE SKIP LOCKED` (concurrent claimers never wait on each other and
 // never take the same row); every other decision locks the task row with `FOR UPDATE`.
 import postgres from "postgres";
-import type { ListTasksQuery, MessageRecord, SessionRecord } from "../../protocol/index.ts";
+import type { MessageRecord, SessionRecord } from "../../protocol/index.ts";
 import { log } from "../../util/log.ts";
 import { MIGRATION_LOCK_KEY, MIGRATIONS } from "./migrations.ts";
 import {
   messageColumns, messageOut, outputLine, planOutput, sessionColumns, sessionOut, TASK_COLUMNS, TASK_MUTABLE,
   toCodebaseRow, toTaskRow, toWorkerRow, withMetadata,
 } from "./rows.ts";
+import { keyOf, prefixRange, type TaskFilter, type TaskPageQuery } from "./task-list.ts";
 import type { AppendInput, ClaimResult, CodebaseInput, CodebaseUpsert, Store, StoreEvent, TaskChange, TaskRow, WorkerCounts, WorkerInput } from "./types.ts";
 
 const CHANNEL = "codetether_events";
@@ -71,6 +72,21 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Store> {
     const [r] = await q;
     return r ? map(r) : null;
   };
+  // Only the filters given become SQL, so the planner picks the index for that combination.
+  const filterSql = (f: TaskFilter) => {
+    const conds: postgres.PendingQuery<any>[] = [];
+    if (f.status) conds.push(sql`status = ${f.status}`);
+    if (f.codebase_id) conds.push(sql`codebase_id = ${f.codebase_id}`);
+    if (f.worker_id) conds.push(sql`worker_id = ${f.worker_id}`);
+    if (f.id_prefix) {
+      // Byte order ("C"), whatever the database's collation: the range is then exactly the prefix (index tasks_id_c).
+      const { lo, hi } = prefixRange(f.id_prefix);
+      conds.push(sql`id COLLATE "C" >= ${lo} AND id COLLATE "C" < ${hi}`);
+    }
+    return conds;
+  };
+  const whereSql = (conds: postgres.PendingQuery<any>[]) =>
+    conds.length ? sql`WHERE ${conds.reduce((a, b) => sql`${a} AND ${b}`)}` : sql``;
   const begin = <T>(fn: (tx: Tx) => Promise<T>) => sql.begin(fn as any) as Promise<T>;
 
   const store: Store = {
@@ -184,12 +200,23 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Store> {
     async getTask(id) {
       return one(sql`SELECT * FROM tasks WHERE id = ${id}`, toTaskRow);
     },
-    async listTasks(f: ListTasksQuery) {
-      const rows = await sql`SELECT * FROM tasks WHERE (${f.status ?? null}::text IS NULL OR status = ${f.status ?? null})
-        AND (${f.codebase_id ?? null}::text IS NULL OR codebase_id = ${f.codebase_id ?? null})
-        AND (${f.worker_id ?? null}::text IS NULL OR worker_id = ${f.worker_id ?? null})
-        ORDER BY priority DESC, created_at, seq LIMIT ${f.limit}`;
-      return rows.map(toTaskRow);
+    async listTasks(page: TaskPageQuery) {
+      const conds = filterSql(page);
+      const c = page.cursor;
+      if (c) {
+        conds.push(page.order === "newest"
+          ? sql`(created_at, seq) < (${c.created_at}, ${c.seq})`
+          : sql`(priority < ${c.priority} OR (priority = ${c.priority} AND (created_at, seq) > (${c.created_at}, ${c.seq})))`);
+      }
+      const order = page.order === "newest" ? sql`created_at DESC, seq DESC` : sql`priority DESC, created_at, seq`;
+      // One row more than asked: its presence is what says there is a next page.
+      const rows = await sql`SELECT * FROM tasks ${whereSql(conds)} ORDER BY ${order} LIMIT ${page.limit + 1}`;
+      const shown = rows.slice(0, page.limit);
+      return { tasks: shown.map(toTaskRow), next: rows.length > page.limit ? keyOf(shown.at(-1)!) : null };
+    },
+    async countTasks(f) {
+      const [r] = await sql`SELECT COUNT(*)::int AS n FROM tasks ${whereSql(filterSql(f))}`;
+      return r!.n;
     },
     async pendingFor(workerId, routes, limit) {
       const rows = await sql`SELECT * FROM tasks WHERE status = 'pending' AND route = ANY(${routes}::text[])

@@ -6,12 +6,13 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type { ListTasksQuery, MessageRecord, SessionRecord } from "../../protocol/index.ts";
+import type { MessageRecord, SessionRecord } from "../../protocol/index.ts";
 import { MIGRATIONS } from "./migrations.ts";
 import {
   messageColumns, messageOut, outputLine, planOutput, sessionColumns, sessionOut, TASK_COLUMNS, TASK_MUTABLE,
   toCodebaseRow, toTaskRow, toWorkerRow, withMetadata,
 } from "./rows.ts";
+import { keyOf, prefixRange, type TaskFilter, type TaskPageQuery } from "./task-list.ts";
 import type { AppendInput, ClaimResult, CodebaseInput, CodebaseUpsert, Store, TaskChange, TaskRow, WorkerCounts, WorkerInput } from "./types.ts";
 
 type P = Record<string, string | number | boolean | null>;
@@ -41,6 +42,19 @@ const BEST = `SELECT t.id FROM (${ROUTES}) r
   ORDER BY t.priority DESC, t.created_at, t.seq LIMIT 1`;
 const CLAIM_SET = `status = 'running', worker_id = $w, attempt = attempt + 1, lease_expires_at = $lease,
   started_at = $now, updated_at = $now, cancel_requested = 0`;
+
+// Only the filters given become SQL, so each combination is its own cached statement whose
+// plan uses the index for it ("$x IS NULL OR col = $x" would leave SQLite one plan for all).
+function filterSql(f: TaskFilter): { conds: string[]; params: P } {
+  const conds: string[] = [];
+  const params: P = {};
+  if (f.status) conds.push("status = $status"), (params.status = f.status);
+  if (f.codebase_id) conds.push("codebase_id = $cb"), (params.cb = f.codebase_id);
+  if (f.worker_id) conds.push("worker_id = $w"), (params.w = f.worker_id);
+  if (f.id_prefix) conds.push("id >= $lo AND id < $hi"), Object.assign(params, prefixRange(f.id_prefix));
+  return { conds, params };
+}
+const whereSql = (conds: string[]) => (conds.length ? `WHERE ${conds.join(" AND ")}` : "");
 
 export function openSqlite(path: string): Store {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -172,15 +186,21 @@ export function openSqlite(path: string): Store {
       const raw = getTaskRaw(id);
       return raw ? toTaskRow(raw) : null;
     },
-    async listTasks(f: ListTasksQuery) {
-      const rows = q(`SELECT * FROM tasks WHERE ($status IS NULL OR status = $status) AND ($cb IS NULL OR codebase_id = $cb)
-                      AND ($w IS NULL OR worker_id = $w) ORDER BY priority DESC, created_at, seq LIMIT $limit`).all({
-        status: f.status ?? null,
-        cb: f.codebase_id ?? null,
-        w: f.worker_id ?? null,
-        limit: f.limit,
-      }) as any[];
-      return rows.map(toTaskRow);
+    async listTasks(page: TaskPageQuery) {
+      const { conds, params } = filterSql(page);
+      if (page.cursor) {
+        Object.assign(params, { cp: page.cursor.priority, cc: page.cursor.created_at, cs: page.cursor.seq });
+        conds.push(page.order === "newest" ? "(created_at, seq) < ($cc, $cs)" : "(priority < $cp OR (priority = $cp AND (created_at, seq) > ($cc, $cs)))");
+      }
+      const order = page.order === "newest" ? "created_at DESC, seq DESC" : "priority DESC, created_at, seq";
+      // One row more than asked: its presence is what says there is a next page.
+      const rows = q(`SELECT * FROM tasks ${whereSql(conds)} ORDER BY ${order} LIMIT $limit`).all({ ...params, limit: page.limit + 1 }) as any[];
+      const shown = rows.slice(0, page.limit);
+      return { tasks: shown.map(toTaskRow), next: rows.length > page.limit ? keyOf(shown.at(-1)!) : null };
+    },
+    async countTasks(f) {
+      const { conds, params } = filterSql(f);
+      return (q(`SELECT COUNT(*) AS n FROM tasks ${whereSql(conds)}`).get(params) as any).n;
     },
     async pendingFor(workerId, routes, limit) {
       const rows = q(`SELECT * FROM tasks WHERE status = 'pending' AND route IN (SELECT value FROM json_each($routes))

@@ -2,7 +2,8 @@
 // pass the same contract suite. Decisions about task state live in ../lifecycle.ts as pure
 // functions; a store only runs them inside a transaction that holds the task's row, so
 // both stores agree on every transition and no decision is ever half-written.
-import type { ListTasksQuery, MessageRecord, OutputLine, SessionRecord, Task } from "../../protocol/index.ts";
+import type { MessageRecord, OutputLine, SessionRecord, Task } from "../../protocol/index.ts";
+import type { TaskFilter, TaskKey, TaskPageQuery } from "./task-list.ts";
 
 export type StoreOptions = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string; poolSize?: number };
 
@@ -128,7 +129,10 @@ export interface Store {
 
   insertTask(t: TaskRow): Promise<TaskRow>;
   getTask(id: string): Promise<TaskRow | null>;
-  listTasks(q: ListTasksQuery): Promise<TaskRow[]>;
+  /** One page in `q.order` after `q.cursor`; `next` is the key of its last row when more follow. */
+  listTasks(q: TaskPageQuery): Promise<{ tasks: TaskRow[]; next: TaskKey | null }>;
+  /** How many tasks match the filter (for X-Total-Count). */
+  countTasks(f: TaskFilter): Promise<number>;
   /** Pending tasks routed to any of `routes` and not targeted at another worker (stream start-up). */
   pendingFor(workerId: string, routes: string[], limit: number): Promise<TaskRow[]>;
   /** Atomic claim: by id, or the best eligible pending task (priority desc, created asc). */
