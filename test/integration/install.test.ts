@@ -78,14 +78,14 @@ function makeOldRelease(): string {
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "ct-install-"));
-  const out = join(work, "release");
-  const p = Bun.spawn([join(ROOT, "scripts/release"), "--out", out], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const outDir = join(work, "release");
+  const p = Bun.spawn([join(ROOT, "scripts/release"), "--out", outDir], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   if (code !== 0) throw new Error(`scripts/release failed (${code}):\n${out}\n${err}`);
   // The layout install.sh fetches: OUT/v<version>/ and OUT/latest/, the same files.
-  rel = join(out, `v${JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version}`);
-  expect(readdirSync(join(out, "latest")).sort()).toEqual(readdirSync(rel).sort());
-  expect(readFileSync(join(out, "latest", "SHA256SUMS"), "utf8")).toBe(readFileSync(join(rel, "SHA256SUMS"), "utf8"));
+  rel = join(outDir, `v${JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version}`);
+  expect(readdirSync(join(outDir, "latest")).sort()).toEqual(readdirSync(rel).sort());
+  expect(readFileSync(join(outDir, "latest", "SHA256SUMS"), "utf8")).toBe(readFileSync(join(rel, "SHA256SUMS"), "utf8"));
   version = readFileSync(join(rel, "VERSION"), "utf8").trim();
   const binaries = readdirSync(rel).filter((f) => /^codetether-(linux|darwin)-/.test(f));
   expect(binaries).toHaveLength(1);
