@@ -1,5 +1,6 @@
 // Dispatch: the worker task stream (push), claims, task heartbeats (leases), release, and
-// routing updates of an open stream.
+// routing updates of an open stream. Each acts only for the worker instance that holds the
+// worker id (../identity.ts): a replaced process gets 409 worker_replaced.
 import {
   ClaimBody, ReleaseBody, StreamQuery, TaskHeartbeatBody, UpdateStreamCodebasesBody,
 } from "../../protocol/index.ts";
@@ -7,6 +8,7 @@ import { log } from "../../util/log.ts";
 import { workerIdentity } from "../auth.ts";
 import { isoIn, nowIso, type ServerContext } from "../context.ts";
 import { badRequest, HttpError, json, notFound, parse, queryObject, readObject } from "../http.ts";
+import { assertInstance } from "../identity.ts";
 import { heartbeat, release } from "../lifecycle.ts";
 import type { Req, RouteDef } from "../router.ts";
 import { sseResponse } from "../sse.ts";
@@ -41,6 +43,7 @@ async function stream(r: Req) {
   const { req, url, ctx } = r;
   const q = parse(StreamQuery, queryObject(url), "query");
   const workerId = (await workerIdentity(ctx.auth, r.principal, req, url))!;
+  await assertInstance(ctx, req, workerId);
   const routes = await routesFor(ctx, workerId, headerList(req, "X-Codebases"));
   return sseResponse(req, r.server, ctx.streamHeartbeatMs, (sink) => {
     const off = ctx.hub.addStream({ workerId, agentName: q.agent_name ?? null, routes, sink });
@@ -70,6 +73,7 @@ async function claim(r: Req) {
   const b = parse(ClaimBody, await readObject(req, ctx.maxBodyBytes));
   const workerId = await workerIdentity(ctx.auth, r.principal, req, url, b.worker_id);
   if (!workerId) throw badRequest("X-Worker-ID", "required: the claiming worker's id (header, or worker_id in the body)");
+  await assertInstance(ctx, req, workerId);
   const res = await ctx.store.claim(workerId, b.task_id ?? null, nowIso(), isoIn(ctx.leaseMs));
   if (res.ok) {
     const t = res.task;
@@ -85,6 +89,7 @@ async function claim(r: Req) {
 async function taskHeartbeat(r: Req) {
   const b = parse(TaskHeartbeatBody, await readObject(r.req, r.ctx.maxBodyBytes));
   const caller = await callerFor(r, b.worker_id, b.attempt);
+  await assertInstance(r.ctx, r.req, caller.worker_id);
   const res = await r.ctx.store.mutateTask(b.task_id, (t) => heartbeat(t, caller, nowIso(), isoIn(r.ctx.leaseMs)));
   if (!res) throw notFound("task", b.task_id, "task_id");
   return json(res.value);
@@ -93,6 +98,7 @@ async function taskHeartbeat(r: Req) {
 async function releaseTask(r: Req) {
   const b = parse(ReleaseBody, await readObject(r.req, r.ctx.maxBodyBytes));
   const caller = await callerFor(r, b.worker_id, b.attempt);
+  await assertInstance(r.ctx, r.req, caller.worker_id);
   const res = await r.ctx.store.mutateTask(b.task_id, (t) => release(t, caller, b, nowIso()));
   if (!res) throw notFound("task", b.task_id, "task_id");
   announce(r.ctx, res.change, b.status && b.status !== "pending" ? undefined : "released without a final status");
@@ -103,6 +109,7 @@ async function updateRouting(r: Req) {
   const { req, url, ctx } = r;
   const workerId = await workerIdentity(ctx.auth, r.principal, req, url);
   if (!workerId) throw badRequest("query.worker_id", "required: the worker whose stream to update");
+  await assertInstance(ctx, req, workerId);
   const b = parse(UpdateStreamCodebasesBody, await readObject(req, ctx.maxBodyBytes));
   const streams = ctx.hub.streamsOf(workerId);
   if (!streams.length) throw new HttpError(404, "no_stream", `worker ${workerId} has no open task stream on this server`);

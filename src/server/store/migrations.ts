@@ -220,6 +220,20 @@ CREATE TABLE messages (
 CREATE INDEX messages_session ON messages (session_id, created);
 `,
   },
+  {
+    // One worker id, one process (issue 19): which process instance holds a worker id. A
+    // worker that sends no instance id (legacy) leaves these NULL and is served as before.
+    version: 2,
+    name: "worker_instance",
+    sqlite: `
+ALTER TABLE workers ADD COLUMN instance_id TEXT;
+ALTER TABLE workers ADD COLUMN instance_pid INTEGER;
+ALTER TABLE workers ADD COLUMN instance_started_at TEXT;
+`,
+    postgres: `
+ALTER TABLE workers ADD COLUMN instance_id TEXT, ADD COLUMN instance_pid INTEGER, ADD COLUMN instance_started_at TEXT;
+`,
+  },
 ];
 
 /** Arbitrary constant key for pg_advisory_xact_lock: "codetether migrations". */
