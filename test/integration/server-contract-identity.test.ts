@@ -171,6 +171,8 @@ for (const kind of ["sqlite", "postgres"] as const) {
       replaced(await fast.post(`${W}/release`, { task_id: held.id, worker_id: id, attempt: 1, status: "completed", result: "late" }, hdr(id, a)));
       replaced(await fast.post(`${W}/release`, { task_id: mine.id, worker_id: id }, hdr(id, a)));
       replaced(await fast.call("PUT", `/v1/worker/codebases?worker_id=${id}`, { codebases: [] }, hdr(id, a)));
+      replaced(await fast.post(`${O}/tasks/${held.id}/output`, { worker_id: id, attempt: 1, seq: 0, lines: ["late"] }, hdr(id, a)));
+      replaced(await fast.put(`${O}/tasks/${held.id}/status`, { status: "completed", worker_id: id, attempt: 1, result: "late" }, hdr(id, a)));
       const stream = openSse(`${fast.url}/v1/worker/tasks/stream?worker_id=${id}`, { "x-worker-instance": a.instance });
       await stream.ended;
       expect(String((stream.error() as Error)?.message)).toContain("409");
@@ -179,6 +181,7 @@ for (const kind of ["sqlite", "postgres"] as const) {
       // Nothing the old instance sent changed anything.
       expect((await fast.get(`${O}/tasks/${other.id}`)).body.status).toBe("pending");
       expect((await fast.get(`${O}/tasks/${held.id}`)).body).toMatchObject({ status: "running", attempt: 1, result: null });
+      expect((await fast.get(`${O}/tasks/${held.id}/output`)).body.outputs).toEqual([]);
       expect((await fast.get(`${O}/tasks/${mine.id}`)).body).toMatchObject({ status: "running", attempt: before.attempt, lease_expires_at: before.lease_expires_at });
       expect((await fast.get(`${O}/workers/${id}`)).body.status).not.toBe("offline");
 

@@ -1,6 +1,7 @@
 // Dispatch: the worker task stream (push), claims, task heartbeats (leases), release, and
 // routing updates of an open stream. Each acts only for the worker instance that holds the
-// worker id (../identity.ts): a replaced process gets 409 worker_replaced.
+// worker id (../identity.ts; task heartbeat and release through callerFor): a replaced
+// process gets 409 worker_replaced.
 import {
   ClaimBody, ReleaseBody, StreamQuery, TaskHeartbeatBody, UpdateStreamCodebasesBody,
 } from "../../protocol/index.ts";
@@ -89,7 +90,6 @@ async function claim(r: Req) {
 async function taskHeartbeat(r: Req) {
   const b = parse(TaskHeartbeatBody, await readObject(r.req, r.ctx.maxBodyBytes));
   const caller = await callerFor(r, b.worker_id, b.attempt);
-  await assertInstance(r.ctx, r.req, caller.worker_id);
   const res = await r.ctx.store.mutateTask(b.task_id, (t) => heartbeat(t, caller, nowIso(), isoIn(r.ctx.leaseMs)));
   if (!res) throw notFound("task", b.task_id, "task_id");
   return json(res.value);
@@ -98,7 +98,6 @@ async function taskHeartbeat(r: Req) {
 async function releaseTask(r: Req) {
   const b = parse(ReleaseBody, await readObject(r.req, r.ctx.maxBodyBytes));
   const caller = await callerFor(r, b.worker_id, b.attempt);
-  await assertInstance(r.ctx, r.req, caller.worker_id);
   const res = await r.ctx.store.mutateTask(b.task_id, (t) => release(t, caller, b, nowIso()));
   if (!res) throw notFound("task", b.task_id, "task_id");
   announce(r.ctx, res.change, b.status && b.status !== "pending" ? undefined : "released without a final status");
