@@ -7,8 +7,11 @@ export type Client = ReturnType<typeof createClient>;
 
 export type CodebaseRegistration = { success: true; codebase: P.Codebase } | { success: true; pending: true; task_id: string };
 
-export function createClient(o: HttpOptions) {
+export function createClient(o: HttpOptions & { instanceId?: string | null }) {
   const http = createHttp(o);
+  // ofetch reads its default headers per request, and the worker's stream sends http.headers:
+  // every call of a worker process names its instance (old servers ignore the header).
+  if (o.instanceId) http.headers[P.INSTANCE_HEADER] = o.instanceId;
   const r = P.routes;
   const get = async <T>(path: string, query?: Record<string, unknown>) => (await http.request<T>("GET", path, { query })).data;
   const post = async <T>(path: string, body?: unknown, headers?: Record<string, string>) =>
@@ -66,7 +69,8 @@ export function createClient(o: HttpOptions) {
         if (res.status === 204 || !res.data) return null;
         return res.data;
       } catch (err) {
-        if (err instanceof ApiError && err.status === 409) return null;
+        // 409: someone else got it, or it is not for us; but a replaced process must hear that it was.
+        if (err instanceof ApiError && err.status === 409 && err.code !== P.WORKER_REPLACED) return null;
         throw err;
       }
     },

@@ -57,8 +57,29 @@ export const RegisterWorkerBody = z.object({
   global_codebase_id: z.string().max(200).optional().nullable(),
   max_concurrent_tasks: z.number().int().positive().max(10000).optional().nullable(),
   version: z.string().max(100).optional().nullable(),
+  // Worker identity (issue 19; old servers ignore these, old workers omit them): the process
+  // registering, and the instance it restarts after (same host, same data dir, dead process).
+  instance_id: Id.optional().nullable(),
+  pid: z.number().int().min(0).max(2_147_483_647).optional().nullable(),
+  started_at: Timestamp.optional().nullable(),
+  replaces: Id.optional().nullable(),
 });
-export type RegisterWorkerBody = z.infer<typeof RegisterWorkerBody>;
+export type RegisterWorkerBody = z.input<typeof RegisterWorkerBody>;
+
+/** Header naming the worker process (instance) a call comes from; absent = legacy worker. */
+export const INSTANCE_HEADER = "x-worker-instance";
+/** 409 codes of worker identity: refused at registration, and replaced by another instance. */
+export const WORKER_ID_IN_USE = "worker_id_in_use";
+export const WORKER_REPLACED = "worker_replaced";
+
+/** The process holding a worker id, as the server records it (null fields: unknown / legacy). */
+export const WorkerInstance = z.object({
+  instance_id: z.string().nullable(),
+  hostname: z.string().nullable(),
+  pid: z.number().nullable(),
+  started_at: z.string().nullable(),
+});
+export type WorkerInstance = z.infer<typeof WorkerInstance>;
 
 export const WorkerRecord = z.object({
   id: z.string(),
@@ -74,6 +95,7 @@ export const WorkerRecord = z.object({
   status: WorkerStatus,
   registered_at: z.string(),
   last_seen: z.string(),
+  instance: WorkerInstance.optional().nullable(),
 });
 export type WorkerRecord = z.infer<typeof WorkerRecord>;
 
@@ -94,6 +116,7 @@ export const MonitorWorker = z.object({
   tasks_running: z.number(),
   hostname: z.string().nullable(),
   capabilities: z.array(z.string()),
+  instance: WorkerInstance.optional().nullable(),
 });
 export type MonitorWorker = z.infer<typeof MonitorWorker>;
 

@@ -20,10 +20,24 @@ export interface RunningTask {
 /** cancel: report `cancelled`; shutdown: release back to pending; lease_lost: report nothing. */
 export type AbortReason = "cancel" | "shutdown" | "lease_lost";
 
+/** This process's identity on the server (see src/server/identity.ts). */
+export interface WorkerInstance {
+  id: string;
+  pid: number;
+  started_at: string;
+  /** The instance of the previous process on this data dir (dead: we hold its lock), if any. */
+  replaces: string | null;
+}
+
 export interface WorkerContext {
   config: Config;
   client: Client;
   workerId: string;
+  instance: WorkerInstance;
+  /** The server has accepted this process as the holder of the worker id at least once. */
+  registered: boolean;
+  /** Another process holds the worker id now: stop claiming, drop running work, exit 78. */
+  replaced(message: string): void;
   settings: Settings;
   /** The server lacks our additions (settings, task heartbeats, `{}`-claim, batches). */
   legacy: boolean;

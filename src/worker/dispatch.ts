@@ -7,7 +7,7 @@ import { TASK_EVENT_NAMES, routes, type ClaimResponse } from "../protocol/index.
 import { backoffDelay, jitter, POLICIES, sleep } from "../util/backoff.ts";
 import { log } from "../util/log.ts";
 import type { WorkerContext } from "./context.ts";
-import { checkCodebasePath } from "./registration.ts";
+import { checkCodebasePath, isReplaced } from "./registration.ts";
 
 /** With a live stream we still claim now and then, in case an event was missed. */
 const SAFETY_POLL_MS = 30_000;
@@ -72,7 +72,8 @@ export function startDispatcher(ctx: WorkerContext, signal: AbortSignal, start: 
         }
       } while (again && !signal.aborted);
     } catch (err) {
-      if (!(err instanceof UnavailableError)) log("warn", `claim failed: ${(err as Error).message}`);
+      if (isReplaced(err)) ctx.replaced(err.message);
+      else if (!(err instanceof UnavailableError)) log("warn", `claim failed: ${(err as Error).message}`);
     } finally {
       filling = false;
     }
@@ -105,7 +106,9 @@ export function startDispatcher(ctx: WorkerContext, signal: AbortSignal, start: 
         claimed++;
         start(c);
       }
-    } catch {}
+    } catch (err) {
+      if (isReplaced(err)) ctx.replaced(err.message);
+    }
   }
 
   async function streamLoop() {
@@ -135,6 +138,10 @@ export function startDispatcher(ctx: WorkerContext, signal: AbortSignal, start: 
           }
         }
       } catch (err) {
+        if (isReplaced(err)) {
+          ctx.replaced(err.message);
+          break;
+        }
         if (!signal.aborted && !streamAbort.signal.aborted) {
           const msg = err instanceof ApiError ? err.message : (err as Error).message;
           log(streaming ? "warn" : "debug", `task stream down, polling every ${ctx.config.poll_interval}s: ${msg}`);

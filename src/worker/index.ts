@@ -8,7 +8,8 @@ import { log } from "../util/log.ts";
 import { makeRedactor } from "../util/redact.ts";
 import { DEFAULT_SETTINGS, type WorkerContext } from "./context.ts";
 import { startDispatcher } from "./dispatch.ts";
-import { acquireWorkerLock } from "./lock.ts";
+import { CliError, EXIT } from "../util/errors.ts";
+import { acquireWorkerLock, previousInstance, recordInstance } from "./lock.ts";
 import { checkCodebasePath, registerWithRetry, workerHeartbeatLoop } from "./registration.ts";
 import { deliverSpool } from "./report.ts";
 import { runClaimedTask } from "./runner.ts";
@@ -37,11 +38,26 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
   // Bad codebase paths are config errors: refuse before taking the lock or calling the server.
   for (const c of config.codebases) c.path = checkCodebasePath(c.name, c.path, config.allowed_paths);
   const unlock = await acquireWorkerLock(config.data_dir, workerId);
+  // A fresh identity per process; holding the lock, we know the previous process here is dead.
+  const startedAt = new Date().toISOString();
+  const instance = { id: crypto.randomUUID(), pid: process.pid, started_at: startedAt, replaces: previousInstance(config.data_dir, workerId) };
+  recordInstance(config.data_dir, workerId, instance.id, startedAt);
+  let replacedBy: string | null = null;
 
   const ctx: WorkerContext = {
     config,
-    client: createClient({ serverUrl: config.server_url, token: config.auth_token, workerId }),
+    client: createClient({ serverUrl: config.server_url, token: config.auth_token, workerId, instanceId: instance.id }),
     workerId,
+    instance,
+    registered: false,
+    replaced(message) {
+      if (replacedBy !== null) return;
+      replacedBy = message;
+      log("error", `worker id taken over by another process; stopping: ${message}`, { worker: workerId, instance: instance.id });
+      // Our runs are no longer ours: stop them and report nothing (the server would refuse it).
+      stopClaiming.abort();
+      for (const r of ctx.running.values()) r.abort("lease_lost");
+    },
     settings: { ...DEFAULT_SETTINGS, poll_interval_s: config.poll_interval },
     legacy: false,
     globalCodebaseId: null,
@@ -54,7 +70,6 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
       ctx.stats.lastContact = new Date().toISOString();
     },
   };
-  const startedAt = new Date().toISOString();
   const stopAll = new AbortController(); // background loops: heartbeat, status, spool
   const stopClaiming = new AbortController();
   const tasks = new Set<Promise<void>>();
@@ -64,6 +79,7 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
   const saveStatus = () =>
     writeStatus(config.data_dir, {
       pid: process.pid,
+      instance_id: instance.id,
       worker_id: workerId,
       worker_name: config.worker_name,
       server_url: config.server_url,
@@ -118,13 +134,18 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
       dispatcher = startDispatcher(ctx, stopClaiming.signal, start, { maxTasks: opts.once ? 1 : undefined });
       await dispatcher.done;
       await drain();
+      if (replacedBy !== null) throw new CliError(replacedBy, EXIT.CONFIG);
       return opts.once ? (lastOutcome === "completed" ? 0 : 1) : 0;
     } finally {
       stopAll.abort();
-      try {
-        await ctx.client.unregisterWorker(workerId);
-        log("info", "worker unregistered", { worker: workerId });
-      } catch {}
+      // Only a process the server accepted unregisters (and so releases tasks): a refused or
+      // replaced one would otherwise hand back what another process holds.
+      if (ctx.registered && replacedBy === null) {
+        try {
+          await ctx.client.unregisterWorker(workerId);
+          log("info", "worker unregistered", { worker: workerId });
+        } catch {}
+      }
       if (statusTimer) clearTimeout(statusTimer);
       saveStatus();
       await unlock();

@@ -1,12 +1,14 @@
-// Registration with the server: the `global` pseudo-codebase (home dir), the configured
-// codebases, then the worker itself; adopt the server's timings; keep the registration
-// alive with heartbeats and re-register when the server forgot us (404).
+// Registration with the server: first the worker id (so a second process with the same id
+// is refused before it touches anything, see src/server/identity.ts), then the `global`
+// pseudo-codebase (home dir) and the configured codebases, then the worker again with its
+// codebases; adopt the server's timings; keep the registration alive with heartbeats and
+// re-register when the server forgot us (404).
 import { existsSync, realpathSync, statSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { isAbsolute, relative, resolve } from "node:path";
 import { version } from "../../package.json";
 import { ApiError } from "../client/index.ts";
-import { Settings } from "../protocol/index.ts";
+import { Settings, WORKER_ID_IN_USE, WORKER_REPLACED, type RegisterWorkerBody } from "../protocol/index.ts";
 import { backoffDelay, POLICIES, sleep } from "../util/backoff.ts";
 import { CliError, EXIT } from "../util/errors.ts";
 import { log } from "../util/log.ts";
@@ -41,8 +43,37 @@ export async function registerLocalCodebase(ctx: WorkerContext, c: { name: strin
   return cb;
 }
 
+/** The server's own words from an ApiError ("POST /path: 409 <message>" -> "<message>"). */
+const serverMessage = (err: ApiError) => err.message.replace(/^\S+ \S+: \d{3} /, "");
+
+/** A call from this process was refused because another process now holds the worker id. */
+export function isReplaced(err: unknown): err is ApiError {
+  return err instanceof ApiError && err.status === 409 && (err.code === WORKER_REPLACED || err.message.includes(WORKER_REPLACED));
+}
+
+function registerBody(ctx: WorkerContext): RegisterWorkerBody {
+  return {
+    worker_id: ctx.workerId,
+    name: ctx.config.worker_name,
+    capabilities: ctx.config.capabilities,
+    hostname: hostname(),
+    models: [],
+    codebases: [...ctx.codebases.keys(), "global"],
+    global_codebase_id: ctx.globalCodebaseId,
+    max_concurrent_tasks: ctx.config.max_concurrent_tasks,
+    version,
+    instance_id: ctx.instance.id,
+    pid: ctx.instance.pid,
+    started_at: ctx.instance.started_at,
+    replaces: ctx.instance.replaces,
+  };
+}
+
 /** One full registration round; throws when the server is unreachable. */
 export async function registerOnce(ctx: WorkerContext): Promise<void> {
+  // The worker id first: a refused process must not register its codebases under another's id.
+  await ctx.client.registerWorker(registerBody(ctx));
+  ctx.registered = true;
   const g = await ctx.client.registerCodebase({ name: "global", path: homedir(), description: "worker home directory", worker_id: ctx.workerId });
   ctx.globalCodebaseId = "codebase" in g ? g.codebase.id : null;
   const keep = new Map<string, RegisteredCodebase>();
@@ -53,17 +84,7 @@ export async function registerOnce(ctx: WorkerContext): Promise<void> {
   // codebases registered later by register_codebase tasks stay registered
   for (const [id, cb] of ctx.codebases) if (!keep.has(id)) keep.set(id, cb);
   ctx.codebases = keep;
-  const res = await ctx.client.registerWorker({
-    worker_id: ctx.workerId,
-    name: ctx.config.worker_name,
-    capabilities: ctx.config.capabilities,
-    hostname: hostname(),
-    models: [],
-    codebases: [...keep.keys(), "global"],
-    global_codebase_id: ctx.globalCodebaseId,
-    max_concurrent_tasks: ctx.config.max_concurrent_tasks,
-    version,
-  });
+  const res = await ctx.client.registerWorker(registerBody(ctx));
   const settings = Settings.safeParse(res.settings);
   ctx.legacy = !settings.success;
   if (settings.success) ctx.settings = settings.data;
@@ -84,6 +105,11 @@ export async function registerWithRetry(ctx: WorkerContext, signal: AbortSignal)
       return true;
     } catch (err) {
       if (err instanceof CliError && !(err instanceof ApiError) && err.exitCode !== 69) throw err;
+      if (err instanceof ApiError && err.status === 409 && err.code === WORKER_ID_IN_USE) {
+        // Another live process holds this worker id: retrying cannot fix a configuration problem.
+        throw new CliError(`cannot start worker '${ctx.workerId}': ${serverMessage(err)}`, EXIT.CONFIG);
+      }
+      if (isReplaced(err)) throw new CliError(serverMessage(err), EXIT.CONFIG);
       if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
         throw new CliError(`server ${ctx.client.base} refused our token (${err.status}): check auth_token / A2A_AUTH_TOKEN`, EXIT.CONFIG);
       }
@@ -101,9 +127,15 @@ export async function workerHeartbeatLoop(ctx: WorkerContext, signal: AbortSigna
       await ctx.client.workerHeartbeat(ctx.workerId);
       ctx.contact();
     } catch (err) {
+      if (isReplaced(err)) return ctx.replaced(serverMessage(err));
       if (err instanceof ApiError && err.status === 404) {
         log("warn", "server does not know this worker; registering again", { worker: ctx.workerId });
-        if (await registerWithRetry(ctx, signal)) onReregistered();
+        try {
+          if (await registerWithRetry(ctx, signal)) onReregistered();
+        } catch (e) {
+          // Meanwhile another process registered this worker id: this one stands down.
+          return ctx.replaced((e as Error).message);
+        }
       }
     }
   }

@@ -12,7 +12,7 @@ import { createOutputSink } from "./output.ts";
 import { findOpencode, opencodeNotFoundMessage, runOpencode } from "./opencode.ts";
 import { deliverReport } from "./report.ts";
 import { writeReport, type Report } from "./spool.ts";
-import { checkCodebasePath, registerLocalCodebase } from "./registration.ts";
+import { checkCodebasePath, isReplaced, registerLocalCodebase } from "./registration.ts";
 import { EXIT } from "../util/errors.ts";
 
 interface Outcome {
@@ -108,6 +108,7 @@ async function heartbeatLoop(ctx: WorkerContext, taskId: string, attempt: number
       ctx.contact();
       if (res.cancel_requested) abort("cancel");
     } catch (err) {
+      if (isReplaced(err)) ctx.replaced(err.message);
       if (err instanceof ApiError && err.status === 409) return abort("lease_lost");
       if (err instanceof ApiError && err.status === 404) return; // server without task heartbeats
       // unreachable: keep the agent running; the report is spooled and the lease may still hold

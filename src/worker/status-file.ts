@@ -5,6 +5,8 @@ import { join } from "node:path";
 
 export interface LocalStatus {
   pid: number;
+  /** This process's identity on the server (absent in files of older versions). */
+  instance_id?: string;
   worker_id: string;
   worker_name: string;
   server_url: string;

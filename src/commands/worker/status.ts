@@ -4,7 +4,7 @@
 import { defineCommand } from "../_command.ts";
 import { ApiError, UnavailableError } from "../../client/index.ts";
 import type { Config } from "../../config/schema.ts";
-import type { MonitorWorker, WorkerRecord } from "../../protocol/index.ts";
+import type { MonitorWorker, WorkerInstance, WorkerRecord } from "../../protocol/index.ts";
 import { CliError, EXIT, errorMessage } from "../../util/errors.ts";
 import { lockHolder } from "../../worker/lock.ts";
 import { readStatus, statusPath } from "../../worker/status-file.ts";
@@ -14,6 +14,8 @@ import { commandConfig, jsonArg } from "../_shared.ts";
 
 export interface LocalView {
   pid: number;
+  /** This process's identity on the server (null: status file of an older version). */
+  instance_id: string | null;
   started_at: string | null;
   uptime_s: number | null;
   streaming: boolean | null;
@@ -35,6 +37,8 @@ export interface ServerView {
   codebases: number | null;
   tasks_completed: number | null;
   tasks_running: number | null;
+  /** The process the server records as holding this worker id (null: legacy worker or old server). */
+  instance: WorkerInstance | null;
   error: string | null;
 }
 
@@ -47,6 +51,7 @@ export function localView(config: Config, now = Date.now()): LocalView | null {
   const started = f ? Date.parse(f.started_at) : NaN;
   return {
     pid,
+    instance_id: f?.instance_id ?? null,
     started_at: f?.started_at ?? null,
     uptime_s: Number.isFinite(started) ? Math.max(0, Math.round((now - started) / 1000)) : null,
     streaming: f?.streaming ?? null,
@@ -71,6 +76,7 @@ export async function serverView(config: Config): Promise<ServerView> {
     codebases: null,
     tasks_completed: null,
     tasks_running: null,
+    instance: null,
     error: null,
   };
   let record: WorkerRecord | null = null;
@@ -98,6 +104,7 @@ export async function serverView(config: Config): Promise<ServerView> {
     codebases: mon?.codebases ?? record.codebases.length,
     tasks_completed: mon?.tasks_completed ?? null,
     tasks_running: mon?.tasks_running ?? null,
+    instance: mon?.instance ?? record.instance ?? null,
   };
 }
 
@@ -106,6 +113,11 @@ const cfg = commandConfig(
   { ...jsonArg, local: { type: "boolean", description: "Only the local view (no server call): exit 0 running, 3 not running" } },
   ["worker_name", "worker_id", "data_dir"],
 );
+
+/** "host build-1, pid 4242, started 2026-... (instance 3f2a...)". */
+function instanceText(i: WorkerInstance): string {
+  return `host ${i.hostname ?? "?"}, pid ${i.pid ?? "?"}, started ${i.started_at ?? "?"} (instance ${i.instance_id ?? "?"})`;
+}
 
 export default defineCommand({
   meta: {
@@ -122,7 +134,8 @@ export default defineCommand({
     const local = localView(config);
     const server = args.local ? null : await serverView(config);
     const running = local !== null;
-    const healthy = running && (args.local || (!!server?.registered && server.status === "active"));
+    const elsewhere = !!local?.instance_id && !!server?.instance?.instance_id && server.instance.instance_id !== local.instance_id;
+    const healthy = running && (args.local || (!!server?.registered && server.status === "active" && !elsewhere));
     if (args.json) {
       printJson({ worker_id: config.worker_id, running, healthy, local, server });
     } else {
@@ -133,11 +146,21 @@ export default defineCommand({
     if (server && !server.reachable) throw new CliError(server.error ?? `server unreachable at ${server.url}`, EXIT.UNAVAILABLE);
     if (server?.error) throw new CliError(server.error, EXIT.FAILURE);
     if (!healthy) {
-      const why = !server?.registered ? "is not registered with the server" : `is ${server.status} on the server`;
+      const why = !server?.registered
+        ? "is not registered with the server"
+        : elsewhere
+          ? `was replaced: the server records another process for this worker id (${instanceText(server.instance!)})`
+          : `is ${server.status} on the server`;
       throw new CliError(`worker '${config.worker_id}' is running (pid ${local!.pid}) but ${why} at ${server!.url}`, EXIT.FAILURE);
     }
   },
 });
+
+/** Flags a server record held by a process other than the one running here (two machines, one worker id). */
+function heldElsewhere(local: LocalView | null, i: WorkerInstance, paint: ReturnType<typeof painter>): string {
+  if (!local?.instance_id || !i.instance_id || local.instance_id === i.instance_id) return "";
+  return ` ${paint("yellow", "(another process, not this one)")}`;
+}
 
 function render(config: Config, local: LocalView | null, server: ServerView | null): string {
   const paint = painter();
@@ -149,6 +172,7 @@ function render(config: Config, local: LocalView | null, server: ServerView | nu
     rows.push(
       ["local", paint("green", "running")],
       ["pid", local.pid],
+      ["instance", local.instance_id],
       ["uptime", local.uptime_s === null ? null : duration(local.uptime_s)],
       ["push stream", local.streaming === null ? null : local.streaming ? "connected" : "not connected (polling)"],
       ["last contact", local.last_contact ? `${ago(local.last_contact)} (${local.last_contact})` : "never"],
@@ -166,6 +190,7 @@ function render(config: Config, local: LocalView | null, server: ServerView | nu
         ["status", statusText(server.status ?? "-")],
         ["last heartbeat", server.last_heartbeat ? `${ago(server.last_heartbeat)} (${server.last_heartbeat})` : null],
         ["hostname", server.hostname],
+        ["instance", server.instance ? instanceText(server.instance) + heldElsewhere(local, server.instance, paint) : null],
         ["codebases", server.codebases],
         ["tasks completed", server.tasks_completed],
         ["tasks running", server.tasks_running],

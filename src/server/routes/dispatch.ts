@@ -1,5 +1,7 @@
 // Dispatch: the worker task stream (push), claims, task heartbeats (leases), release, and
-// routing updates of an open stream.
+// routing updates of an open stream. Each acts only for the worker instance that holds the
+// worker id (../identity.ts; task heartbeat and release through callerFor): a replaced
+// process gets 409 worker_replaced.
 import {
   ClaimBody, ReleaseBody, StreamQuery, TaskHeartbeatBody, UpdateStreamCodebasesBody,
 } from "../../protocol/index.ts";
@@ -7,6 +9,7 @@ import { log } from "../../util/log.ts";
 import { workerIdentity } from "../auth.ts";
 import { isoIn, nowIso, type ServerContext } from "../context.ts";
 import { badRequest, HttpError, json, notFound, parse, queryObject, readObject } from "../http.ts";
+import { assertInstance } from "../identity.ts";
 import { heartbeat, release } from "../lifecycle.ts";
 import type { Req, RouteDef } from "../router.ts";
 import { sseResponse } from "../sse.ts";
@@ -41,6 +44,7 @@ async function stream(r: Req) {
   const { req, url, ctx } = r;
   const q = parse(StreamQuery, queryObject(url), "query");
   const workerId = (await workerIdentity(ctx.auth, r.principal, req, url))!;
+  await assertInstance(ctx, req, workerId);
   const routes = await routesFor(ctx, workerId, headerList(req, "X-Codebases"));
   return sseResponse(req, r.server, ctx.streamHeartbeatMs, (sink) => {
     const off = ctx.hub.addStream({ workerId, agentName: q.agent_name ?? null, routes, sink });
@@ -70,6 +74,7 @@ async function claim(r: Req) {
   const b = parse(ClaimBody, await readObject(req, ctx.maxBodyBytes));
   const workerId = await workerIdentity(ctx.auth, r.principal, req, url, b.worker_id);
   if (!workerId) throw badRequest("X-Worker-ID", "required: the claiming worker's id (header, or worker_id in the body)");
+  await assertInstance(ctx, req, workerId);
   const res = await ctx.store.claim(workerId, b.task_id ?? null, nowIso(), isoIn(ctx.leaseMs));
   if (res.ok) {
     const t = res.task;
@@ -103,6 +108,7 @@ async function updateRouting(r: Req) {
   const { req, url, ctx } = r;
   const workerId = await workerIdentity(ctx.auth, r.principal, req, url);
   if (!workerId) throw badRequest("query.worker_id", "required: the worker whose stream to update");
+  await assertInstance(ctx, req, workerId);
   const b = parse(UpdateStreamCodebasesBody, await readObject(req, ctx.maxBodyBytes));
   const streams = ctx.hub.streamsOf(workerId);
   if (!streams.length) throw new HttpError(404, "no_stream", `worker ${workerId} has no open task stream on this server`);

@@ -6,6 +6,7 @@ import { log } from "../../util/log.ts";
 import { workerIdentity } from "../auth.ts";
 import { nowIso, type ServerContext } from "../context.ts";
 import { badRequest, json, notFound, parse, queryObject, readObject } from "../http.ts";
+import { assertInstance } from "../identity.ts";
 import { cancel, setStatus, type Caller } from "../lifecycle.ts";
 import type { Req, RouteDef } from "../router.ts";
 import { toWireTask } from "../store/rows.ts";
@@ -37,9 +38,11 @@ export function announceChanges(ctx: ServerContext, changes: TaskChange[], why?:
 /**
  * The worker a task-changing call comes from, and the attempt it claims to hold.
  * Either must be present; with a named token the worker id must be (see auth.ts).
+ * A process replaced by another instance of that worker is refused (409, ../identity.ts).
  */
 export async function callerFor(r: Req, bodyWorkerId: string | null | undefined, attempt: number | null | undefined): Promise<Caller> {
   const id = await workerIdentity(r.ctx.auth, r.principal, r.req, r.url, bodyWorkerId);
+  await assertInstance(r.ctx, r.req, id);
   if (id === null && (attempt === null || attempt === undefined)) {
     throw badRequest("worker_id", "required: send worker_id (body or query), the X-Worker-ID header, or the attempt you hold");
   }

@@ -1,10 +1,12 @@
-// Health, monitoring and the worker registry: register (idempotent upsert), heartbeat,
-// unregister (hands its running tasks back at once), list/get.
+// Health, monitoring and the worker registry: register (idempotent upsert; one live process
+// per worker id, see ../identity.ts), heartbeat, unregister (hands its running tasks back at
+// once), list/get.
 import { RegisterWorkerBody, type MonitorWorker, type WorkerRecord } from "../../protocol/index.ts";
 import { log } from "../../util/log.ts";
 import { workerIdentity } from "../auth.ts";
 import { nowIso, workerStatus, type ServerContext } from "../context.ts";
 import { json, notFound, parse, readObject } from "../http.ts";
+import { admitInstance, instanceOf, replacedError, requestInstance, type Admission } from "../identity.ts";
 import { requeue } from "../lifecycle.ts";
 import type { Req, RouteDef } from "../router.ts";
 import type { TaskChange, WorkerRow } from "../store/types.ts";
@@ -25,12 +27,16 @@ export function workerOut(w: WorkerRow, ctx: ServerContext): WorkerRecord {
     status: workerStatus(w, ctx.heartbeatIntervalS),
     registered_at: w.registered_at,
     last_seen: w.last_seen,
+    instance: instanceOf(w),
   };
 }
 
 async function register({ req, url, principal, ctx }: Req) {
   const body = parse(RegisterWorkerBody, await readObject(req, ctx.maxBodyBytes));
   await workerIdentity(ctx.auth, principal, req, url, body.worker_id);
+  const instanceId = body.instance_id ?? requestInstance(req);
+  const incoming = { instance_id: instanceId, hostname: body.hostname ?? null, replaces: body.replaces ?? null };
+  let admission = "legacy" as Admission; // set by the store callback below
   const { worker, previous } = await ctx.store.upsertWorker(
     {
       worker_id: body.worker_id,
@@ -43,10 +49,38 @@ async function register({ req, url, principal, ctx }: Req) {
       max_concurrent_tasks: body.max_concurrent_tasks ?? null,
       version: body.version ?? null,
       owner: principal.name,
+      instance_id: instanceId,
+      instance_pid: instanceId ? (body.pid ?? null) : null,
+      instance_started_at: instanceId ? (body.started_at ?? null) : null,
     },
     nowIso(),
+    (prev) => {
+      try {
+        admission = admitInstance(prev, incoming, ctx.heartbeatIntervalS);
+      } catch (err) {
+        log("warn", "worker registration refused: worker id held by another live process", {
+          worker: body.worker_id,
+          host: body.hostname ?? undefined,
+          pid: body.pid ?? undefined,
+          held_by: prev?.instance_id ?? undefined,
+          held_on: prev?.hostname ?? undefined,
+        });
+        throw err;
+      }
+    },
   );
   ctx.auth.noteOwner(worker.worker_id, worker.owner);
+  if (admission === "restart" || admission === "takeover") {
+    log("warn", admission === "restart" ? "worker restarted: new process took over its worker id" : "worker id taken over from a silent process", {
+      worker: worker.worker_id,
+      instance: instanceId ?? undefined,
+      pid: body.pid ?? undefined,
+      host: worker.hostname ?? undefined,
+      replaced: previous?.instance_id ?? undefined,
+      replaced_pid: previous?.instance_pid ?? undefined,
+      replaced_host: previous?.hostname ?? undefined,
+    });
+  }
   // Workers re-register every minute: log only when one appears or comes back.
   const was = previous ? workerStatus(previous, ctx.heartbeatIntervalS) : null;
   if (was !== "active") {
@@ -61,19 +95,27 @@ async function register({ req, url, principal, ctx }: Req) {
   return json({ success: true, worker: workerOut(worker, ctx), settings: ctx.settings });
 }
 
-async function heartbeat({ params, principal, ctx }: Req) {
+/** Why a worker call changed nothing: another instance holds the worker id (409), or it is unknown (404). */
+async function refusal(ctx: ServerContext, id: string, instanceId: string | null) {
+  const w = instanceId ? await ctx.store.getWorker(id) : null;
+  if (w?.instance_id && w.instance_id !== instanceId) return replacedError(w, instanceId!);
+  return notFound("worker", id);
+}
+
+async function heartbeat({ req, params, principal, ctx }: Req) {
   await ctx.auth.authorizeWorker(principal, params.id!);
-  if (!(await ctx.store.touchWorker(params.id!, nowIso()))) {
-    throw notFound("worker", params.id!);
-  }
+  const instanceId = requestInstance(req);
+  if (!(await ctx.store.touchWorker(params.id!, nowIso(), instanceId))) throw await refusal(ctx, params.id!, instanceId);
   return json({ success: true });
 }
 
-async function unregister({ params, principal, ctx }: Req) {
+async function unregister({ req, params, principal, ctx }: Req) {
   await ctx.auth.authorizeWorker(principal, params.id!);
+  const instanceId = requestInstance(req);
   const now = nowIso();
-  const res = await ctx.store.unregisterWorker(params.id!, now, (t) => requeue(t, now, "worker unregistered"));
-  if (!res) throw notFound("worker", params.id!);
+  // Only the holding instance unregisters: a second process stopping never releases the first one's tasks.
+  const res = await ctx.store.unregisterWorker(params.id!, now, (t) => requeue(t, now, "worker unregistered"), instanceId);
+  if (!res) throw await refusal(ctx, params.id!, instanceId);
   log("info", "worker unregistered", { worker: params.id, released: res.released.length || undefined });
   announceChanges(ctx, res.released, "worker unregistered");
   return json({ success: true, released: res.released.map((c: TaskChange) => c.after.id) });
@@ -103,6 +145,7 @@ async function monitor({ ctx }: Req) {
       tasks_running: c?.running ?? 0,
       hostname: w.hostname,
       capabilities: w.capabilities,
+      instance: instanceOf(w),
     };
   });
   return json({ workers: out });

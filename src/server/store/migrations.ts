@@ -230,8 +230,20 @@ CREATE TABLE messages (
 CREATE INDEX messages_session ON messages (session_id, created);
 `,
   },
-  // Version 2 is taken by worker identity (developed alongside); versions are applied in
-  // array order and each only once, so a gap is harmless.
+  {
+    // One worker id, one process (issue 19): which process instance holds a worker id. A
+    // worker that sends no instance id (legacy) leaves these NULL and is served as before.
+    version: 2,
+    name: "worker_instance",
+    sqlite: `
+ALTER TABLE workers ADD COLUMN instance_id TEXT;
+ALTER TABLE workers ADD COLUMN instance_pid INTEGER;
+ALTER TABLE workers ADD COLUMN instance_started_at TEXT;
+`,
+    postgres: `
+ALTER TABLE workers ADD COLUMN instance_id TEXT, ADD COLUMN instance_pid INTEGER, ADD COLUMN instance_started_at TEXT;
+`,
+  },
   {
     version: 3,
     name: "task list paging",

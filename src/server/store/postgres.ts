@@ -60,6 +60,8 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Store> {
 
   const mutable = (t: TaskRow, cols: readonly string[]) => Object.fromEntries(cols.map((c) => [c, c === "metadata" ? sql.json((t.metadata ?? {}) as any) : ((t as any)[c] ?? null)]));
   const updateTask = (tx: Tx, t: TaskRow, cols: readonly string[] = TASK_MUTABLE) => tx`UPDATE tasks SET ${tx(mutable(t, cols), ...cols)} WHERE id = ${t.id}`;
+  // Calls of a worker act only for the instance that holds it; no instance given, or none recorded: as before.
+  const sameInstance = (i: string | null) => sql`(${i}::text IS NULL OR instance_id IS NULL OR instance_id = ${i})`;
   const decideAll = async (tx: Tx, rows: any[], decide: (t: TaskRow) => TaskRow): Promise<TaskChange[]> => {
     const changes = rows.map((raw) => {
       const before = toTaskRow(raw);
@@ -102,15 +104,22 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Store> {
       handlers.push(fn);
     },
 
-    async upsertWorker(w: WorkerInput, now: string) {
+    async upsertWorker(w: WorkerInput, now: string, admit) {
       return begin(async (tx) => {
+        // FOR UPDATE: two instances registering one worker id at once are decided one after the other.
         const previous = await one(tx`SELECT * FROM workers WHERE worker_id = ${w.worker_id} FOR UPDATE`, toWorkerRow);
-        const [raw] = await tx`INSERT INTO workers (worker_id, name, capabilities, hostname, models, codebases, global_codebase_id, max_concurrent_tasks, version, owner, registered_at, last_seen)
+        admit?.(previous);
+        const [raw] = await tx`INSERT INTO workers (worker_id, name, capabilities, hostname, models, codebases, global_codebase_id, max_concurrent_tasks, version, owner,
+            instance_id, instance_pid, instance_started_at, registered_at, last_seen)
           VALUES (${w.worker_id}, ${w.name}, ${sql.json(w.capabilities)}, ${w.hostname}, ${sql.json(w.models as any)}, ${sql.json(w.codebases)},
-                  ${w.global_codebase_id}, ${w.max_concurrent_tasks}, ${w.version}, ${w.owner}, ${now}, ${now})
+                  ${w.global_codebase_id}, ${w.max_concurrent_tasks}, ${w.version}, ${w.owner},
+                  ${w.instance_id}, ${w.instance_pid}, ${w.instance_started_at}, ${now}, ${now})
           ON CONFLICT (worker_id) DO UPDATE SET name = excluded.name, capabilities = excluded.capabilities, hostname = excluded.hostname,
             models = excluded.models, codebases = excluded.codebases, global_codebase_id = excluded.global_codebase_id,
             max_concurrent_tasks = excluded.max_concurrent_tasks, version = excluded.version, owner = COALESCE(workers.owner, excluded.owner),
+            instance_id = COALESCE(excluded.instance_id, workers.instance_id),
+            instance_pid = CASE WHEN excluded.instance_id IS NULL THEN workers.instance_pid ELSE excluded.instance_pid END,
+            instance_started_at = CASE WHEN excluded.instance_id IS NULL THEN workers.instance_started_at ELSE excluded.instance_started_at END,
             last_seen = excluded.last_seen, unregistered_at = NULL
           RETURNING *`;
         return { worker: toWorkerRow(raw!), previous };
@@ -122,12 +131,12 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Store> {
     async listWorkers() {
       return (await sql`SELECT * FROM workers ORDER BY registered_at, worker_id`).map(toWorkerRow);
     },
-    async touchWorker(id, now) {
-      return (await sql`UPDATE workers SET last_seen = ${now} WHERE worker_id = ${id} AND unregistered_at IS NULL`).count > 0;
+    async touchWorker(id, now, instanceId = null) {
+      return (await sql`UPDATE workers SET last_seen = ${now} WHERE worker_id = ${id} AND unregistered_at IS NULL AND ${sameInstance(instanceId)}`).count > 0;
     },
-    async unregisterWorker(id, now, release) {
+    async unregisterWorker(id, now, release, instanceId = null) {
       return begin(async (tx) => {
-        const worker = await one(tx`UPDATE workers SET unregistered_at = ${now} WHERE worker_id = ${id} RETURNING *`, toWorkerRow);
+        const worker = await one(tx`UPDATE workers SET unregistered_at = ${now} WHERE worker_id = ${id} AND ${sameInstance(instanceId)} RETURNING *`, toWorkerRow);
         if (!worker) return null;
         const running = await tx`SELECT * FROM tasks WHERE worker_id = ${id} AND status = 'running' FOR UPDATE`;
         return { worker, released: await decideAll(tx, running, release) };

@@ -84,6 +84,9 @@ export function toWorkerRow(r: Raw): WorkerRow {
     last_seen: r.last_seen,
     unregistered_at: r.unregistered_at ?? null,
     owner: r.owner ?? null,
+    instance_id: r.instance_id ?? null,
+    instance_pid: numOrNull(r.instance_pid),
+    instance_started_at: r.instance_started_at ?? null,
   };
 }
 

@@ -55,6 +55,12 @@ function filterSql(f: TaskFilter): { conds: string[]; params: P } {
   return { conds, params };
 }
 const whereSql = (conds: string[]) => (conds.length ? `WHERE ${conds.join(" AND ")}` : "");
+// A registration without an instance id (legacy worker) keeps the recorded instance.
+const KEEP_INSTANCE = `instance_id = COALESCE(excluded.instance_id, workers.instance_id),
+  instance_pid = CASE WHEN excluded.instance_id IS NULL THEN workers.instance_pid ELSE excluded.instance_pid END,
+  instance_started_at = CASE WHEN excluded.instance_id IS NULL THEN workers.instance_started_at ELSE excluded.instance_started_at END`;
+// Calls of a worker act only for the instance that holds it; no instance given, or none recorded: as before.
+const SAME_INSTANCE = `($i IS NULL OR instance_id IS NULL OR instance_id = $i)`;
 
 export function openSqlite(path: string): Store {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -85,15 +91,18 @@ export function openSqlite(path: string): Store {
     publish() {},
     onEvent() {},
 
-    async upsertWorker(w: WorkerInput, now: string) {
+    async upsertWorker(w: WorkerInput, now: string, admit) {
       return db.transaction(() => {
         const prevRaw = q("SELECT * FROM workers WHERE worker_id = $id").get({ id: w.worker_id });
-        q(`INSERT INTO workers (worker_id, name, capabilities, hostname, models, codebases, global_codebase_id, max_concurrent_tasks, version, owner, registered_at, last_seen)
-           VALUES ($worker_id, $name, $capabilities, $hostname, $models, $codebases, $global_codebase_id, $max_concurrent_tasks, $version, $owner, $now, $now)
+        admit?.(prevRaw ? toWorkerRow(prevRaw as any) : null);
+        q(`INSERT INTO workers (worker_id, name, capabilities, hostname, models, codebases, global_codebase_id, max_concurrent_tasks, version, owner,
+             instance_id, instance_pid, instance_started_at, registered_at, last_seen)
+           VALUES ($worker_id, $name, $capabilities, $hostname, $models, $codebases, $global_codebase_id, $max_concurrent_tasks, $version, $owner,
+             $instance_id, $instance_pid, $instance_started_at, $now, $now)
            ON CONFLICT (worker_id) DO UPDATE SET name = excluded.name, capabilities = excluded.capabilities, hostname = excluded.hostname,
              models = excluded.models, codebases = excluded.codebases, global_codebase_id = excluded.global_codebase_id,
              max_concurrent_tasks = excluded.max_concurrent_tasks, version = excluded.version, owner = COALESCE(workers.owner, excluded.owner),
-             last_seen = excluded.last_seen, unregistered_at = NULL`).run({
+             ${KEEP_INSTANCE}, last_seen = excluded.last_seen, unregistered_at = NULL`).run({
           ...w,
           capabilities: JSON.stringify(w.capabilities),
           models: JSON.stringify(w.models),
@@ -111,12 +120,12 @@ export function openSqlite(path: string): Store {
     async listWorkers() {
       return (q("SELECT * FROM workers ORDER BY registered_at, worker_id").all() as any[]).map(toWorkerRow);
     },
-    async touchWorker(id, now) {
-      return q("UPDATE workers SET last_seen = $now WHERE worker_id = $id AND unregistered_at IS NULL").run({ id, now }).changes > 0;
+    async touchWorker(id, now, instanceId = null) {
+      return q(`UPDATE workers SET last_seen = $now WHERE worker_id = $id AND unregistered_at IS NULL AND ${SAME_INSTANCE}`).run({ id, now, i: instanceId }).changes > 0;
     },
-    async unregisterWorker(id, now, release) {
+    async unregisterWorker(id, now, release, instanceId = null) {
       return db.transaction(() => {
-        if (q("UPDATE workers SET unregistered_at = $now WHERE worker_id = $id").run({ id, now }).changes === 0) return null;
+        if (q(`UPDATE workers SET unregistered_at = $now WHERE worker_id = $id AND ${SAME_INSTANCE}`).run({ id, now, i: instanceId }).changes === 0) return null;
         const worker = toWorkerRow(q("SELECT * FROM workers WHERE worker_id = $id").get({ id }) as any);
         const running = q("SELECT * FROM tasks WHERE worker_id = $id AND status = 'running'").all({ id }) as any[];
         return { worker, released: decideAll(running, release) };

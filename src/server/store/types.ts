@@ -22,6 +22,10 @@ export interface WorkerRow {
   unregistered_at: string | null;
   /** Name of the `name:token` that first registered this worker id (see ../auth.ts). */
   owner: string | null;
+  /** The process that holds this worker id (null: registered by a legacy worker); see ../identity.ts. */
+  instance_id: string | null;
+  instance_pid: number | null;
+  instance_started_at: string | null;
 }
 
 export type WorkerInput = Omit<WorkerRow, "registered_at" | "last_seen" | "unregistered_at">;
@@ -106,13 +110,28 @@ export interface Store {
   /** Events published by other replicas. */
   onEvent(fn: (ev: StoreEvent) => void): void;
 
-  upsertWorker(w: WorkerInput, now: string): Promise<{ worker: WorkerRow; previous: WorkerRow | null }>;
+  /**
+   * Registers (upsert). `admit` sees the current row under its lock and may throw an
+   * HttpError to refuse (nothing is written). A null `instance_id` keeps the recorded instance.
+   */
+  upsertWorker(w: WorkerInput, now: string, admit?: (previous: WorkerRow | null) => void): Promise<{ worker: WorkerRow; previous: WorkerRow | null }>;
   getWorker(id: string): Promise<WorkerRow | null>;
   listWorkers(): Promise<WorkerRow[]>;
-  /** Heartbeat: false when the worker is unknown or unregistered. */
-  touchWorker(id: string, now: string): Promise<boolean>;
-  /** Marks the worker offline and hands each running task it holds to `release`, in one transaction. */
-  unregisterWorker(id: string, now: string, release: (t: TaskRow) => TaskRow): Promise<{ worker: WorkerRow; released: TaskChange[] } | null>;
+  /**
+   * Heartbeat: false when the worker is unknown or unregistered, or when `instanceId` is
+   * given and another instance holds the worker id (rows without an instance accept any).
+   */
+  touchWorker(id: string, now: string, instanceId?: string | null): Promise<boolean>;
+  /**
+   * Marks the worker offline and hands each running task it holds to `release`, in one
+   * transaction; null when unknown, or (with `instanceId`) held by another instance.
+   */
+  unregisterWorker(
+    id: string,
+    now: string,
+    release: (t: TaskRow) => TaskRow,
+    instanceId?: string | null,
+  ): Promise<{ worker: WorkerRow; released: TaskChange[] } | null>;
   workerCounts(): Promise<Map<string, WorkerCounts>>;
   /** Workers registered and not unregistered. */
   countLiveWorkers(): Promise<number>;
