@@ -15,6 +15,8 @@ import { runClaimedTask } from "./runner.ts";
 import { spoolDir } from "./spool.ts";
 import { writeStatus } from "./status-file.ts";
 
+export type { WorkerContext };
+
 export interface WorkerHandle {
   /** First call: stop claiming, give running tasks `shutdown_grace`, then release them. Second: release now. */
   shutdown(): void;

@@ -9,7 +9,7 @@ import { log } from "../util/log.ts";
 import { sleep } from "../util/backoff.ts";
 import type { AbortReason, WorkerContext } from "./context.ts";
 import { createOutputSink } from "./output.ts";
-import { findOpencode, opencodeNotFoundMessage, runOpencode } from "./opencode.ts";
+import { findOpencode, opencodeNotFoundMessage, runOpencode } from "../opencode/index.ts";
 import { deliverReport } from "./report.ts";
 import { writeReport, type Report } from "./spool.ts";
 import { checkCodebasePath, registerLocalCodebase } from "./registration.ts";

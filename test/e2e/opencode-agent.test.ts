@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { findOpencode, killAllOpencode, opencodeNotFoundMessage, runOpencode, type RunOpencodeOptions } from "../../src/worker/opencode.ts";
+import { findOpencode, killAllOpencode, opencodeNotFoundMessage, runOpencode, type RunOpencodeOptions } from "../../src/opencode/index.ts";
 import { startModelServer, type RecordedRequest } from "../fixtures/model-server.ts";
 import { createOpencodeEnv, OPENCODE_BIN, processesUnder, waitUntil, type OpencodeEnv } from "../helpers/opencode-env.ts";
 

@@ -12,7 +12,7 @@ import {
   newRunState,
   parseEvent,
   parseLogfmt,
-} from "../../src/worker/opencode-events.ts";
+} from "../../src/opencode/events.ts";
 
 const SID = "ses_dda39092cffeEynStWA1JrGw12";
 const lines = [

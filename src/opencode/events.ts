@@ -6,6 +6,7 @@
 // finished tool call (part.state.status "completed" | "error"). stderr has logfmt log lines
 // (`timestamp=... level=ERROR message=... key="value"`) plus plain warnings such as
 // "permission requested: X; auto-rejecting".
+import { stripVTControlCharacters } from "node:util";
 
 export const PROVIDER_HINT =
   "configure a model provider for OpenCode on this worker: set the provider's API key in the worker's environment " +
@@ -109,9 +110,7 @@ export function finalText(s: RunState): string | null {
     .join("\n\n");
 }
 
-// eslint-disable-next-line no-control-regex
-const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
-export const stripAnsi = (s: string) => s.replace(ANSI, "");
+export const stripAnsi = (s: string) => stripVTControlCharacters(s);
 
 /** logfmt: key=value pairs, values bare or double-quoted with backslash escapes. */
 export function parseLogfmt(line: string): Record<string, string> {
