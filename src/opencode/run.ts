@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { opencodeNotFoundMessage } from "./bin.ts";
 import { isDir, opencodeEnv, prepareOpencode } from "./env.ts";
+import { recordAgent } from "./agents.ts";
 import { processTree } from "./proctree.ts";
 import {
   applyEvent,
@@ -12,10 +13,12 @@ import {
   describeError,
   describeNoAnswer,
   describeStall,
+  describeUnreachable,
   finalText,
   isStartupDbError,
   newRunState,
   parseEvent,
+  providerUnreachable,
   type RunState,
 } from "./events.ts";
 
@@ -44,6 +47,11 @@ export interface RunOpencodeOptions {
   /** Every output line: stdout lines are OpenCode's JSON events, stderr lines its warnings/errors. */
   onLine: (line: string, stream: "stdout" | "stderr") => void;
   onEvent?: (e: Record<string, any>) => void;
+  /**
+   * Record the running agent and its process tree here (agents.ts), so the worker's
+   * watchdog, or the next worker, stops it if this process dies without doing so.
+   */
+  agentsDir?: string;
   /** Name of the config key for error messages (default "opencode_bin"). */
   configKey?: string;
 }
@@ -96,7 +104,7 @@ interface Attempt {
   state: RunState;
   exitCode: number | null;
   exitSignal: string | null;
-  stopped: "timeout" | "cancelled" | null;
+  stopped: "timeout" | "cancelled" | "unreachable" | null;
   spawnError: Error | null;
 }
 
@@ -167,6 +175,8 @@ function runOnce(o: RunOpencodeOptions & { bin: string }, deadline: number): Pro
     const errDone = lines(child.stderr!, (l) => {
       applyStderr(state, l);
       if (l.trim()) safe(() => o.onLine(l, "stderr"));
+      // stderr is read only once the process runs, after `stop` below is defined
+      if (providerUnreachable(state)) stop("unreachable");
     });
 
     // opencode's group (detached) plus every descendant: its bash tool setsid()s commands
@@ -176,7 +186,7 @@ function runOnce(o: RunOpencodeOptions & { bin: string }, deadline: number): Pro
       tree?.signal(sig);
     };
     let graceTimer: ReturnType<typeof setTimeout> | undefined;
-    const stop = (why: "timeout" | "cancelled") => {
+    const stop = (why: NonNullable<Attempt["stopped"]>) => {
       if (a.stopped || a.exitCode !== null || a.exitSignal !== null) return;
       a.stopped = why;
       kill("SIGTERM");
@@ -184,6 +194,14 @@ function runOnce(o: RunOpencodeOptions & { bin: string }, deadline: number): Pro
     };
     const killNow = () => kill("SIGKILL");
     live.add(killNow);
+    // The tree as last seen goes into the record: a tool re-parented after OpenCode died
+    // can only be found that way. Every 2 s: one /proc scan, a few ms.
+    const record = o.agentsDir && child.pid ? recordAgent(o.agentsDir, child.pid) : null;
+    const refresh = record ? setInterval(() => (tree?.snapshot(), record.update(tree?.seen ?? new Map())), 2000) : undefined;
+    const forget = () => {
+      clearInterval(refresh);
+      record?.remove();
+    };
     const timer = setTimeout(() => stop("timeout"), Math.max(0, deadline - Date.now()));
     const onAbort = () => stop("cancelled");
     o.signal?.addEventListener("abort", onAbort, { once: true });
@@ -192,6 +210,7 @@ function runOnce(o: RunOpencodeOptions & { bin: string }, deadline: number): Pro
     child.on("error", (err) => {
       a.spawnError = err;
       live.delete(killNow);
+      forget();
       clearTimeout(timer);
       o.signal?.removeEventListener("abort", onAbort);
       done(a);
@@ -204,6 +223,7 @@ function runOnce(o: RunOpencodeOptions & { bin: string }, deadline: number): Pro
       clearTimeout(graceTimer);
       o.signal?.removeEventListener("abort", onAbort);
       if (a.stopped) kill("SIGKILL"); // tools that outlived opencode
+      forget();
       // A tool's background process can hold the pipes open: don't wait for it forever.
       await waitAbortable(Promise.all([outDone, errDone]).then(() => {}), undefined, 2000);
       child.stdout?.destroy();
@@ -226,6 +246,7 @@ function outcome(a: Attempt, o: RunOpencodeOptions, attempts: number): OpencodeR
     return { ...base, status: "failed", error };
   }
   if (a.stopped === "cancelled") return { ...base, status: "cancelled", error: "cancelled" };
+  if (a.stopped === "unreachable") return { ...base, status: "failed", error: describeUnreachable(s) };
   if (a.stopped === "timeout")
     return { ...base, status: "timeout", error: `opencode timed out after ${Math.round(o.timeoutMs / 1000)}s${describeStall(s)}` };
   if (s.error) return { ...base, status: "failed", error: describeError(s) };

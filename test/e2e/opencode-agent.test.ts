@@ -87,6 +87,29 @@ describe("runOpencode with the real opencode", () => {
     expect(r.result).toBeNull();
   }, 120_000);
 
+  test("a provider that refuses connections -> stopped early, failed naming the provider and what to check", async () => {
+    // A port that was just open and is now closed: connections to it are refused.
+    const gone = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("") });
+    const url = `http://127.0.0.1:${gone.port}`;
+    gone.stop(true);
+    const dead = createOpencodeEnv({ modelServerUrl: url, providerId: "deadprov", modelId: "m1" });
+    try {
+      const cwd = dead.makeProject("refused");
+      // OpenCode alone would retry for ever: only the early stop ends this before the test's own timeout.
+      const { p, lines } = run(cwd, "hello", { env: dead.env, model: dead.model, timeoutMs: 3_600_000 });
+      const r = await p;
+      expect(r.status).toBe("failed");
+      expect(r.error).toStartWith("cannot reach deadprov/m1: ");
+      expect(r.error).toContain("Cannot connect to API");
+      expect(r.error).toContain('OpenCode could not reach model provider "deadprov"');
+      expect(r.error).toContain("opencode auth login");
+      expect(lines.filter((l) => l.line.includes('message="stream error"')).length).toBeGreaterThanOrEqual(2);
+      expect(processesUnder(cwd)).toEqual([]);
+    } finally {
+      dead.cleanup();
+    }
+  }, 300_000);
+
   test("an unknown model -> failed naming the model and what to configure", async () => {
     const cwd = oe.makeProject("nomodel");
     const r = await run(cwd, "hello", { model: "nosuchprovider/nosuchmodel" }).p;

@@ -5,7 +5,7 @@ import type { OutputLine } from "../../protocol/index.ts";
 import { clientArgs, clientFor } from "../_api.ts";
 import { note, painter, printJson } from "../_output.ts";
 import { jsonArg, loadConfig } from "../_shared.ts";
-import { finish, follow, readOutput } from "./_follow.ts";
+import { finish, follow, outputPrinter, readOutput } from "./_follow.ts";
 
 export default defineCommand({
   meta: {
@@ -17,6 +17,7 @@ export default defineCommand({
   args: {
     id: { type: "positional", required: true, description: "Task id" },
     follow: { type: "boolean", alias: "f", description: "Keep printing new lines until the task ends" },
+    raw: { type: "boolean", description: "Print OpenCode's raw JSON events, not the agent's text and tool lines" },
     ...clientArgs,
     ...jsonArg,
   },
@@ -34,10 +35,11 @@ export default defineCommand({
     }
     const paint = painter(process.stderr);
     let attempt = 0;
+    const show = outputPrinter(!!args.raw);
     const print = (l: OutputLine) => {
       if (attempt && l.attempt !== attempt) note(paint("dim", `--- attempt ${l.attempt} ---`));
       attempt = l.attempt;
-      process.stdout.write(`${l.line}\n`);
+      show(l.line);
     };
     if (!args.follow) {
       await client.getTask(id); // an unknown id is a 404, not an empty log
