@@ -189,13 +189,17 @@ export function describeUnreachable(s: RunState): string {
 
 const looksLikeAuth = (m: string) => /api[ _-]?key|unauthori[sz]ed|authenticat|invalid.*(token|key)|credential/i.test(m);
 
-/** One line for the task's `error`: the provider's message plus what to do about it. */
-export function describeError(s: RunState): string {
+/**
+ * One line for the task's `error`: the provider's message plus what to do about it.
+ * `model` (provider/model, when the task named one) names the provider when OpenCode's
+ * log did not.
+ */
+export function describeError(s: RunState, model?: string | null): string {
   const e = s.error!;
   let msg = e.message;
   if (e.ref && s.refs.has(e.ref)) msg = s.refs.get(e.ref)!; // "Unexpected server error" -> the real cause
   if (/ProviderModelNotFoundError|Model not found/i.test(msg)) return `${msg} — ${PROVIDER_HINT}`;
-  if (looksLikeConnection(msg)) return `${msg} — ${unreachableHint(s.lastStreamError?.provider ?? null)}`;
+  if (looksLikeConnection(msg)) return `${msg} — ${unreachableHint(s.lastStreamError?.provider ?? model?.split("/")[0] ?? null)}`;
   if (e.statusCode === 401 || e.statusCode === 403 || /ProviderAuthError|LoadAPIKeyError/.test(e.name + msg) || looksLikeAuth(msg))
     return `${msg}${e.statusCode ? ` (HTTP ${e.statusCode})` : ""} — the provider rejected the credentials; ${PROVIDER_HINT}`;
   return e.statusCode ? `${msg} (HTTP ${e.statusCode})` : msg;

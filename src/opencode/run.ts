@@ -249,7 +249,7 @@ function outcome(a: Attempt, o: RunOpencodeOptions, attempts: number): OpencodeR
   if (a.stopped === "unreachable") return { ...base, status: "failed", error: describeUnreachable(s) };
   if (a.stopped === "timeout")
     return { ...base, status: "timeout", error: `opencode timed out after ${Math.round(o.timeoutMs / 1000)}s${describeStall(s)}` };
-  if (s.error) return { ...base, status: "failed", error: describeError(s) };
+  if (s.error) return { ...base, status: "failed", error: describeError(s, o.model) };
   if (a.exitCode !== 0) {
     if (o.sessionId && s.stderrTail.some((l) => /Session not found/i.test(l)))
       return { ...base, status: "failed", error: `opencode: session ${o.sessionId} not found, cannot resume it` };

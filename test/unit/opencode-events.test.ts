@@ -127,5 +127,9 @@ describe("an unreachable provider", () => {
     applyStderr(none, LOG_STREAM);
     applyEvent(none, { type: "error", error: { name: "UnknownError", data: { message: "Cannot connect to API: Was there a typo in the url or port?" } } });
     expect(describeError(none)).toContain("no provider seems configured");
+    const quiet = newRunState(); // no log line named the provider: the task's model does
+    applyEvent(quiet, { type: "error", error: { name: "UnknownError", data: { message: "fetch failed" } } });
+    expect(describeError(quiet, "acme/big-1")).toContain('could not reach model provider "acme"');
+    expect(describeError(quiet)).toContain("could not reach the model provider");
   });
 });
