@@ -8,8 +8,7 @@ import { ApiError, UnavailableError } from "../client/index.ts";
 import type { Config } from "../config/schema.ts";
 import { CliError, EXIT, errorMessage } from "../util/errors.ts";
 import { clientFor } from "./_api.ts";
-import { findOpencode, opencodeInstallPlaces } from "../worker/opencode.ts";
-import { findProviders, opencodeVersion } from "./_doctor-opencode.ts";
+import { findOpencode, findProviders, opencodeInstallPlaces, opencodeVersion } from "../opencode/index.ts";
 import { painter, printJson } from "./_output.ts";
 import { commandConfig, jsonArg } from "./_shared.ts";
 

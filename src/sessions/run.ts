@@ -2,8 +2,7 @@
 // after each task) and by `codetether sessions sync`.
 import type { Client } from "../client/index.ts";
 import type { Config } from "../config/schema.ts";
-import { findOpencode } from "../worker/opencode.ts";
-import { opencodeReader } from "./opencode.ts";
+import { findOpencode, opencodeReader } from "../opencode/index.ts";
 import { syncSessions, type SyncResult, type SyncTarget } from "./sync.ts";
 
 export interface RoundOptions {

@@ -5,12 +5,10 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import type { Client } from "../client/index.ts";
+import type { SessionReader } from "../opencode/index.ts";
 import type { MessageRecord, SessionRecord } from "../protocol/index.ts";
 
-export interface SessionReader {
-  list(): Promise<SessionRecord[]>;
-  export(id: string): Promise<{ session?: SessionRecord; messages: MessageRecord[] }>;
-}
+export type { SessionReader };
 
 export interface SyncTarget {
   /** Registered codebases of this worker: id and absolute path. */

@@ -3,8 +3,7 @@
 import type { Config } from "../config/schema.ts";
 import { sleep } from "../util/backoff.ts";
 import { log } from "../util/log.ts";
-import type { WorkerContext } from "../worker/context.ts";
-import type { WorkerOptions } from "../worker/index.ts";
+import type { WorkerContext, WorkerOptions } from "../worker/index.ts";
 import { syncRound } from "./run.ts";
 
 export function sessionSyncHooks(config: Config): Pick<WorkerOptions, "afterTask" | "background"> {

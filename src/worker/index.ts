@@ -12,9 +12,12 @@ import { CliError, EXIT } from "../util/errors.ts";
 import { acquireWorkerLock, previousInstance, recordInstance } from "./lock.ts";
 import { checkCodebasePath, registerWithRetry, workerHeartbeatLoop } from "./registration.ts";
 import { deliverSpool } from "./report.ts";
-import { runClaimedTask } from "./runner.ts";
+import { reapAgents, startWatchdog } from "../opencode/index.ts";
+import { agentsDir, runClaimedTask } from "./runner.ts";
 import { spoolDir } from "./spool.ts";
 import { writeStatus } from "./status-file.ts";
+
+export type { WorkerContext };
 
 export interface WorkerHandle {
   /** First call: stop claiming, give running tasks `shutdown_grace`, then release them. Second: release now. */
@@ -38,6 +41,12 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
   // Bad codebase paths are config errors: refuse before taking the lock or calling the server.
   for (const c of config.codebases) c.path = checkCodebasePath(c.name, c.path, config.allowed_paths);
   const unlock = await acquireWorkerLock(config.data_dir, workerId);
+  // Holding the lock, we are this worker's only incarnation: what an earlier one left
+  // running is stopped before anything is claimed, and the watchdog stops ours if we die.
+  const agents = agentsDir(config.data_dir, workerId);
+  const reaped = reapAgents(agents);
+  if (reaped.length) log("warn", `stopped ${reaped.length} agent process(es) a previous run of this worker left running`, { pids: reaped.join(",") });
+  const watchdog = startWatchdog(agents);
   // A fresh identity per process; holding the lock, we know the previous process here is dead.
   const startedAt = new Date().toISOString();
   const instance = { id: crypto.randomUUID(), pid: process.pid, started_at: startedAt, replaces: previousInstance(config.data_dir, workerId) };
@@ -148,6 +157,7 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
       }
       if (statusTimer) clearTimeout(statusTimer);
       saveStatus();
+      watchdog.close();
       await unlock();
     }
   })();

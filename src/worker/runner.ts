@@ -3,13 +3,14 @@
 // restart loses it.
 import { homedir } from "node:os";
 import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { ApiError } from "../client/index.ts";
 import type { ClaimResponse, Task } from "../protocol/index.ts";
 import { log } from "../util/log.ts";
 import { sleep } from "../util/backoff.ts";
 import type { AbortReason, WorkerContext } from "./context.ts";
 import { createOutputSink } from "./output.ts";
-import { findOpencode, opencodeNotFoundMessage, runOpencode } from "./opencode.ts";
+import { findOpencode, opencodeNotFoundMessage, runOpencode } from "../opencode/index.ts";
 import { deliverReport } from "./report.ts";
 import { writeReport, type Report } from "./spool.ts";
 import { checkCodebasePath, isReplaced, registerLocalCodebase } from "./registration.ts";
@@ -116,6 +117,11 @@ async function heartbeatLoop(ctx: WorkerContext, taskId: string, attempt: number
   }
 }
 
+/** Where this worker records its running agents (the watchdog and the next start read it). */
+export function agentsDir(dataDir: string, workerId: string): string {
+  return join(dataDir, "agents", workerId.replace(/[^A-Za-z0-9._-]/g, "_"));
+}
+
 export function codebasePath(ctx: WorkerContext, task: Task): string | null {
   const id = task.codebase_id;
   if (!id || id === "global" || id === ctx.globalCodebaseId) return homedir();
@@ -151,6 +157,7 @@ async function execute(ctx: WorkerContext, task: Task, signal: AbortSignal, onLi
     onLine,
     // A headless run cannot answer permission prompts (OpenCode rejects "ask"); explicit denies still hold.
     autoApprove: true,
+    agentsDir: agentsDir(ctx.config.data_dir, ctx.workerId),
   });
   if (r.status === "timeout") {
     // Keep OpenCode's diagnosis (e.g. which provider it kept retrying) after the documented prefix.

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { findOpencode, killAllOpencode, opencodeNotFoundMessage, runOpencode, type RunOpencodeOptions } from "../../src/worker/opencode.ts";
+import { findOpencode, killAllOpencode, opencodeNotFoundMessage, runOpencode, type RunOpencodeOptions } from "../../src/opencode/index.ts";
 import { startModelServer, type RecordedRequest } from "../fixtures/model-server.ts";
 import { createOpencodeEnv, OPENCODE_BIN, processesUnder, waitUntil, type OpencodeEnv } from "../helpers/opencode-env.ts";
 
@@ -86,6 +86,29 @@ describe("runOpencode with the real opencode", () => {
     expect(r.error).toContain("opencode auth login");
     expect(r.result).toBeNull();
   }, 120_000);
+
+  test("a provider that refuses connections -> stopped early, failed naming the provider and what to check", async () => {
+    // A port that was just open and is now closed: connections to it are refused.
+    const gone = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("") });
+    const url = `http://127.0.0.1:${gone.port}`;
+    gone.stop(true);
+    const dead = createOpencodeEnv({ modelServerUrl: url, providerId: "deadprov", modelId: "m1" });
+    try {
+      const cwd = dead.makeProject("refused");
+      // OpenCode alone would retry for ever: only the early stop ends this before the test's own timeout.
+      const { p, lines } = run(cwd, "hello", { env: dead.env, model: dead.model, timeoutMs: 3_600_000 });
+      const r = await p;
+      expect(r.status).toBe("failed");
+      expect(r.error).toStartWith("cannot reach deadprov/m1: ");
+      expect(r.error).toContain("Cannot connect to API");
+      expect(r.error).toContain('OpenCode could not reach model provider "deadprov"');
+      expect(r.error).toContain("opencode auth login");
+      expect(lines.filter((l) => l.line.includes('message="stream error"')).length).toBeGreaterThanOrEqual(2);
+      expect(processesUnder(cwd)).toEqual([]);
+    } finally {
+      dead.cleanup();
+    }
+  }, 300_000);
 
   test("an unknown model -> failed naming the model and what to configure", async () => {
     const cwd = oe.makeProject("nomodel");

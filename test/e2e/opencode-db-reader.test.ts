@@ -8,10 +8,11 @@ import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MessageRecord } from "../../src/protocol/index.ts";
-import { dbFirstReader, dbPathFromEnv, dbReader, locateOpencodeDb, openOpencodeDb } from "../../src/sessions/opencode-db.ts";
-import { cliReader, opencodeReader } from "../../src/sessions/opencode.ts";
-import type { SessionReader } from "../../src/sessions/sync.ts";
-import { runOpencode } from "../../src/worker/opencode.ts";
+import { dbPathFromEnv, locateOpencodeDb } from "../../src/opencode/env.ts";
+import { cliReader } from "../../src/opencode/sessions-cli.ts";
+import { dbFirstReader, dbReader, openOpencodeDb, opencodeReader } from "../../src/opencode/sessions-db.ts";
+import type { SessionReader } from "../../src/opencode/index.ts";
+import { runOpencode } from "../../src/opencode/run.ts";
 import { startModelServer } from "../fixtures/model-server.ts";
 import { createOpencodeEnv, OPENCODE_BIN, type OpencodeEnv } from "../helpers/opencode-env.ts";
 

@@ -3,8 +3,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { MessageRecord, SessionRecord } from "../../src/protocol/index.ts";
-import { exportSession, listSessions, mapListEntry, opencodeReader } from "../../src/sessions/opencode.ts";
-import { runOpencode } from "../../src/worker/opencode.ts";
+import { exportSession, listSessions } from "../../src/opencode/sessions-cli.ts";
+import { mapListEntry } from "../../src/opencode/sessions-map.ts";
+import { opencodeReader, runOpencode } from "../../src/opencode/index.ts";
 import { startModelServer } from "../fixtures/model-server.ts";
 import { createOpencodeEnv, OPENCODE_BIN, type OpencodeEnv } from "../helpers/opencode-env.ts";
 

@@ -27,6 +27,15 @@ function script(req: { lastUserText: string | null; toolResults: unknown[] }): S
       ? { type: "text", text: "I wrote the file." }
       : { type: "tool", name: "write", args: { filePath: write[1], content: "hello from the model\n" } };
   }
+  if (text.includes("tools-demo")) {
+    // a write, a failing command, then the answer: what people read in `task logs`
+    const steps: ScriptStep[] = [
+      { type: "tool", name: "write", args: { filePath: "demo.txt", content: "demo\n" }, text: "Writing the demo file." },
+      { type: "tool", name: "bash", args: { command: "exit 3", description: "Fail on purpose" } },
+      { type: "text", text: "Demo finished." },
+    ];
+    return steps[Math.min(req.toolResults.length, 2)]!;
+  }
   if (text.includes("hang-forever")) return { type: "hang" };
   if (text.includes("reject-key")) return { type: "error", status: 401, message: "Incorrect API key provided: sk-te****", code: "invalid_api_key", errorType: "invalid_request_error" };
   if (text.includes("slowly")) return { type: "slow", text: "done slowly", delayMs: 300, chunks: 4 };
@@ -69,6 +78,28 @@ describe("worker with the real OpenCode", () => {
     expect(readFileSync(file, "utf8")).toBe("hello from the model\n");
     const out = await server.client.getOutput(t.id);
     expect(out.outputs.some((o) => o.line.includes('"tool_use"') || o.line.includes('"tool"'))).toBe(true);
+  });
+
+  test("task logs and create --wait show the agent's text and one line per tool call; --raw the events", async () => {
+    const { runCli } = await import("../helpers/proc.ts");
+    const ct = (args: string[]) => runCli(args, { env: { ...oc.env, A2A_CONFIG: undefined, A2A_SERVER_URL: server.url }, timeoutMs: 150_000 });
+    const w = await ct(["task", "create", "--codebase", "repo", "--prompt", "tools-demo", "--model", oc.model, "--wait"]);
+    expect(w.stderr).toMatch(/task \S+ completed in/);
+    expect(w.code).toBe(0);
+    const expected = ["Writing the demo file.", "✓ write demo.txt", "✗ bash exit 3: exit 3", "Demo finished."];
+    expect(w.stdout.trimEnd().split("\n")).toEqual(expected);
+    const id = w.stderr.match(/task (\S+) created/)![1]!;
+
+    const logs = await ct(["task", "logs", id]);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout.trimEnd().split("\n")).toEqual(expected);
+    expect(logs.stdout).not.toContain("step_start");
+
+    const raw = await ct(["task", "logs", id, "--raw"]);
+    expect(raw.code).toBe(0);
+    const events = raw.stdout.trimEnd().split("\n").map((l) => JSON.parse(l).type);
+    expect(events).toContain("step_start");
+    expect(events.filter((t) => t === "tool_use")).toHaveLength(2);
   });
 
   test("the provider answers 401: the task fails with the provider's error", async () => {

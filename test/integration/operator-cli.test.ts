@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PROVIDER_ENV_KEYS } from "../../src/commands/_doctor-opencode.ts";
+import { PROVIDER_ENV_KEYS } from "../../src/opencode/index.ts";
 import { Task } from "../../src/protocol/index.ts";
 import { codebaseId, startServerProc, startWorkerProc, type ServerProc, type WorkerProc } from "../helpers/cluster.ts";
 import { BUN, CLI, killAll, ROOT, runCli, spawnCli, tempDir, waitUntil } from "../helpers/proc.ts";

@@ -7,12 +7,14 @@ import {
   describeError,
   describeNoAnswer,
   describeStall,
+  describeUnreachable,
   finalText,
   isStartupDbError,
   newRunState,
   parseEvent,
   parseLogfmt,
-} from "../../src/worker/opencode-events.ts";
+  providerUnreachable,
+} from "../../src/opencode/events.ts";
 
 const SID = "ses_dda39092cffeEynStWA1JrGw12";
 const lines = [
@@ -93,5 +95,41 @@ describe("opencode run events", () => {
 
   test("logfmt values: bare, quoted, escaped", () => {
     expect(parseLogfmt('a=1 b="two words" c="say \\"hi\\"" d.e=x')).toEqual({ a: "1", b: "two words", c: 'say "hi"', "d.e": "x" });
+  });
+});
+
+describe("an unreachable provider", () => {
+  const refused = (provider: string, small = "false") =>
+    `timestamp=2026-12-02T03:19:31.724Z level=ERROR run=8e2e3074 message="stream error" providerID=${provider} modelID=m1 small=${small} agent=build ` +
+    'error.error="AI_APICallError: Cannot connect to API: Unable to connect. Is the computer able to access the url?"';
+
+  test("two connection failures in a row of the task's model stop the run; other errors reset the count", () => {
+    const s = newRunState();
+    applyStderr(s, refused("deadprov"));
+    expect(providerUnreachable(s)).toBe(false);
+    applyStderr(s, refused("deadprov", "true")); // the title model: not the task's
+    expect(providerUnreachable(s)).toBe(false);
+    applyStderr(s, refused("deadprov"));
+    expect(providerUnreachable(s)).toBe(true);
+    expect(describeUnreachable(s)).toStartWith("cannot reach deadprov/m1: AI_APICallError: Cannot connect to API");
+    expect(describeUnreachable(s)).toContain('could not reach model provider "deadprov"');
+    applyStderr(s, LOG_STREAM.replace("Cannot connect to API: Was there a typo in the url or port? (cause: Error: Was there a typo in the url or port?)", "Overloaded"));
+    expect(providerUnreachable(s)).toBe(false);
+  });
+
+  test("an error event about the connection carries the hint naming the provider, not only a timeout", () => {
+    const s = newRunState();
+    applyStderr(s, refused("deadprov"));
+    applyEvent(s, { type: "error", error: { name: "UnknownError", data: { message: "Cannot connect to API: Unable to connect. Is the computer able to access the url?" } } });
+    expect(describeError(s)).toContain('OpenCode could not reach model provider "deadprov"');
+    expect(describeError(s)).toContain("opencode auth login");
+    const none = newRunState();
+    applyStderr(none, LOG_STREAM);
+    applyEvent(none, { type: "error", error: { name: "UnknownError", data: { message: "Cannot connect to API: Was there a typo in the url or port?" } } });
+    expect(describeError(none)).toContain("no provider seems configured");
+    const quiet = newRunState(); // no log line named the provider: the task's model does
+    applyEvent(quiet, { type: "error", error: { name: "UnknownError", data: { message: "fetch failed" } } });
+    expect(describeError(quiet, "acme/big-1")).toContain('could not reach model provider "acme"');
+    expect(describeError(quiet)).toContain("could not reach the model provider");
   });
 });

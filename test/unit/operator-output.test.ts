@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { findProviders, parseJsonc } from "../../src/commands/_doctor-opencode.ts";
+import { findProviders, parseJsonc } from "../../src/opencode/doctor.ts";
 import { ago, clip, colorEnabled, duration, keyValues, painter, table } from "../../src/commands/_output.ts";
 import { tempDir } from "../helpers/proc.ts";
 

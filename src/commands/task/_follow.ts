@@ -3,7 +3,9 @@
 // with no extra code: a short outage is waited out, a long one is exit 69.
 import { type Client, UnavailableError } from "../../client/index.ts";
 import { isFinal, type OutputLine, Task } from "../../protocol/index.ts";
+import { renderLine } from "../../opencode/index.ts";
 import { CliError, EXIT } from "../../util/errors.ts";
+import { painter } from "../_output.ts";
 
 const TASK_KEYS = Object.keys(Task.shape) as (keyof Task)[];
 
@@ -22,6 +24,20 @@ export function finish(t: Task): void {
   if (t.status === "completed") return;
   if (t.status === "cancelled") throw new CliError(`task ${t.id} was cancelled`, EXIT.CANCELLED);
   throw new CliError(`task ${t.id} ${t.status}${t.error ? `: ${t.error.split("\n")[0]}` : ""}`, EXIT.FAILURE);
+}
+
+/**
+ * Prints stored output lines to stdout: as people read them (the agent's text, one line
+ * per tool call, colour on a terminal) or, with `raw`, exactly as stored. Returns what
+ * it printed for a line, null when nothing.
+ */
+export function outputPrinter(raw: boolean): (line: string) => string | null {
+  const paint = painter(process.stdout);
+  return (line) => {
+    const text = raw ? line : renderLine(line, paint);
+    if (text !== null) process.stdout.write(`${text}\n`);
+    return text;
+  };
 }
 
 /** Every stored output line from `since` on, paging until the server has no more. */

@@ -6,7 +6,7 @@ import { CliError, EXIT } from "../../util/errors.ts";
 import { clientFor, intArg, positiveArg, resolveCodebase } from "../_api.ts";
 import { duration, note, painter, printJson, spinner, warn } from "../_output.ts";
 import { commandConfig, jsonArg } from "../_shared.ts";
-import { finish, follow, taskJson } from "./_follow.ts";
+import { finish, follow, outputPrinter, taskJson } from "./_follow.ts";
 
 const cfg = commandConfig(["client"], {
   codebase: { type: "string", required: true, valueHint: "id|name|global", description: "Codebase to run in" },
@@ -19,6 +19,7 @@ const cfg = commandConfig(["client"], {
   "target-worker": { type: "string", valueHint: "id", description: "Only this worker may run it" },
   "max-attempts": { type: "string", valueHint: "n", description: "Attempts before it fails (default: 3)" },
   wait: { type: "boolean", description: "Follow the output until the task ends; exit code = outcome" },
+  raw: { type: "boolean", description: "With --wait: print OpenCode's raw JSON events, not the agent's text and tool lines" },
   ...jsonArg,
 });
 
@@ -57,14 +58,14 @@ export default defineCommand({
       else process.stdout.write(`${task.id}\n`);
       return;
     }
-    const final = await waitFor(client, task, !!args.json);
+    const final = await waitFor(client, task, !!args.json, !!args.raw);
     if (args.json) printJson(taskJson(final));
     finish(final);
   },
 });
 
 /** Follow until final; people see the output live, a spinner while nothing happens, and a summary line. */
-async function waitFor(client: ReturnType<typeof clientFor>, task: Task, json: boolean): Promise<Task> {
+async function waitFor(client: ReturnType<typeof clientFor>, task: Task, json: boolean, raw: boolean): Promise<Task> {
   const paint = painter(process.stderr);
   if (!json) note(`task ${task.id} created`);
   const spin = json ? spinner("", { write: () => true }) : spinner(`task ${task.id}: waiting for a worker`);
@@ -75,6 +76,7 @@ async function waitFor(client: ReturnType<typeof clientFor>, task: Task, json: b
   };
   process.on("SIGINT", onSigint);
   let out = "";
+  const show = outputPrinter(raw);
   let attempt = 0;
   const started = Date.now();
   try {
@@ -85,14 +87,14 @@ async function waitFor(client: ReturnType<typeof clientFor>, task: Task, json: b
         spin.stop();
         if (attempt && l.attempt !== attempt) note(paint("dim", `--- attempt ${l.attempt} ---`));
         attempt = l.attempt;
-        out += `${l.line}\n`;
-        process.stdout.write(`${l.line}\n`);
+        const text = show(l.line);
+        if (text !== null) out += `${text}\n`;
       },
     });
     spin.stop();
     if (!json) {
       // The result is often the last thing the agent printed; do not show it twice.
-      if (final.result && !out.trimEnd().endsWith(final.result.trimEnd())) process.stdout.write(`${final.result.trimEnd()}\n`);
+      if (final.result && !shownAlready(out, final.result)) process.stdout.write(`${final.result.trimEnd()}\n`);
       const took = duration((Date.now() - started) / 1000);
       if (final.status === "completed") note(`${paint("green", "✓")} task ${final.id} completed in ${took}`);
     }
@@ -101,6 +103,12 @@ async function waitFor(client: ReturnType<typeof clientFor>, task: Task, json: b
     spin.stop();
     process.off("SIGINT", onSigint);
   }
+}
+
+/** The answer is usually the agent's last text, already printed (text parts joined by blank lines). */
+function shownAlready(out: string, result: string): boolean {
+  const squash = (s: string) => s.replace(/\s+/g, " ").trim();
+  return squash(out).endsWith(squash(result));
 }
 
 function str(v: unknown): string | undefined {

@@ -5,11 +5,12 @@ import type { OutputLine } from "../../protocol/index.ts";
 import { clientFor, resolveTaskId } from "../_api.ts";
 import { note, painter, printJson } from "../_output.ts";
 import { commandConfig, jsonArg } from "../_shared.ts";
-import { finish, follow, readOutput } from "./_follow.ts";
+import { finish, follow, outputPrinter, readOutput } from "./_follow.ts";
 
 const cfg = commandConfig(["client"], {
   id: { type: "positional", required: true, description: "Task id" },
   follow: { type: "boolean", alias: "f", description: "Keep printing new lines until the task ends" },
+  raw: { type: "boolean", description: "Print OpenCode's raw JSON events, not the agent's text and tool lines" },
   ...jsonArg,
 });
 
@@ -35,10 +36,11 @@ export default defineCommand({
     }
     const paint = painter(process.stderr);
     let attempt = 0;
+    const show = outputPrinter(!!args.raw);
     const print = (l: OutputLine) => {
       if (attempt && l.attempt !== attempt) note(paint("dim", `--- attempt ${l.attempt} ---`));
       attempt = l.attempt;
-      process.stdout.write(`${l.line}\n`);
+      show(l.line);
     };
     if (!args.follow) {
       await client.getTask(id); // an unknown id is a 404, not an empty log

@@ -16,7 +16,7 @@ export async function runInForeground(config: Config, start: () => Promise<Worke
   let signals = 0;
   const onSignal = () => {
     signals++;
-    if (signals >= 3) process.exit(1); // OpenCode runs are killed by the exit hook in worker/opencode.ts
+    if (signals >= 3) process.exit(1); // OpenCode runs are killed by the exit hook in opencode/run.ts
     w.shutdown();
   };
   process.on("SIGTERM", onSignal);

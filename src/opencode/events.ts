@@ -6,6 +6,7 @@
 // finished tool call (part.state.status "completed" | "error"). stderr has logfmt log lines
 // (`timestamp=... level=ERROR message=... key="value"`) plus plain warnings such as
 // "permission requested: X; auto-rejecting".
+import { stripVTControlCharacters } from "node:util";
 
 export const PROVIDER_HINT =
   "configure a model provider for OpenCode on this worker: set the provider's API key in the worker's environment " +
@@ -34,6 +35,8 @@ export interface RunState {
   refs: Map<string, string>;
   /** From stderr: the provider error OpenCode is retrying on (it retries connection errors forever). */
   lastStreamError: { provider: string; model: string; error: string } | null;
+  /** Connection failures to the task's model in a row (refused, no such host, ...): see providerUnreachable. */
+  connectionFailures: number;
   permissionRejections: string[];
   /** stderr said "database is locked" / a failed CREATE: OpenCode's db start-up race. */
   dbContention: boolean;
@@ -51,6 +54,7 @@ export function newRunState(): RunState {
     error: null,
     refs: new Map(),
     lastStreamError: null,
+    connectionFailures: 0,
     permissionRejections: [],
     dbContention: false,
     stderrTail: [],
@@ -109,9 +113,7 @@ export function finalText(s: RunState): string | null {
     .join("\n\n");
 }
 
-// eslint-disable-next-line no-control-regex
-const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
-export const stripAnsi = (s: string) => s.replace(ANSI, "");
+export const stripAnsi = (s: string) => stripVTControlCharacters(s);
 
 /** logfmt: key=value pairs, values bare or double-quoted with backslash escapes. */
 export function parseLogfmt(line: string): Record<string, string> {
@@ -140,8 +142,10 @@ export function applyStderr(s: RunState, raw: string): void {
   if (line.startsWith("timestamp=") && line.includes(" level=")) {
     const f = parseLogfmt(line);
     if (f.ref && f.error) s.refs.set(f.ref, f.error);
-    if (f.message === "stream error" && f["error.error"] && f.small !== "true")
+    if (f.message === "stream error" && f["error.error"] && f.small !== "true") {
       s.lastStreamError = { provider: f.providerID ?? "?", model: f.modelID ?? "?", error: f["error.error"] };
+      s.connectionFailures = looksLikeConnection(f["error.error"]) ? s.connectionFailures + 1 : 0;
+    }
     // log lines are long; keep them out of the error tail unless they are errors
     if (f.level !== "ERROR") return;
     s.stderrTail.push(`${f.message ?? ""}${f.error ? `: ${f.error}` : f["error.error"] ? `: ${f["error.error"]}` : ""}`.slice(0, 2000));
@@ -153,14 +157,49 @@ export function applyStderr(s: RunState, raw: string): void {
   if (s.stderrTail.length > TAIL_LINES) s.stderrTail.splice(0, s.stderrTail.length - TAIL_LINES);
 }
 
+/** The provider's endpoint could not be reached at all (as opposed to answering with an error). */
+const looksLikeConnection = (m: string) =>
+  /Cannot connect to API|Unable to connect|ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|getaddrinfo|fetch failed|connection refused|Was there a typo in the url/i.test(m);
+
+/**
+ * Connection failures in a row after which the run is stopped: OpenCode 1.18 retries an
+ * unreachable provider forever (2 s, 4 s, 8 s ... apart), so a refused connection or an
+ * unknown host would otherwise hold the task until its timeout. Two failures (a few
+ * seconds) tell a dead endpoint from a single dropped connection.
+ */
+export const CONNECTION_FAILURES_TO_STOP = 2;
+
+export function providerUnreachable(s: RunState): boolean {
+  return s.connectionFailures >= CONNECTION_FAILURES_TO_STOP;
+}
+
+/** What to do when `provider` cannot be reached: the README promises it names the provider. */
+function unreachableHint(provider: string | null): string {
+  if (provider === "opencode")
+    return `no provider seems configured (OpenCode fell back to its built-in "opencode" provider, which needs the internet); ${PROVIDER_HINT}`;
+  const which = provider ? `model provider "${provider}"` : "the model provider";
+  return `OpenCode could not reach ${which} from this worker: check its baseURL in the OpenCode config and the worker's network/proxy, or ${PROVIDER_HINT}`;
+}
+
+/** The error of a run stopped because its provider cannot be reached. */
+export function describeUnreachable(s: RunState): string {
+  const e = s.lastStreamError!;
+  return `cannot reach ${e.provider}/${e.model}: ${e.error} — ${unreachableHint(e.provider)}`;
+}
+
 const looksLikeAuth = (m: string) => /api[ _-]?key|unauthori[sz]ed|authenticat|invalid.*(token|key)|credential/i.test(m);
 
-/** One line for the task's `error`: the provider's message plus what to do about it. */
-export function describeError(s: RunState): string {
+/**
+ * One line for the task's `error`: the provider's message plus what to do about it.
+ * `model` (provider/model, when the task named one) names the provider when OpenCode's
+ * log did not.
+ */
+export function describeError(s: RunState, model?: string | null): string {
   const e = s.error!;
   let msg = e.message;
   if (e.ref && s.refs.has(e.ref)) msg = s.refs.get(e.ref)!; // "Unexpected server error" -> the real cause
   if (/ProviderModelNotFoundError|Model not found/i.test(msg)) return `${msg} — ${PROVIDER_HINT}`;
+  if (looksLikeConnection(msg)) return `${msg} — ${unreachableHint(s.lastStreamError?.provider ?? model?.split("/")[0] ?? null)}`;
   if (e.statusCode === 401 || e.statusCode === 403 || /ProviderAuthError|LoadAPIKeyError/.test(e.name + msg) || looksLikeAuth(msg))
     return `${msg}${e.statusCode ? ` (HTTP ${e.statusCode})` : ""} — the provider rejected the credentials; ${PROVIDER_HINT}`;
   return e.statusCode ? `${msg} (HTTP ${e.statusCode})` : msg;
@@ -183,8 +222,7 @@ export function describeStall(s: RunState): string {
   const e = s.lastStreamError;
   if (!e) return "";
   let out = `; OpenCode kept retrying ${e.provider}/${e.model}: ${e.error}`;
-  if (e.provider === "opencode")
-    out += ` — no provider seems configured (OpenCode fell back to its built-in "opencode" provider); ${PROVIDER_HINT}`;
+  if (e.provider === "opencode" || looksLikeConnection(e.error)) out += ` — ${unreachableHint(e.provider)}`;
   else if (looksLikeAuth(e.error)) out += ` — ${PROVIDER_HINT}`;
   return out;
 }

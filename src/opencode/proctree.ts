@@ -12,6 +12,21 @@ interface Proc {
   start: string;
 }
 
+/** Fields of /proc/<pid>/stat after the command name: "pid (comm) state ppid ...", comm may hold spaces and parens. */
+function statFields(pid: number | string): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/** The process's start time (Linux clock ticks since boot), or null when it is gone or there is no /proc. */
+export function startTime(pid: number): string | null {
+  try {
+    return statFields(pid)[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** Every process we can see. */
 function processTable(): Map<number, Proc> {
   const table = new Map<number, Proc>();
@@ -20,9 +35,7 @@ function processTable(): Map<number, Proc> {
       for (const d of readdirSync("/proc")) {
         if (!/^\d+$/.test(d)) continue;
         try {
-          // "pid (comm) state ppid ...": comm may contain spaces and parens, so split after the last ")"
-          const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-          const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+          const f = statFields(d);
           table.set(Number(d), { ppid: Number(f[1]), start: f[19] ?? "" });
         } catch {} // exited while we looked
       }
@@ -83,6 +96,10 @@ export function processTree(rootPid: number) {
     },
     get pids(): number[] {
       return [...seen.keys()];
+    },
+    /** Every descendant seen so far, with its start time. */
+    get seen(): Map<number, string> {
+      return new Map(seen);
     },
   };
 }

@@ -2,10 +2,10 @@
 // its own process group, so a timeout or a cancel stops OpenCode and every tool process
 // it started. Facts about OpenCode 1.18 this relies on are noted where they are used;
 // the event shapes are in opencode-events.ts.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { accessSync, constants, statSync } from "node:fs";
-import { homedir } from "node:os";
-import { delimiter, isAbsolute, join, resolve } from "node:path";
+import { spawn, type ChildProcess } from "node:child_process";
+import { opencodeNotFoundMessage } from "./bin.ts";
+import { isDir, opencodeEnv, prepareOpencode } from "./env.ts";
+import { recordAgent } from "./agents.ts";
 import { processTree } from "./proctree.ts";
 import {
   applyEvent,
@@ -13,12 +13,14 @@ import {
   describeError,
   describeNoAnswer,
   describeStall,
+  describeUnreachable,
   finalText,
   isStartupDbError,
   newRunState,
   parseEvent,
+  providerUnreachable,
   type RunState,
-} from "./opencode-events.ts";
+} from "./events.ts";
 
 export type OpencodeStatus = "completed" | "failed" | "cancelled" | "timeout";
 
@@ -45,6 +47,11 @@ export interface RunOpencodeOptions {
   /** Every output line: stdout lines are OpenCode's JSON events, stderr lines its warnings/errors. */
   onLine: (line: string, stream: "stdout" | "stderr") => void;
   onEvent?: (e: Record<string, any>) => void;
+  /**
+   * Record the running agent and its process tree here (agents.ts), so the worker's
+   * watchdog, or the next worker, stops it if this process dies without doing so.
+   */
+  agentsDir?: string;
   /** Name of the config key for error messages (default "opencode_bin"). */
   configKey?: string;
 }
@@ -58,128 +65,6 @@ export interface OpencodeResult {
   toolsUsed: string[];
   /** Processes started: > 1 when a start-up database race was retried. */
   attempts: number;
-}
-
-// ---------------------------------------------------------------- finding the binary
-
-function isExecutable(p: string): boolean {
-  try {
-    if (!statSync(p).isFile()) return false;
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Where findOpencode looks after opencode_bin and PATH (also listed in error messages). */
-export function opencodeInstallPlaces(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string[] {
-  const home = env.HOME || homedir();
-  const places = [
-    join(home, ".opencode", "bin", "opencode"), // the official install script
-    join(home, ".local", "bin", "opencode"),
-    "/usr/local/bin/opencode",
-    "/opt/homebrew/bin/opencode",
-    join(home, ".bun", "bin", "opencode"),
-    join(home, ".npm-global", "bin", "opencode"),
-    join(cwd, "node_modules", ".bin", "opencode"),
-  ];
-  if (env.npm_config_prefix) places.push(join(env.npm_config_prefix, "bin", "opencode"));
-  return places;
-}
-
-let npmPrefixCache: string | null | undefined;
-function npmGlobalBin(): string | null {
-  if (npmPrefixCache === undefined) {
-    const r = spawnSync("npm", ["prefix", "-g"], { encoding: "utf8", timeout: 5000, stdio: ["ignore", "pipe", "ignore"] });
-    npmPrefixCache = r.status === 0 && r.stdout.trim() ? join(r.stdout.trim(), "bin", "opencode") : null;
-  }
-  return npmPrefixCache;
-}
-
-function onPath(name: string, env: NodeJS.ProcessEnv): string | null {
-  for (const dir of (env.PATH ?? "").split(delimiter).filter(Boolean)) {
-    const p = join(dir, name);
-    if (isExecutable(p)) return resolve(p);
-  }
-  return null;
-}
-
-/**
- * opencode_bin when set (a path, or a name looked up on PATH; no fallback: an explicit
- * setting that is wrong is an error), else `opencode` on PATH, else the usual install
- * places, else the npm global prefix. Returns an absolute path or null.
- */
-export function findOpencode(configured?: string | null, env: NodeJS.ProcessEnv = process.env): string | null {
-  if (configured) {
-    if (configured.includes("/") || isAbsolute(configured)) {
-      const p = resolve(configured.replace(/^~(?=\/)/, env.HOME || homedir()));
-      return isExecutable(p) ? p : null;
-    }
-    return onPath(configured, env);
-  }
-  const fromPath = onPath("opencode", env);
-  if (fromPath) return fromPath;
-  for (const p of opencodeInstallPlaces(env)) if (isExecutable(p)) return resolve(p);
-  const npm = npmGlobalBin();
-  return npm && isExecutable(npm) ? npm : null;
-}
-
-/** The one-line error for "no opencode": names the setting and where we looked. */
-export function opencodeNotFoundMessage(configured?: string | null, configKey = "opencode_bin", env: NodeJS.ProcessEnv = process.env): string {
-  if (configured)
-    return `opencode not found at ${configKey}=${configured} (not an executable file): fix ${configKey} (env A2A_OPENCODE_BIN, flag --opencode-bin) or unset it to search PATH`;
-  return (
-    `opencode not found: looked on PATH and in ${opencodeInstallPlaces(env).join(", ")} and the npm global prefix; ` +
-    `install it (npm i -g opencode-ai) or set ${configKey} (env A2A_OPENCODE_BIN, flag --opencode-bin)`
-  );
-}
-
-// ---------------------------------------------------------------- start-up gate
-
-/** Env every opencode process gets unless the caller overrides it: a worker never self-upgrades its agent mid-fleet. */
-export const OPENCODE_BASE_ENV: Record<string, string> = { OPENCODE_DISABLE_AUTOUPDATE: "1" };
-
-function mergedEnv(extra?: Record<string, string>, cwd?: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  Object.assign(env, OPENCODE_BASE_ENV, extra);
-  // OpenCode takes its project directory from $PWD before process.cwd(): an inherited PWD
-  // would make it work in the worker's directory instead of the codebase.
-  if (cwd) env.PWD = cwd;
-  return env;
-}
-
-const prepared = new Map<string, Promise<void>>();
-
-/**
- * Opens OpenCode's database once (which runs its migrations) before runs start in
- * parallel: concurrent first starts on a fresh or just-upgraded database race in the
- * migrations and fail with "database is locked" / "Failed query: CREATE TABLE" (OpenCode
- * issues #33320, #21215). Once per binary and data dir per process; never throws.
- */
-export function prepareOpencode(bin: string, env?: Record<string, string>): Promise<void> {
-  const e = mergedEnv(env);
-  const key = [bin, e.OPENCODE_DB ?? "", e.XDG_DATA_HOME ?? "", e.HOME ?? ""].join("\0");
-  let p = prepared.get(key);
-  if (!p) {
-    p = new Promise<void>((done) => {
-      const child = spawn(bin, ["db", "path"], { env: e, stdio: ["ignore", "ignore", "ignore"], cwd: e.HOME && isDir(e.HOME) ? e.HOME : undefined });
-      const t = setTimeout(() => child.kill("SIGKILL"), 60_000);
-      child.on("error", () => (clearTimeout(t), done()));
-      child.on("exit", () => (clearTimeout(t), done()));
-    });
-    prepared.set(key, p);
-  }
-  return p;
-}
-
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 // ---------------------------------------------------------------- running
@@ -219,7 +104,7 @@ interface Attempt {
   state: RunState;
   exitCode: number | null;
   exitSignal: string | null;
-  stopped: "timeout" | "cancelled" | null;
+  stopped: "timeout" | "cancelled" | "unreachable" | null;
   spawnError: Error | null;
 }
 
@@ -237,7 +122,7 @@ function runOnce(o: RunOpencodeOptions & { bin: string }, deadline: number): Pro
     try {
       child = spawn(o.bin, args, {
         cwd: o.cwd,
-        env: mergedEnv(o.env, o.cwd),
+        env: opencodeEnv(o.env, o.cwd),
         detached: true, // own process group: kill(-pid) reaches the tools too
         stdio: ["pipe", "pipe", "pipe"],
       });
@@ -290,6 +175,8 @@ function runOnce(o: RunOpencodeOptions & { bin: string }, deadline: number): Pro
     const errDone = lines(child.stderr!, (l) => {
       applyStderr(state, l);
       if (l.trim()) safe(() => o.onLine(l, "stderr"));
+      // stderr is read only once the process runs, after `stop` below is defined
+      if (providerUnreachable(state)) stop("unreachable");
     });
 
     // opencode's group (detached) plus every descendant: its bash tool setsid()s commands
@@ -299,7 +186,7 @@ function runOnce(o: RunOpencodeOptions & { bin: string }, deadline: number): Pro
       tree?.signal(sig);
     };
     let graceTimer: ReturnType<typeof setTimeout> | undefined;
-    const stop = (why: "timeout" | "cancelled") => {
+    const stop = (why: NonNullable<Attempt["stopped"]>) => {
       if (a.stopped || a.exitCode !== null || a.exitSignal !== null) return;
       a.stopped = why;
       kill("SIGTERM");
@@ -307,6 +194,14 @@ function runOnce(o: RunOpencodeOptions & { bin: string }, deadline: number): Pro
     };
     const killNow = () => kill("SIGKILL");
     live.add(killNow);
+    // The tree as last seen goes into the record: a tool re-parented after OpenCode died
+    // can only be found that way. Every 2 s: one /proc scan, a few ms.
+    const record = o.agentsDir && child.pid ? recordAgent(o.agentsDir, child.pid) : null;
+    const refresh = record ? setInterval(() => (tree?.snapshot(), record.update(tree?.seen ?? new Map())), 2000) : undefined;
+    const forget = () => {
+      clearInterval(refresh);
+      record?.remove();
+    };
     const timer = setTimeout(() => stop("timeout"), Math.max(0, deadline - Date.now()));
     const onAbort = () => stop("cancelled");
     o.signal?.addEventListener("abort", onAbort, { once: true });
@@ -315,6 +210,7 @@ function runOnce(o: RunOpencodeOptions & { bin: string }, deadline: number): Pro
     child.on("error", (err) => {
       a.spawnError = err;
       live.delete(killNow);
+      forget();
       clearTimeout(timer);
       o.signal?.removeEventListener("abort", onAbort);
       done(a);
@@ -327,6 +223,7 @@ function runOnce(o: RunOpencodeOptions & { bin: string }, deadline: number): Pro
       clearTimeout(graceTimer);
       o.signal?.removeEventListener("abort", onAbort);
       if (a.stopped) kill("SIGKILL"); // tools that outlived opencode
+      forget();
       // A tool's background process can hold the pipes open: don't wait for it forever.
       await waitAbortable(Promise.all([outDone, errDone]).then(() => {}), undefined, 2000);
       child.stdout?.destroy();
@@ -349,9 +246,10 @@ function outcome(a: Attempt, o: RunOpencodeOptions, attempts: number): OpencodeR
     return { ...base, status: "failed", error };
   }
   if (a.stopped === "cancelled") return { ...base, status: "cancelled", error: "cancelled" };
+  if (a.stopped === "unreachable") return { ...base, status: "failed", error: describeUnreachable(s) };
   if (a.stopped === "timeout")
     return { ...base, status: "timeout", error: `opencode timed out after ${Math.round(o.timeoutMs / 1000)}s${describeStall(s)}` };
-  if (s.error) return { ...base, status: "failed", error: describeError(s) };
+  if (s.error) return { ...base, status: "failed", error: describeError(s, o.model) };
   if (a.exitCode !== 0) {
     if (o.sessionId && s.stderrTail.some((l) => /Session not found/i.test(l)))
       return { ...base, status: "failed", error: `opencode: session ${o.sessionId} not found, cannot resume it` };

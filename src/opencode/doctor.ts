@@ -1,5 +1,5 @@
 // What `doctor` asks about OpenCode on this machine beyond where the binary is (that is
-// the worker's own findOpencode, so both agree): its version, and whether any model
+// bin.ts's findOpencode, the worker's own, so both agree): its version, and whether any model
 // provider is set up (env key, config `provider`, or auth.json).
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";

@@ -6,14 +6,11 @@
 // checks that against real OpenCode runs). Anything unexpected (no db, unknown schema, a
 // WAL db without its -wal/-shm files, a failing query) makes the caller use the CLI.
 import { Database } from "bun:sqlite";
-import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readSync } from "node:fs";
-import { homedir } from "node:os";
-import { isAbsolute, join } from "node:path";
 import { log } from "../util/log.ts";
-import { OPENCODE_BASE_ENV } from "../worker/opencode.ts";
-import { LIST_SQL, mapDbRow, mapExport, type ExportedSession } from "./opencode.ts";
-import type { SessionReader } from "./sync.ts";
+import { locateOpencodeDb } from "./env.ts";
+import { cliReader, type CliOptions } from "./sessions-cli.ts";
+import { LIST_SQL, mapDbRow, mapExport, type ExportedSession, type SessionReader } from "./sessions-map.ts";
 
 /** Columns the reader uses (OpenCode 1.18 schema); a db without them is not read. */
 const REQUIRED: Record<string, string[]> = {
@@ -157,63 +154,6 @@ function readSession(db: Database, id: string, hasDiffs: boolean, hasV2: boolean
   });
 }
 
-// ---------------------------------------------------------------- locating the db
-
-function mergedEnv(env?: Record<string, string>): Record<string, string> {
-  const e: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) e[k] = v;
-  return Object.assign(e, OPENCODE_BASE_ENV, env);
-}
-
-/** OpenCode's data dir: xdg-basedir's rule ($XDG_DATA_HOME, else ~/.local/share, on every OS). */
-function dataDir(e: Record<string, string>): string {
-  return join(e.XDG_DATA_HOME || join(e.HOME || homedir(), ".local", "share"), "opencode");
-}
-
-/** Where the env says the db is, without running opencode: null for `:memory:`. */
-export function dbPathFromEnv(env?: Record<string, string>): string | null {
-  const e = mergedEnv(env);
-  const o = e.OPENCODE_DB;
-  if (o) return o === ":memory:" ? null : isAbsolute(o) ? o : join(dataDir(e), o);
-  return join(dataDir(e), "opencode.db");
-}
-
-const asked = new Map<string, Promise<string | null>>();
-
-/** `opencode db path`, once per binary and env (it also creates and migrates the db). */
-function askOpencode(bin: string, env?: Record<string, string>): Promise<string | null> {
-  const e = mergedEnv(env);
-  const key = [bin, e.OPENCODE_DB ?? "", e.XDG_DATA_HOME ?? "", e.HOME ?? ""].join("\0");
-  let p = asked.get(key);
-  if (!p) {
-    p = new Promise<string | null>((done) => {
-      // cwd HOME, as prepareOpencode: no project is detected in whatever dir the worker runs in
-      const cwd = e.HOME && existsSync(e.HOME) ? e.HOME : undefined;
-      const child = spawn(bin, ["db", "path"], { cwd, env: e, stdio: ["ignore", "pipe", "ignore"] });
-      let out = "";
-      child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-      const t = setTimeout(() => child.kill("SIGKILL"), 60_000);
-      child.on("error", () => (clearTimeout(t), done(null)));
-      child.on("close", (code) => {
-        clearTimeout(t);
-        const line = out.trim().split("\n").at(-1)?.trim() ?? "";
-        done(code === 0 && isAbsolute(line) ? line : null);
-      });
-    });
-    asked.set(key, p);
-  }
-  return p;
-}
-
-/** OPENCODE_DB, else $XDG_DATA_HOME/opencode/opencode.db, else what `opencode db path` says. */
-export async function locateOpencodeDb(bin: string, env?: Record<string, string>): Promise<string | null> {
-  const e = mergedEnv(env);
-  const guess = dbPathFromEnv(env);
-  if (e.OPENCODE_DB || (guess && existsSync(guess))) return guess;
-  // not there: another release channel (opencode-<channel>.db) or no db yet
-  return askOpencode(bin, env);
-}
-
 /**
  * The db reader when the db can be read, else `cli`, decided per call (each call opens and
  * closes the db: ~1 ms, and no handle is held between sync rounds).
@@ -242,4 +182,9 @@ export function dbFirstReader(
     list: () => via("list", (r) => r.list(), () => cli.list()),
     export: (id) => via(`export ${id}`, (r) => r.export(id), () => cli.export(id)),
   };
+}
+
+/** The SessionReader that session sync uses: OpenCode's db read-only when it can, else the CLI. */
+export function opencodeReader(bin: string, env?: Record<string, string>, o: CliOptions = {}): SessionReader {
+  return dbFirstReader(bin, env, cliReader(bin, env, o));
 }
