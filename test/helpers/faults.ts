@@ -4,24 +4,29 @@
 // SIGKILLed worker leaves behind.
 import { createConnection, createServer, type Socket } from "node:net";
 import { processesUnder } from "./opencode-env.ts";
-import { havePg } from "./pg.ts";
+import { NO_PG } from "./pg.ts";
 import type { CliProc } from "./proc.ts";
 
 /** `npm run test:faults` sets CT_FAULTS_FULL=1: the full scenario sizes; `bun test` runs reduced ones. */
 export const FULL = process.env.CT_FAULTS_FULL === "1";
 export const size = <T>(reduced: T, full: T): T => (FULL ? full : reduced);
 
+/** CI (CI=true, set by .ci/run) has the time budget for every variant: nothing is skipped there. */
+export const CI = process.env.CI === "true" || process.env.CI === "1";
+
+export const FAULT_STORES = ["sqlite", "postgres"] as const;
+
 /**
- * Stores a scenario runs on: SQLite always; PostgreSQL as well (when TEST_DATABASE_URL is
- * set) under `test:faults`, or in the default run too when `pgByDefault`. The scenarios
- * that run a real OpenCode several times cost most; the default run keeps within budget.
+ * Why a scenario's `kind` variant does not run here (undefined when it does): SQLite always
+ * runs; PostgreSQL needs TEST_DATABASE_URL, and, unless `pgByDefault`, `test:faults` or CI.
+ * The scenarios that run a real OpenCode several times cost most; a developer's `npm test`
+ * keeps within budget and says (as a counted skip) what it left out.
  */
-export function faultStores(what: string, pgByDefault = false): ("sqlite" | "postgres")[] {
-  if (!FULL && !pgByDefault) {
-    console.warn(`[reduced] ${what}: PostgreSQL variant runs under \`npm run test:faults\` (CT_FAULTS_FULL=1)`);
-    return ["sqlite"];
-  }
-  return havePg(what) ? ["sqlite", "postgres"] : ["sqlite"];
+export function faultSkip(kind: "sqlite" | "postgres", pgByDefault = false): string | undefined {
+  if (kind === "sqlite") return undefined;
+  if (NO_PG) return NO_PG;
+  if (!FULL && !CI && !pgByDefault) return "the PostgreSQL variant runs under `npm run test:faults` (CT_FAULTS_FULL=1) and in CI";
+  return undefined;
 }
 
 export function envNumber(name: string, dflt: number): number {
