@@ -59,23 +59,31 @@ export interface Hit {
   at: number;
   method: string;
   path: string;
-  /** Upstream status, or 502 when the upstream could not be reached. */
+  /** Upstream status, or 502 when the upstream could not be reached; 0 while held. */
   status: number;
+  /** Held (never answered) because `hold` matched it. */
+  held?: boolean;
+  /** When the client gave up on a held request (its deadline), ms since epoch. */
+  abandonedAt?: number;
 }
 
 export interface CountingProxy {
   url: string;
   hits: Hit[];
+  /** Requests for which this returns true are accepted and never answered (until the client gives up). */
+  hold: ((method: string, path: string) => boolean) | null;
   stop(): Promise<void>;
 }
 
 /**
  * An HTTP proxy that records every request (time, method, path, upstream status) and
  * answers 502 while the upstream is down, as a load balancer would. Bodies, including
- * SSE streams, pass through unbuffered.
+ * SSE streams, pass through unbuffered. Requests matching `hold` get no answer at all:
+ * a server that is overloaded or cut off by a partition without resets.
  */
 export function startCountingProxy(upstream: string): CountingProxy {
   const hits: Hit[] = [];
+  const self: CountingProxy = { url: "", hits, hold: null, stop: async () => {} };
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -84,6 +92,15 @@ export function startCountingProxy(upstream: string): CountingProxy {
       const u = new URL(req.url);
       const hit: Hit = { at: Date.now(), method: req.method, path: u.pathname, status: 0 };
       hits.push(hit);
+      if (self.hold?.(req.method, u.pathname)) {
+        hit.held = true;
+        return new Promise<Response>((resolve) => {
+          req.signal.addEventListener("abort", () => {
+            hit.abandonedAt = Date.now();
+            resolve(new Response(null, { status: 499 }));
+          });
+        });
+      }
       const headers = new Headers(req.headers);
       headers.delete("host");
       try {
@@ -97,7 +114,54 @@ export function startCountingProxy(upstream: string): CountingProxy {
       }
     },
   });
-  return { url: `http://127.0.0.1:${server.port}`, hits, stop: () => server.stop(true) };
+  self.url = `http://127.0.0.1:${server.port}`;
+  self.stop = () => server.stop(true);
+  return self;
+}
+
+export interface SilentConnection {
+  openedAt: number;
+  /** The request line the client sent (e.g. "POST /v1/opencode/codebases HTTP/1.1"). */
+  request: string;
+  /** When the client closed the connection without an answer (its deadline ran out). */
+  closedAt?: number;
+}
+
+/**
+ * A raw TCP listener that accepts connections, reads what the client sends and never
+ * answers: an overloaded server, a half-open load balancer, a partition without resets.
+ */
+export async function startSilentServer(): Promise<{ url: string; connections: SilentConnection[]; stop(): Promise<void> }> {
+  const connections: SilentConnection[] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((sock) => {
+    sockets.add(sock);
+    const c: SilentConnection = { openedAt: Date.now(), request: "" };
+    connections.push(c);
+    let buf = "";
+    sock.on("data", (d) => {
+      if (c.request) return;
+      buf += d.toString("latin1");
+      const nl = buf.indexOf("\r\n");
+      if (nl >= 0) c.request = buf.slice(0, nl);
+    });
+    sock.on("error", () => {});
+    sock.on("close", () => {
+      c.closedAt = Date.now();
+      sockets.delete(sock);
+    });
+  });
+  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connections,
+    stop: () =>
+      new Promise<void>((res) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => res());
+      }),
+  };
 }
 
 /** The upstream body, ending the client's response quietly when the upstream dies mid-stream. */
