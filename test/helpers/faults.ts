@@ -257,3 +257,55 @@ export function killOrphans(dir: string): number {
 
 /** The port of an http://host:port URL. */
 export const portOf = (url: string) => Number(new URL(url).port);
+
+export interface Cable {
+  /** `dbUrl` with its host and port replaced by this forwarder's. */
+  via(dbUrl: string): string;
+  port: number;
+  /** Close the listener and cut every open connection: what a restarting database looks like to its clients. */
+  unplug(): Promise<void>;
+  /** Listen again on the same port. */
+  plug(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A TCP forwarder to `host:port` that can be unplugged: connection refused and every open
+ * connection reset, then plugged back on the same port. It stands in for a database
+ * restart without touching the machine's real database service.
+ */
+export async function startCable(target: { host: string; port: number }): Promise<Cable> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const up = createConnection(target);
+    for (const s of [client, up]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => {});
+    }
+    client.pipe(up);
+    up.pipe(client);
+    client.on("close", () => up.destroy());
+    up.on("close", () => client.destroy());
+  });
+  const listen = (port: number) => new Promise<void>((res) => server.listen(port, "127.0.0.1", res));
+  await listen(0);
+  const port = (server.address() as { port: number }).port;
+  const unplug = () =>
+    new Promise<void>((res) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => res());
+    });
+  return {
+    port,
+    via: (dbUrl) => {
+      const u = new URL(dbUrl);
+      u.hostname = "127.0.0.1";
+      u.port = String(port);
+      return u.toString();
+    },
+    unplug,
+    plug: () => listen(port),
+    stop: unplug,
+  };
+}
