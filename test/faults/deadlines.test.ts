@@ -5,7 +5,7 @@
 // heartbeat or report times out and the task still completes once the server answers.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
-import { startModelServer, type ScriptStep } from "../fixtures/model-server.ts";
+import { startGatedModel } from "../fixtures/model-server.ts";
 import { startServerProc, startWorkerProc, waitTask } from "../helpers/cluster.ts";
 import { killOrphans, logsOf, startCountingProxy, startSilentServer } from "../helpers/faults.ts";
 import { createOpencodeEnv, OPENCODE_BIN } from "../helpers/opencode-env.ts";
@@ -15,14 +15,8 @@ import { POLICIES } from "../../src/util/backoff.ts";
 setDefaultTimeout(240_000);
 
 const tmp = tempDir("ct-deadline-");
-let openGate: () => void = () => {};
-const gate = new Promise<void>((r) => (openGate = r));
 // The task's one model turn waits for the test: the agent runs as long as the test needs.
-const model = startModelServer(async (req): Promise<ScriptStep> => {
-  if (!(req.lastUserText ?? "").includes("deadline-task")) return { type: "text", text: "ok" };
-  await gate;
-  return { type: "text", text: "deadline task done" };
-});
+const { model, open: openGate } = startGatedModel("deadline-task", "deadline task done");
 const oc = createOpencodeEnv({ modelServerUrl: model.url });
 
 afterAll(async () => {

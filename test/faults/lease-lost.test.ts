@@ -3,7 +3,7 @@
 // heartbeat gets 409; it must stop its agent and drop the result, sending no report.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
-import { startModelServer, type ScriptStep } from "../fixtures/model-server.ts";
+import { startGatedModel } from "../fixtures/model-server.ts";
 import { startServerProc, startWorkerProc, waitTask } from "../helpers/cluster.ts";
 import { killOrphans, logsOf, startCountingProxy } from "../helpers/faults.ts";
 import { createOpencodeEnv, OPENCODE_BIN, processesUnder } from "../helpers/opencode-env.ts";
@@ -13,15 +13,9 @@ import { createApi, registerWorker } from "../helpers/server.ts";
 setDefaultTimeout(240_000);
 
 const tmp = tempDir("ct-lease-lost-");
-let openGate: () => void = () => {};
-const gate = new Promise<void>((r) => (openGate = r));
 // Worker A's agent waits in its model call until the test lets it finish: had A not been
 // stopped, it would then report this text.
-const model = startModelServer(async (req): Promise<ScriptStep> => {
-  if (!(req.lastUserText ?? "").includes("lease-lost-task")) return { type: "text", text: "ok" };
-  await gate;
-  return { type: "text", text: "result of the stale attempt" };
-});
+const { model, open: openGate } = startGatedModel("lease-lost-task", "result of the stale attempt");
 const oc = createOpencodeEnv({ modelServerUrl: model.url });
 
 afterAll(async () => {
