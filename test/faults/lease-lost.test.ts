@@ -29,7 +29,7 @@ afterAll(async () => {
 
 describe("worker side of fencing", () => {
   test("a heartbeat answered 409 (task taken over) stops the agent's processes and drops the result: no report is sent", async () => {
-    const server = await startServerProc(join(tmp.path, "server"), { args: ["--lease-seconds", "3", "--heartbeat-interval", "1", "--log-format", "json"] });
+    const server = await startServerProc(join(tmp.path, "server"), { args: ["--lease-seconds", "10", "--heartbeat-interval", "1", "--log-format", "json"] });
     const proxy = startCountingProxy(server.url); // what worker A sends
     try {
       const a = startWorkerProc(proxy.url, { name: "ll-a", dataDir: join(tmp.path, "a"), env: oc.env, args: ["--opencode-bin", OPENCODE_BIN, "--log-format", "json"] });

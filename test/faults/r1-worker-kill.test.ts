@@ -41,7 +41,9 @@ for (const kind of FAULT_STORES) {
       const db = kind === "postgres" ? await freshDatabase() : undefined;
       const server = await startServerProc(join(tmp.path, kind, "server"), {
         databaseUrl: db?.url,
-        args: ["--lease-seconds", "3", "--heartbeat-interval", "1", "--log-format", "json"],
+        // 10 s, not less: worker B's heartbeats (every lease/3) must hold its attempt even when
+        // starved for a few seconds on a busy machine; A's expiry is what the test waits for anyway.
+        args: ["--lease-seconds", "10", "--heartbeat-interval", "1", "--log-format", "json"],
       });
       try {
         const ocA = createOpencodeEnv({ modelServerUrl: model.url });

@@ -41,7 +41,9 @@ const rssMiB = (pid: number) => {
 describeUnless(NO_PG, `R5 two replicas, ${WORKERS} workers, ${TASKS} noop tasks, a replica SIGKILLed halfway`, () => {
   test("every task runs exactly once; nothing is lost", async () => {
     const db = await freshDatabase();
-    const sargs = ["--lease-seconds", "3", "--heartbeat-interval", "1", "--log-format", "json"];
+    // A 10 s lease: a worker starved for a few seconds between claim and report must not lose
+    // its task (that would be a second run, not the fault under test).
+    const sargs = ["--lease-seconds", "10", "--heartbeat-interval", "1", "--log-format", "json"];
     const servers: ServerProc[] = [];
     const proxies: FailoverProxy[] = [];
     const workers: WorkerProc[] = [];
