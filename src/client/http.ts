@@ -1,5 +1,6 @@
-// The transport under the typed API: ofetch with the auth header, a per-call timeout,
-// and errors sorted into "the server said no" (ApiError) and "no server" (UnavailableError).
+// The transport under the typed API: ofetch with the auth header, a deadline on every
+// call, and errors sorted into "the server said no" (ApiError) and "no server"
+// (UnavailableError).
 import { ofetch, type $Fetch } from "ofetch";
 import { CliError, EXIT } from "../util/errors.ts";
 
@@ -30,8 +31,11 @@ export interface HttpOptions {
   serverUrl: string;
   token?: string | null;
   workerId?: string | null;
+  /** Deadline of a call that names none (default 30 s). */
   timeoutMs?: number;
 }
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
 
 export interface Http {
   base: string;
@@ -44,7 +48,8 @@ export function createHttp(o: HttpOptions): Http {
   const headers: Record<string, string> = { "user-agent": "codetether" };
   if (o.token) headers.authorization = `Bearer ${o.token}`;
   if (o.workerId) headers["x-worker-id"] = o.workerId;
-  const f: $Fetch = ofetch.create({ baseURL: base, headers, retry: 0, timeout: o.timeoutMs ?? 30_000 });
+  const defaultTimeout = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const f: $Fetch = ofetch.create({ baseURL: base, headers, retry: 0 });
 
   return {
     base,
@@ -58,12 +63,17 @@ export function createHttp(o: HttpOptions): Http {
           body: opts.body as any,
           query: opts.query ? Object.fromEntries(Object.entries(opts.query).filter(([, v]) => v !== undefined && v !== null)) : undefined,
           headers: opts.headers,
-          timeout: opts.timeoutMs,
+          // Always a number: ofetch lays per-call options over the defaults, so an
+          // `undefined` here would erase a default deadline and let a silent server hang us.
+          timeout: opts.timeoutMs ?? defaultTimeout,
           ignoreResponseError: true,
           responseType: "text",
         });
       } catch (err) {
-        const why = err instanceof Error ? err.message.replace(/^\[[A-Z]+\] "[^"]*": /, "") : String(err);
+        const timedOut = err instanceof Error && /TimeoutError|aborted due to timeout/.test(`${err.name} ${err.message}`);
+        const why = timedOut
+          ? `no answer within ${Math.round((opts.timeoutMs ?? defaultTimeout) / 100) / 10}s`
+          : err instanceof Error ? err.message.replace(/^\[[A-Z]+\] "[^"]*": /, "") : String(err);
         throw new UnavailableError(`server unreachable at ${base}: ${why}`, url);
       }
       const text = (res._data as string | undefined) ?? "";

@@ -1,11 +1,15 @@
 // Typed calls of PROTOCOL.md, used by the worker and the operator commands.
 import * as P from "../protocol/index.ts";
+import { POLICIES, type PolicyName } from "../util/backoff.ts";
 import { ApiError, createHttp, type HttpOptions } from "./http.ts";
 
 export { ApiError, UnavailableError } from "./http.ts";
 export type Client = ReturnType<typeof createClient>;
 
 export type CodebaseRegistration = { success: true; codebase: P.Codebase } | { success: true; pending: true; task_id: string };
+
+/** The worker's calls take the deadline of their retry policy; others the client's default. */
+const deadline = (kind?: PolicyName) => (kind ? POLICIES[kind].timeoutMs : undefined);
 
 export function createClient(o: HttpOptions & { instanceId?: string | null }) {
   const http = createHttp(o);
@@ -14,8 +18,8 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
   if (o.instanceId) http.headers[P.INSTANCE_HEADER] = o.instanceId;
   const r = P.routes;
   const get = async <T>(path: string, query?: Record<string, unknown>) => (await http.request<T>("GET", path, { query })).data;
-  const post = async <T>(path: string, body?: unknown, headers?: Record<string, string>) =>
-    (await http.request<T>("POST", path, { body: body ?? {}, headers })).data;
+  const post = async <T>(path: string, body?: unknown, headers?: Record<string, string>, kind?: PolicyName) =>
+    (await http.request<T>("POST", path, { body: body ?? {}, headers, timeoutMs: deadline(kind) })).data;
 
   return {
     http,
@@ -23,16 +27,16 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
     health: () => get<P.Health>(r.health),
 
     // workers
-    registerWorker: (body: P.RegisterWorkerBody) => post<P.RegisterWorkerResponse>(r.registerWorker, body),
-    workerHeartbeat: (id: string) => post<{ success: boolean }>(r.workerHeartbeat(id)),
-    unregisterWorker: (id: string) => post<{ success: boolean }>(r.unregisterWorker(id)),
+    registerWorker: (body: P.RegisterWorkerBody) => post<P.RegisterWorkerResponse>(r.registerWorker, body, undefined, "reconnect"),
+    workerHeartbeat: (id: string) => post<{ success: boolean }>(r.workerHeartbeat(id), undefined, undefined, "reconnect"),
+    unregisterWorker: (id: string) => post<{ success: boolean }>(r.unregisterWorker(id), undefined, undefined, "reconnect"),
     listWorkers: () => get<P.WorkerRecord[]>(r.workers),
     getWorker: (id: string) => get<P.WorkerRecord>(r.worker(id)),
     monitorWorkers: () => get<{ workers: P.MonitorWorker[] }>(r.monitorWorkers),
 
     // codebases
     registerCodebase: async (body: { name: string; path: string; description?: string | null; worker_id?: string | null; rename?: boolean }) => {
-      const data = await post<any>(r.codebases, body);
+      const data = await post<any>(r.codebases, body, undefined, "reconnect");
       // Older servers answer the codebase at the top level instead of under `codebase`.
       if (data && !data.codebase && !data.pending && data.id) return { success: true, codebase: data } as CodebaseRegistration;
       return data as CodebaseRegistration;
@@ -53,9 +57,9 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
     },
     getTask: (id: string) => get<P.Task>(r.task(id)),
     cancelTask: (id: string) => post<any>(r.cancelTask(id)),
-    updateStatus: (id: string, body: P.TaskStatusBody) => http.request<any>("PUT", r.taskStatus(id), { body }).then((x) => x.data),
+    updateStatus: (id: string, body: P.TaskStatusBody) => http.request<any>("PUT", r.taskStatus(id), { body, timeoutMs: deadline("report") }).then((x) => x.data),
     postOutput: (id: string, body: { worker_id: string; attempt: number; seq: number; lines: string[] } | { worker_id: string; output: string; timestamp: string }) =>
-      post<any>(r.taskOutput(id), body),
+      post<any>(r.taskOutput(id), body, undefined, "output"),
     getOutput: (id: string, since = 0) => get<P.OutputPage>(r.taskOutput(id), { since }),
 
     // dispatch
@@ -65,6 +69,7 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
         const res = await http.request<P.ClaimResponse>("POST", r.claim, {
           body: taskId ? { task_id: taskId, worker_id: workerId } : { worker_id: workerId },
           headers: { "x-worker-id": workerId },
+          timeoutMs: deadline("reconnect"),
         });
         if (res.status === 204 || !res.data) return null;
         return res.data;
@@ -74,16 +79,16 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
         throw err;
       }
     },
-    taskHeartbeat: (body: { task_id: string; worker_id: string; attempt: number }) => post<P.TaskHeartbeatResponse>(r.taskHeartbeat, body),
-    release: (workerId: string, body: P.ReleaseBody) => post<any>(r.release, body, { "x-worker-id": workerId }),
-    decline: (workerId: string, body: P.DeclineBody) => post<any>(r.decline, body, { "x-worker-id": workerId }),
+    taskHeartbeat: (body: { task_id: string; worker_id: string; attempt: number }) => post<P.TaskHeartbeatResponse>(r.taskHeartbeat, body, undefined, "lease"),
+    release: (workerId: string, body: P.ReleaseBody) => post<any>(r.release, body, { "x-worker-id": workerId }, "report"),
+    decline: (workerId: string, body: P.DeclineBody) => post<any>(r.decline, body, { "x-worker-id": workerId }, "report"),
     updateStreamCodebases: (workerId: string, codebases: string[]) =>
-      http.request<any>("PUT", r.streamCodebases, { query: { worker_id: workerId }, body: { codebases } }),
+      http.request<any>("PUT", r.streamCodebases, { query: { worker_id: workerId }, body: { codebases }, timeoutMs: deadline("reconnect") }),
 
     // sessions
-    syncSessions: (codebaseId: string, body: { worker_id: string; sessions: P.SessionRecord[] }) => post<any>(r.sessionsSync(codebaseId), body),
+    syncSessions: (codebaseId: string, body: { worker_id: string; sessions: P.SessionRecord[] }) => post<any>(r.sessionsSync(codebaseId), body, undefined, "sync"),
     syncMessages: (codebaseId: string, sessionId: string, body: { worker_id: string; messages: P.MessageRecord[] }) =>
-      post<any>(r.messagesSync(codebaseId, sessionId), body),
+      post<any>(r.messagesSync(codebaseId, sessionId), body, undefined, "sync"),
     listSessions: (codebaseId: string) => get<any[]>(r.sessions(codebaseId)),
     listMessages: (codebaseId: string, sessionId: string) => get<any[]>(r.messages(codebaseId, sessionId)),
   };

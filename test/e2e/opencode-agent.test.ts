@@ -149,13 +149,12 @@ describe("runOpencode with the real opencode", () => {
 
   test("timeout stops opencode and leaves nothing running in the codebase", async () => {
     const cwd = oe.makeProject("timeout");
+    // The model never answers: only the deadline can end the run (no wall-clock assertion;
+    // the run ending at all, as "timeout", is what shows the deadline fired).
     ms.setScript([{ type: "hang" }]);
-    const started = Date.now();
     const r = await run(cwd, "hang please", { timeoutMs: 15_000, killGraceMs: 3_000 }).p;
-    const took = Date.now() - started;
     expect(r.status).toBe("timeout");
     expect(r.error).toContain("timed out after 15s");
-    expect(took).toBeLessThan(15_000 + 3_000 + 15_000); // deadline + grace + slack for a loaded machine
     expect(await waitUntil(() => processesUnder(cwd).length === 0, 10_000)).toBe(true);
   }, 120_000);
 

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startModelServer, type ModelServer, type ScriptStep } from "../fixtures/model-server.ts";
 import { codebaseId, startServerProc, startWorkerProc, waitTask, type ServerProc, type WorkerProc } from "../helpers/cluster.ts";
-import { createOpencodeEnv, OPENCODE_BIN, type OpencodeEnv } from "../helpers/opencode-env.ts";
+import { createOpencodeEnv, OPENCODE_BIN, processesUnder, waitUntil, type OpencodeEnv } from "../helpers/opencode-env.ts";
 import { killAll, tempDir } from "../helpers/proc.ts";
 
 const tmp = tempDir("ct-e2e-");
@@ -19,7 +19,7 @@ let repo: string;
 let repoId: string;
 
 /** The model's behaviour is chosen by a keyword in the task's prompt. */
-function script(req: { lastUserText: string | null; toolResults: unknown[] }): ScriptStep {
+function script(req: { lastUserText: string | null; toolResults: unknown[] }): ScriptStep | Promise<ScriptStep> {
   const text = req.lastUserText ?? "";
   const write = text.match(/write-file (\S+)/);
   if (write) {
@@ -38,8 +38,17 @@ function script(req: { lastUserText: string | null; toolResults: unknown[] }): S
   }
   if (text.includes("hang-forever")) return { type: "hang" };
   if (text.includes("reject-key")) return { type: "error", status: 401, message: "Incorrect API key provided: sk-te****", code: "invalid_api_key", errorType: "invalid_request_error" };
-  if (text.includes("slowly")) return { type: "slow", text: "done slowly", delayMs: 300, chunks: 4 };
+  if (text.includes("together")) return together();
   return { type: "text", text: `answer to: ${text}` };
+}
+
+/** Answers only once three "together" requests are waiting: proof that three runs overlap. */
+const waiting: (() => void)[] = [];
+function together(): Promise<ScriptStep> {
+  return new Promise((resolve) => {
+    waiting.push(() => resolve({ type: "text", text: "done together" }));
+    if (waiting.length === 3) waiting.splice(0).forEach((go) => go());
+  });
 }
 
 beforeAll(async () => {
@@ -116,26 +125,29 @@ describe("worker with the real OpenCode", () => {
     expect(done.error ?? "").toStartWith("timed out after 3s");
   });
 
-  test("cancelling a running task stops OpenCode and ends it cancelled", async () => {
+  test("cancelling a running task stops OpenCode's processes and ends it cancelled", async () => {
+    const before = model.chatRequests().length;
     const t = await server.client.createTask({ codebase_id: repoId, prompt: "hang-forever again", agent_type: "build", model: oc.model });
     await waitTask(server.client, t.id, (x) => x.status === "running", "task running", 60_000);
-    await Bun.sleep(500); // let OpenCode get into the model call
+    await model.waitForChatRequests(before + 1, 60_000); // OpenCode is in its model call
+    expect(processesUnder(repo).length).toBeGreaterThan(0);
     await server.client.cancelTask(t.id);
     const done = await waitTask(server.client, t.id, (x) => x.status !== "running", "task cancelled", 30_000);
     expect(done.status).toBe("cancelled");
+    expect(await waitUntil(() => processesUnder(repo).length === 0, 10_000)).toBe(true);
   });
 
-  test("three concurrent tasks on one worker all complete", async () => {
+  test("three concurrent tasks on one worker overlap (all in the model at once) and all complete", async () => {
+    // Each "together" answer waits until all three runs are in the model call: run one at a
+    // time, the first would wait for ever and the test would fail.
     const ts = await Promise.all(
-      [1, 2, 3].map((i) => server.client.createTask({ codebase_id: repoId, prompt: `task ${i} slowly`, agent_type: "build", model: oc.model })),
+      [1, 2, 3].map((i) => server.client.createTask({ codebase_id: repoId, prompt: `task ${i} together`, agent_type: "build", model: oc.model })),
     );
-    // All three run at the same time (max_concurrent_tasks 3).
-    await waitTask(server.client, ts[2]!.id, (x) => x.status !== "pending", "third task started", 60_000);
     for (const t of ts) {
       const done = await waitTask(server.client, t.id, (x) => x.status !== "pending" && x.status !== "running", `task ${t.id}`, 120_000);
       expect(done.error).toBeNull();
       expect(done.status).toBe("completed");
-      expect(done.result).toBe("done slowly");
+      expect(done.result).toBe("done together");
     }
   });
 

@@ -12,7 +12,8 @@ import { jsonLogs, size } from "../helpers/faults.ts";
 import { generate, type FuzzCase, type Seeded } from "../helpers/fuzz-cases.ts";
 import { freshDatabase } from "../helpers/pg.ts";
 import { killAll, tempDir } from "../helpers/proc.ts";
-import { createApi, storeKinds, type Api } from "../helpers/server.ts";
+import { createApi, STORE_KINDS, storeSkip, type Api } from "../helpers/server.ts";
+import { describeUnless } from "../helpers/skip.ts";
 
 setDefaultTimeout(300_000);
 
@@ -131,8 +132,8 @@ const RAW_REQUESTS: [string, string, boolean?][] = [
   ["huge content-length", `POST ${O}/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 99999999999999999999\r\n\r\n{}`],
 ];
 
-for (const kind of storeKinds("fuzz on PostgreSQL")) {
-  describe(`fuzz [${kind}]`, () => {
+for (const kind of STORE_KINDS) {
+  describeUnless(storeSkip(kind), `fuzz [${kind}]`, () => {
     test(`${CASES}+ malformed requests: only 4xx, the server stays up, the store unchanged`, async () => {
       const db = kind === "postgres" ? await freshDatabase() : undefined;
       // Long lease and heartbeat interval: nothing may change by itself during the run.

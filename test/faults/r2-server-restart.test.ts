@@ -6,16 +6,21 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { startModelServer, type ScriptStep } from "../fixtures/model-server.ts";
 import { startServerProc, startWorkerProc, waitTask, type ServerProc } from "../helpers/cluster.ts";
-import { faultStores, killOrphans, logsOf, portOf } from "../helpers/faults.ts";
+import { FAULT_STORES, faultSkip, killOrphans, logsOf, portOf } from "../helpers/faults.ts";
 import { createOpencodeEnv, OPENCODE_BIN } from "../helpers/opencode-env.ts";
 import { freshDatabase } from "../helpers/pg.ts";
 import { killAll, tempDir, waitUntil } from "../helpers/proc.ts";
+import { describeUnless } from "../helpers/skip.ts";
 
 setDefaultTimeout(240_000);
 
-const LEASE_S = 3;
+/**
+ * Long enough that a heartbeat delayed on a busy machine (two shared cores) cannot cost the
+ * live worker its lease (one failure was seen with 3 s: attempt 2 after the outage).
+ */
+const LEASE_S = 10;
 /** Longer than the lease: the restarted server must not take the task away from its live worker. */
-const DOWN_MS = 5_000;
+const DOWN_MS = 12_000;
 
 const tmp = tempDir("ct-r2-");
 const runs = new Map<string, number>(); // marker -> chat requests
@@ -45,8 +50,8 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-for (const kind of faultStores("R2 server SIGKILL on PostgreSQL", true)) {
-  describe(`R2 server SIGKILLed and restarted mid-task [${kind}]`, () => {
+for (const kind of FAULT_STORES) {
+  describeUnless(faultSkip(kind, true), `R2 server SIGKILLed and restarted mid-task [${kind}]`, () => {
     test("the worker keeps the agent running, reconnects, delivers all output and the final state once", async () => {
       const db = kind === "postgres" ? await freshDatabase() : undefined;
       const dir = join(tmp.path, kind, "server");

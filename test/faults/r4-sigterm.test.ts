@@ -6,10 +6,11 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { startModelServer, type ScriptStep } from "../fixtures/model-server.ts";
 import { startServerProc, startWorkerProc, waitTask } from "../helpers/cluster.ts";
-import { faultStores, killOrphans, logsOf } from "../helpers/faults.ts";
+import { FAULT_STORES, faultSkip, killOrphans, logsOf } from "../helpers/faults.ts";
 import { createOpencodeEnv, OPENCODE_BIN, processesUnder } from "../helpers/opencode-env.ts";
 import { freshDatabase } from "../helpers/pg.ts";
 import { killAll, tempDir, waitUntil } from "../helpers/proc.ts";
+import { describeUnless } from "../helpers/skip.ts";
 
 setDefaultTimeout(240_000);
 
@@ -38,8 +39,8 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-for (const kind of faultStores("R4 worker SIGTERM on PostgreSQL")) {
-  describe(`R4 SIGTERM to a worker [${kind}]`, () => {
+for (const kind of FAULT_STORES) {
+  describeUnless(faultSkip(kind), `R4 SIGTERM to a worker [${kind}]`, () => {
     test("a task ending within the grace completes; one that does not is released and re-run elsewhere; the worker goes offline", async () => {
       const db = kind === "postgres" ? await freshDatabase() : undefined;
       const server = await startServerProc(join(tmp.path, kind, "server"), {

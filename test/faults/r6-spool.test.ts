@@ -7,11 +7,12 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startModelServer, type ScriptStep } from "../fixtures/model-server.ts";
 import { startServerProc, startWorkerProc, waitTask, type ServerProc } from "../helpers/cluster.ts";
-import { faultStores, killOrphans, logsOf, portOf } from "../helpers/faults.ts";
+import { FAULT_STORES, faultSkip, killOrphans, logsOf, portOf } from "../helpers/faults.ts";
 import { createOpencodeEnv, OPENCODE_BIN } from "../helpers/opencode-env.ts";
 import { freshDatabase } from "../helpers/pg.ts";
 import { killAll, tempDir, waitUntil } from "../helpers/proc.ts";
 import { spoolDir } from "../../src/worker/spool.ts";
+import { describeUnless } from "../helpers/skip.ts";
 
 setDefaultTimeout(240_000);
 
@@ -36,8 +37,8 @@ afterAll(async () => {
 
 const reports = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith(".json")) : []);
 
-for (const kind of faultStores("R6 spooled report on PostgreSQL")) {
-  describe(`R6 worker killed with its report in the spool [${kind}]`, () => {
+for (const kind of FAULT_STORES) {
+  describeUnless(faultSkip(kind), `R6 worker killed with its report in the spool [${kind}]`, () => {
     test("after server and worker restarts the spooled report is delivered, once", async () => {
       const db = kind === "postgres" ? await freshDatabase() : undefined;
       const dir = join(tmp.path, kind, "server");

@@ -7,10 +7,11 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { startServerProc, type ServerProc } from "../helpers/cluster.ts";
-import { faultStores } from "../helpers/faults.ts";
+import { FAULT_STORES, faultSkip } from "../helpers/faults.ts";
 import { freshDatabase, type TestDatabase } from "../helpers/pg.ts";
 import { killAll, tempDir } from "../helpers/proc.ts";
 import { createApi, type Api } from "../helpers/server.ts";
+import { describeUnless } from "../helpers/skip.ts";
 
 setDefaultTimeout(120_000);
 
@@ -43,8 +44,8 @@ async function call(url: string, c: Call, auth: string | null): Promise<{ status
   return { status: res.status, body: text && res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text };
 }
 
-for (const kind of faultStores("security on PostgreSQL", true)) {
-  describe(`security [${kind}]`, () => {
+for (const kind of FAULT_STORES) {
+  describeUnless(faultSkip(kind, true), `security [${kind}]`, () => {
     let server: ServerProc;
     let db: TestDatabase | undefined;
     let ops: Api; // the operator's view

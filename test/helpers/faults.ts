@@ -4,24 +4,29 @@
 // SIGKILLed worker leaves behind.
 import { createConnection, createServer, type Socket } from "node:net";
 import { processesUnder } from "./opencode-env.ts";
-import { havePg } from "./pg.ts";
+import { NO_PG } from "./pg.ts";
 import type { CliProc } from "./proc.ts";
 
 /** `npm run test:faults` sets CT_FAULTS_FULL=1: the full scenario sizes; `bun test` runs reduced ones. */
 export const FULL = process.env.CT_FAULTS_FULL === "1";
 export const size = <T>(reduced: T, full: T): T => (FULL ? full : reduced);
 
+/** CI (CI=true, set by .ci/run) has the time budget for every variant: nothing is skipped there. */
+export const CI = process.env.CI === "true" || process.env.CI === "1";
+
+export const FAULT_STORES = ["sqlite", "postgres"] as const;
+
 /**
- * Stores a scenario runs on: SQLite always; PostgreSQL as well (when TEST_DATABASE_URL is
- * set) under `test:faults`, or in the default run too when `pgByDefault`. The scenarios
- * that run a real OpenCode several times cost most; the default run keeps within budget.
+ * Why a scenario's `kind` variant does not run here (undefined when it does): SQLite always
+ * runs; PostgreSQL needs TEST_DATABASE_URL, and, unless `pgByDefault`, `test:faults` or CI.
+ * The scenarios that run a real OpenCode several times cost most; a developer's `npm test`
+ * keeps within budget and says (as a counted skip) what it left out.
  */
-export function faultStores(what: string, pgByDefault = false): ("sqlite" | "postgres")[] {
-  if (!FULL && !pgByDefault) {
-    console.warn(`[reduced] ${what}: PostgreSQL variant runs under \`npm run test:faults\` (CT_FAULTS_FULL=1)`);
-    return ["sqlite"];
-  }
-  return havePg(what) ? ["sqlite", "postgres"] : ["sqlite"];
+export function faultSkip(kind: "sqlite" | "postgres", pgByDefault = false): string | undefined {
+  if (kind === "sqlite") return undefined;
+  if (NO_PG) return NO_PG;
+  if (!FULL && !CI && !pgByDefault) return "the PostgreSQL variant runs under `npm run test:faults` (CT_FAULTS_FULL=1) and in CI";
+  return undefined;
 }
 
 export function envNumber(name: string, dflt: number): number {
@@ -54,23 +59,31 @@ export interface Hit {
   at: number;
   method: string;
   path: string;
-  /** Upstream status, or 502 when the upstream could not be reached. */
+  /** Upstream status, or 502 when the upstream could not be reached; 0 while held. */
   status: number;
+  /** Held (never answered) because `hold` matched it. */
+  held?: boolean;
+  /** When the client gave up on a held request (its deadline), ms since epoch. */
+  abandonedAt?: number;
 }
 
 export interface CountingProxy {
   url: string;
   hits: Hit[];
+  /** Requests for which this returns true are accepted and never answered (until the client gives up). */
+  hold: ((method: string, path: string) => boolean) | null;
   stop(): Promise<void>;
 }
 
 /**
  * An HTTP proxy that records every request (time, method, path, upstream status) and
  * answers 502 while the upstream is down, as a load balancer would. Bodies, including
- * SSE streams, pass through unbuffered.
+ * SSE streams, pass through unbuffered. Requests matching `hold` get no answer at all:
+ * a server that is overloaded or cut off by a partition without resets.
  */
 export function startCountingProxy(upstream: string): CountingProxy {
   const hits: Hit[] = [];
+  const self: CountingProxy = { url: "", hits, hold: null, stop: async () => {} };
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -79,6 +92,15 @@ export function startCountingProxy(upstream: string): CountingProxy {
       const u = new URL(req.url);
       const hit: Hit = { at: Date.now(), method: req.method, path: u.pathname, status: 0 };
       hits.push(hit);
+      if (self.hold?.(req.method, u.pathname)) {
+        hit.held = true;
+        return new Promise<Response>((resolve) => {
+          req.signal.addEventListener("abort", () => {
+            hit.abandonedAt = Date.now();
+            resolve(new Response(null, { status: 499 }));
+          });
+        });
+      }
       const headers = new Headers(req.headers);
       headers.delete("host");
       try {
@@ -92,7 +114,54 @@ export function startCountingProxy(upstream: string): CountingProxy {
       }
     },
   });
-  return { url: `http://127.0.0.1:${server.port}`, hits, stop: () => server.stop(true) };
+  self.url = `http://127.0.0.1:${server.port}`;
+  self.stop = () => server.stop(true);
+  return self;
+}
+
+export interface SilentConnection {
+  openedAt: number;
+  /** The request line the client sent (e.g. "POST /v1/opencode/codebases HTTP/1.1"). */
+  request: string;
+  /** When the client closed the connection without an answer (its deadline ran out). */
+  closedAt?: number;
+}
+
+/**
+ * A raw TCP listener that accepts connections, reads what the client sends and never
+ * answers: an overloaded server, a half-open load balancer, a partition without resets.
+ */
+export async function startSilentServer(): Promise<{ url: string; connections: SilentConnection[]; stop(): Promise<void> }> {
+  const connections: SilentConnection[] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((sock) => {
+    sockets.add(sock);
+    const c: SilentConnection = { openedAt: Date.now(), request: "" };
+    connections.push(c);
+    let buf = "";
+    sock.on("data", (d) => {
+      if (c.request) return;
+      buf += d.toString("latin1");
+      const nl = buf.indexOf("\r\n");
+      if (nl >= 0) c.request = buf.slice(0, nl);
+    });
+    sock.on("error", () => {});
+    sock.on("close", () => {
+      c.closedAt = Date.now();
+      sockets.delete(sock);
+    });
+  });
+  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connections,
+    stop: () =>
+      new Promise<void>((res) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => res());
+      }),
+  };
 }
 
 /** The upstream body, ending the client's response quietly when the upstream dies mid-stream. */
@@ -188,3 +257,55 @@ export function killOrphans(dir: string): number {
 
 /** The port of an http://host:port URL. */
 export const portOf = (url: string) => Number(new URL(url).port);
+
+export interface Cable {
+  /** `dbUrl` with its host and port replaced by this forwarder's. */
+  via(dbUrl: string): string;
+  port: number;
+  /** Close the listener and cut every open connection: what a restarting database looks like to its clients. */
+  unplug(): Promise<void>;
+  /** Listen again on the same port. */
+  plug(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A TCP forwarder to `host:port` that can be unplugged: connection refused and every open
+ * connection reset, then plugged back on the same port. It stands in for a database
+ * restart without touching the machine's real database service.
+ */
+export async function startCable(target: { host: string; port: number }): Promise<Cable> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const up = createConnection(target);
+    for (const s of [client, up]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => {});
+    }
+    client.pipe(up);
+    up.pipe(client);
+    client.on("close", () => up.destroy());
+    up.on("close", () => client.destroy());
+  });
+  const listen = (port: number) => new Promise<void>((res) => server.listen(port, "127.0.0.1", res));
+  await listen(0);
+  const port = (server.address() as { port: number }).port;
+  const unplug = () =>
+    new Promise<void>((res) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => res());
+    });
+  return {
+    port,
+    via: (dbUrl) => {
+      const u = new URL(dbUrl);
+      u.hostname = "127.0.0.1";
+      u.port = String(port);
+      return u.toString();
+    },
+    unplug,
+    plug: () => listen(port),
+    stop: unplug,
+  };
+}

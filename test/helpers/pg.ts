@@ -1,20 +1,12 @@
 // PostgreSQL for tests: a fresh database per caller, made from TEST_DATABASE_URL and
-// dropped afterwards. Without TEST_DATABASE_URL the PostgreSQL tests are skipped (with a
-// printed reason), never silently passed.
+// dropped afterwards. Without TEST_DATABASE_URL the PostgreSQL tests are counted skips
+// with the reason in their name (test/helpers/skip.ts), never silently passed.
 import postgres from "postgres";
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || undefined;
 
-const warned = new Set<string>();
-/** True when PostgreSQL tests can run; otherwise prints why `what` is skipped (once). */
-export function havePg(what: string): boolean {
-  if (TEST_DATABASE_URL) return true;
-  if (!warned.has(what)) {
-    warned.add(what);
-    console.warn(`[skip] ${what}: TEST_DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test)`);
-  }
-  return false;
-}
+/** Why PostgreSQL tests cannot run here, or undefined when they can (see describeUnless). */
+export const NO_PG: string | undefined = TEST_DATABASE_URL ? undefined : "TEST_DATABASE_URL is not set";
 
 export interface TestDatabase {
   url: string;

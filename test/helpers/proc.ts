@@ -19,13 +19,13 @@ export interface CliProc {
 
 const live = new Set<CliProc>();
 
-export function spawnCli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}): CliProc {
+export function spawnCli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string; stdin?: string } = {}): CliProc {
   const proc = Bun.spawn([BUN, CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: "1", ...opts.env } as Record<string, string>,
     stdout: "pipe",
     stderr: "pipe",
-    stdin: "ignore",
+    stdin: opts.stdin !== undefined ? new Blob([opts.stdin]) : "ignore",
   });
   let out = "";
   let err = "";
@@ -90,7 +90,7 @@ export async function killAll(): Promise<void> {
   await Promise.all(all.map((p) => p.exited));
 }
 
-export async function runCli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {}) {
+export async function runCli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string; stdin?: string; timeoutMs?: number } = {}) {
   const p = spawnCli(args, opts);
   const timer = setTimeout(() => p.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
   const code = await p.exited;

@@ -3,15 +3,16 @@
 // helper (status + parsed body, no client-side smarts) and an SSE reader.
 import { readSse, type SseFrame } from "../../src/client/sse.ts";
 import { startServer, type ServerHandle, type ServerOptions } from "../../src/server/index.ts";
-import { freshDatabase, havePg, type TestDatabase } from "./pg.ts";
+import { freshDatabase, NO_PG, type TestDatabase } from "./pg.ts";
 import { spawnCli, waitUntil, type CliProc } from "./proc.ts";
 
 export type StoreKind = "sqlite" | "postgres";
 
-/** SQLite always; PostgreSQL when TEST_DATABASE_URL is set (else a printed skip reason). */
-export function storeKinds(what: string): StoreKind[] {
-  return havePg(what) ? ["sqlite", "postgres"] : ["sqlite"];
-}
+/** Both stores; pass storeSkip(kind) to describeUnless so PostgreSQL is a counted skip without TEST_DATABASE_URL. */
+export const STORE_KINDS: readonly StoreKind[] = ["sqlite", "postgres"];
+
+/** Why a suite on `kind` cannot run here (undefined when it can). */
+export const storeSkip = (kind: StoreKind): string | undefined => (kind === "postgres" ? NO_PG : undefined);
 
 export interface Res<T = any> {
   status: number;

@@ -5,6 +5,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { KEYS } from "../../src/config/schema.ts";
+import { missingTools, testUnless } from "../helpers/skip.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const DEPLOY = join(ROOT, "deploy");
@@ -28,7 +29,7 @@ const one = (u: Map<string, string[]>, k: string) => u.get(k)?.at(-1);
 
 describe("systemd units", () => {
   const sa = Bun.which("systemd-analyze");
-  if (!sa) console.warn("SKIP systemd-analyze verify: systemd-analyze not installed (CI: apt-get install -y --no-install-recommends systemd)");
+  const noSa = missingTools(["systemd-analyze"], "CI: apt-get install -y --no-install-recommends systemd");
 
   /** An alternate root with the host's units (verify resolves sysinit.target etc. there), an
    *  executable at the ExecStart path (verify checks it exists) and the given unit files. */
@@ -52,7 +53,7 @@ describe("systemd units", () => {
   };
   const read = (f: string) => readFileSync(join(DEPLOY, "systemd", f), "utf8");
 
-  test.skipIf(!sa)("both units and the codebases drop-in verify without a warning", () => {
+  testUnless(noSa, "both units and the codebases drop-in verify without a warning", () => {
     const root = verifyRoot({
       "a2a-agent-worker.service": read("a2a-agent-worker.service"),
       "a2a-agent-worker.service.d/codebases.conf": read("codebases.conf.example"),
@@ -64,7 +65,7 @@ describe("systemd units", () => {
     expect(r.code).toBe(0);
   });
 
-  test.skipIf(!sa)("the check catches a broken unit (control)", () => {
+  testUnless(noSa, "the check catches a broken unit (control)", () => {
     const broken = read("a2a-agent-worker.service").replace("NoNewPrivileges=yes", "NoNewPrivilege=yes");
     const r = verify(verifyRoot({ "a2a-agent-worker.service": broken }), "a2a-agent-worker.service");
     expect(r.output).toContain("NoNewPrivilege");

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Server } from "bun";
 import { ConfigSchema } from "../../src/config/schema.ts";
+import { missingTools, testUnless } from "../helpers/skip.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const INSTALL = join(ROOT, "install.sh");
@@ -217,12 +218,11 @@ describe("install.sh (per user)", () => {
     expect(existsSync(cfg)).toBe(false);
   });
 
-  test("works with wget and shasum when curl and sha256sum are absent", async () => {
-    const tools = ["sh", "uname", "grep", "ls", "awk", "tr", "mktemp", "mkdir", "cp", "chmod", "mv", "rm", "rmdir", "dirname", "cat", "sed", "id", "wget", "shasum", "perl", "ldd"];
+  const minimalTools = ["sh", "uname", "grep", "ls", "awk", "tr", "mktemp", "mkdir", "cp", "chmod", "mv", "rm", "rmdir", "dirname", "cat", "sed", "id", "wget", "shasum", "perl", "ldd"];
+  testUnless(missingTools(minimalTools, "CI: apt-get install -y wget perl"), "works with wget and shasum when curl and sha256sum are absent", async () => {
+    const tools = minimalTools;
     const pathDir = join(work, "minimal-path");
     mkdirSync(pathDir, { recursive: true });
-    const missing = tools.filter((t) => !Bun.which(t));
-    if (missing.length) return console.warn(`SKIP wget/shasum install: missing ${missing.join(", ")} (CI: apt-get install -y wget perl)`);
     for (const t of tools) if (!existsSync(join(pathDir, t))) symlinkSync(Bun.which(t)!, join(pathDir, t));
     const env = { ...home(), PATH: pathDir };
     expect(Bun.which("curl", { PATH: pathDir })).toBeNull();
@@ -283,12 +283,8 @@ describe("install.sh --system (INSTALL_ROOT)", () => {
     expect(readFileSync(cfgPath, "utf8")).toBe('{"server_url":"http://edited:8000"}\n');
   });
 
-  test("the installed unit passes systemd-analyze verify inside the install root", async () => {
-    const sa = Bun.which("systemd-analyze");
-    if (!sa) {
-      console.warn("SKIP systemd-analyze verify: systemd-analyze not installed (CI: apt-get install -y systemd)");
-      return;
-    }
+  testUnless(missingTools(["systemd-analyze"], "CI: apt-get install -y systemd"), "the installed unit passes systemd-analyze verify inside the install root", async () => {
+    const sa = Bun.which("systemd-analyze")!;
     const root = mkdtempSync(join(work, "root-"));
     const env = { ...home(), INSTALL_ROOT: root };
     const r = await run(["--system", "--base-url", `${base}/good`, "--version", version, "--codebase", "app:/srv/app"], env);
@@ -314,14 +310,12 @@ describe("install.sh --system (INSTALL_ROOT)", () => {
     expect(existsSync(join(root, "var/lib/a2a-worker"))).toBe(false);
   });
 
-  test("--system without root and without INSTALL_ROOT is refused", async () => {
+  // Never run --system as root without INSTALL_ROOT here: it would install on this host.
+  const asRootNoSetpriv = process.getuid?.() === 0 ? missingTools(["setpriv"], "running as root and no setpriv to drop privileges; CI: apt-get install -y util-linux") : undefined;
+  testUnless(asRootNoSetpriv, "--system without root and without INSTALL_ROOT is refused", async () => {
     const args = ["sh", INSTALL, "--system", "--base-url", `${base}/good`, "--version", version];
     const setpriv = Bun.which("setpriv");
-    let cmd: string[];
-    if (process.getuid?.() !== 0) cmd = args;
-    else if (setpriv) cmd = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", ...args];
-    // Never run --system as root without INSTALL_ROOT here: it would install on this host.
-    else return console.warn("SKIP non-root --system check: running as root and no setpriv to drop privileges");
+    const cmd = process.getuid?.() !== 0 ? args : [setpriv!, "--reuid=65534", "--regid=65534", "--clear-groups", ...args];
     const p = Bun.spawn(cmd, { env: home(), cwd: "/", stdout: "pipe", stderr: "pipe" });
     const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
     expect(code).not.toBe(0);

@@ -7,6 +7,7 @@ import { PROVIDER_ENV_KEYS } from "../../src/opencode/index.ts";
 import { Task } from "../../src/protocol/index.ts";
 import { codebaseId, startServerProc, startWorkerProc, type ServerProc, type WorkerProc } from "../helpers/cluster.ts";
 import { BUN, CLI, killAll, ROOT, runCli, spawnCli, tempDir, waitUntil } from "../helpers/proc.ts";
+import { missingTools, testUnless } from "../helpers/skip.ts";
 
 const T = 120_000; // per-test budget: the machine is shared, nothing here is a timing assertion
 const tmp = tempDir("ct-operator-");
@@ -406,12 +407,7 @@ describe("auth and a server going away", () => {
 });
 
 describe("README script", () => {
-  test("registers a codebase, runs a task with --wait and reads the result with jq", async () => {
-    const which = Bun.spawnSync(["which", "jq"]);
-    if (which.exitCode !== 0) {
-      console.warn("skipped: jq is not installed (the README script needs it)");
-      return;
-    }
+  testUnless(missingTools(["jq"], "the README script needs it; CI: apt-get install -y jq"), "registers a codebase, runs a task with --wait and reads the result with jq", async () => {
     // `codetether` on PATH, as after an install.
     const bin = join(tmp.path, "path-bin");
     mkdirSync(bin, { recursive: true });

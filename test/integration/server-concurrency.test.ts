@@ -2,9 +2,10 @@
 // exactly once — on SQLite, on PostgreSQL, and on two server processes sharing one database.
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { freshDatabase, havePg, type TestDatabase } from "../helpers/pg.ts";
+import { freshDatabase, NO_PG, type TestDatabase } from "../helpers/pg.ts";
 import { killAll, tempDir } from "../helpers/proc.ts";
-import { createApi, registerWorker, spawnServer, startTestServer, storeKinds, type Api, type ServerProcess } from "../helpers/server.ts";
+import { createApi, registerWorker, spawnServer, startTestServer, STORE_KINDS, storeSkip, type Api, type ServerProcess } from "../helpers/server.ts";
+import { describeUnless } from "../helpers/skip.ts";
 
 const O = "/v1/opencode";
 const TASKS = 500;
@@ -57,8 +58,8 @@ async function expectEachClaimedOnce(api: Api, created: string[], got: Map<strin
   expect([...got.values()].filter((ids) => ids.length > 0).length).toBeGreaterThan(1);
 }
 
-for (const kind of storeKinds("concurrent claims on PostgreSQL")) {
-  describe(`concurrent claims [${kind}]`, () => {
+for (const kind of STORE_KINDS) {
+  describeUnless(storeSkip(kind), `concurrent claims [${kind}]`, () => {
     test(`${CLAIMERS} claimers, ${TASKS} tasks: each claimed exactly once`, async () => {
       const s = await startTestServer(kind);
       try {
@@ -73,8 +74,7 @@ for (const kind of storeKinds("concurrent claims on PostgreSQL")) {
   });
 }
 
-describe("two server processes on one PostgreSQL database", () => {
-  if (!havePg("two server processes on PostgreSQL")) return;
+describeUnless(NO_PG, "two server processes on one PostgreSQL database", () => {
   let db: TestDatabase;
   let a: ServerProcess;
   let b: ServerProcess;

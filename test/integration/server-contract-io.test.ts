@@ -2,8 +2,9 @@
 // live stream), the worker push stream, session sync, auth, and bad input per route.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
-  openSse, registerWorker, startTestServer, storeKinds, taskEvents, uid, type Api, type TestServer, type TestWorker,
+  openSse, registerWorker, startTestServer, STORE_KINDS, storeSkip, taskEvents, uid, type Api, type TestServer, type TestWorker,
 } from "../helpers/server.ts";
+import { describeUnless } from "../helpers/skip.ts";
 
 const O = "/v1/opencode";
 const W = "/v1/worker/tasks";
@@ -15,8 +16,8 @@ async function runningTask(api: Api, w: TestWorker, extra: Record<string, unknow
   return c.body.task;
 }
 
-for (const kind of storeKinds("server contract (I/O) on PostgreSQL")) {
-  describe(`server contract I/O [${kind}]`, () => {
+for (const kind of STORE_KINDS) {
+  describeUnless(storeSkip(kind), `server contract I/O [${kind}]`, () => {
     let s: TestServer;
     beforeAll(async () => {
       s = await startTestServer(kind, { outputCapBytes: 64, maxBodyBytes: 64 * 1024, streamHeartbeatMs: 200, sweepIntervalMs: 3_600_000 });
@@ -206,7 +207,7 @@ for (const kind of storeKinds("server contract (I/O) on PostgreSQL")) {
     });
   });
 
-  describe(`auth [${kind}]`, () => {
+  describeUnless(storeSkip(kind), `auth [${kind}]`, () => {
     let s: TestServer;
     beforeAll(async () => {
       s = await startTestServer(kind, { authTokens: ["ops:ops-secret", "w1:w1-secret", "workers:fleet-secret", "bare-secret"] });

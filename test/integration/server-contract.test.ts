@@ -2,7 +2,8 @@
 // workers, codebases, tasks, claims, affinity, leases, fencing, release, cancel, sweeper.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { waitUntil } from "../helpers/proc.ts";
-import { registerWorker, startTestServer, storeKinds, uid, type Api, type TestServer, type TestWorker } from "../helpers/server.ts";
+import { registerWorker, startTestServer, STORE_KINDS, storeSkip, uid, type Api, type TestServer, type TestWorker } from "../helpers/server.ts";
+import { describeUnless } from "../helpers/skip.ts";
 
 const O = "/v1/opencode";
 const W = "/v1/worker/tasks";
@@ -15,8 +16,8 @@ async function createTask(api: Api, body: Record<string, unknown>) {
 const claim = (api: Api, w: TestWorker, taskId?: string) => api.post(`${W}/claim`, taskId ? { task_id: taskId } : {}, w.headers);
 const getTask = async (api: Api, id: string) => (await api.get(`${O}/tasks/${id}`)).body;
 
-for (const kind of storeKinds("server contract on PostgreSQL")) {
-  describe(`server contract [${kind}]`, () => {
+for (const kind of STORE_KINDS) {
+  describeUnless(storeSkip(kind), `server contract [${kind}]`, () => {
     let s: TestServer;
     beforeAll(async () => {
       // The sweeper is driven by hand here (s.handle.sweep()); the timing suite below runs it for real.

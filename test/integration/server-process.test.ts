@@ -3,9 +3,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { freshDatabase, havePg, type TestDatabase } from "../helpers/pg.ts";
+import { freshDatabase, NO_PG, type TestDatabase } from "../helpers/pg.ts";
 import { killAll, tempDir } from "../helpers/proc.ts";
 import { createApi, openSse, registerWorker, spawnServer, type ServerProcess } from "../helpers/server.ts";
+import { describeUnless } from "../helpers/skip.ts";
 
 const O = "/v1/opencode";
 const tmp = tempDir("ct-srvp-");
@@ -45,8 +46,7 @@ describe("server start (SQLite)", () => {
   }, 60_000);
 });
 
-describe("push across replicas (PostgreSQL)", () => {
-  if (!havePg("cross-replica push on PostgreSQL")) return;
+describeUnless(NO_PG, "push across replicas (PostgreSQL)", () => {
   let db: TestDatabase;
   let a: ServerProcess;
   let b: ServerProcess;

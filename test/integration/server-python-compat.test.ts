@@ -3,12 +3,13 @@
 // only. It must complete tasks on our server unchanged, auth off.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { homedir } from "node:os";
-import { openSse, startTestServer, storeKinds, uid, type TestServer } from "../helpers/server.ts";
+import { openSse, startTestServer, STORE_KINDS, storeSkip, uid, type TestServer } from "../helpers/server.ts";
+import { describeUnless } from "../helpers/skip.ts";
 
 const O = "/v1/opencode";
 
-for (const kind of storeKinds("Python worker compatibility on PostgreSQL")) {
-  describe(`Python worker flow [${kind}]`, () => {
+for (const kind of STORE_KINDS) {
+  describeUnless(storeSkip(kind), `Python worker flow [${kind}]`, () => {
     let s: TestServer;
     beforeAll(async () => {
       s = await startTestServer(kind);

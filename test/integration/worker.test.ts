@@ -169,11 +169,11 @@ describe("codebases registered for a running worker", () => {
 });
 
 describe("registration by path", () => {
-  test("only the worker that has the path takes the register_codebase task", async () => {
+  test("a register_codebase task goes only to a worker allowed to serve the path (--allowed-path excludes the other); a path nobody has stays pending", async () => {
     const repo = join(tmp.path, "by-path-repo");
     mkdirSync(repo, { recursive: true });
-    // Both workers see the task on their stream; only one has the path (the other is told its HOME elsewhere, but
-    // the path check is on the real filesystem, so make the path exist for neither first, then for "w-has").
+    // Both workers run on this machine, so the path exists for both: w-lacks is the worker
+    // that "lacks" it because its --allowed-path excludes it, which is the same check.
     const has = startWorkerProc(server.url, { name: "w-has", dataDir: join(tmp.path, "w-has") });
     const lacks = startWorkerProc(server.url, { name: "w-lacks", dataDir: join(tmp.path, "w-lacks"), args: ["--allowed-path", join(tmp.path, "nowhere")] });
     await Promise.all([has.waitFor(/task stream connected/), lacks.waitFor(/task stream connected/)]);
@@ -195,5 +195,10 @@ describe("registration by path", () => {
     has.kill("SIGTERM");
     lacks.kill("SIGTERM");
     await Promise.all([has.exited, lacks.exited]);
+    // Nobody has the ghost path: once both workers are gone (every decision made; a claim would
+    // have been released with attempt 1 on exit), it is still pending with no attempt burnt.
+    const ghost = await server.client.getTask(r1.task_id);
+    expect(ghost.status).toBe("pending");
+    expect(ghost.attempt).toBe(0);
   });
 });

@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { backoffDelay, jitter, POLICIES, sleep } from "../../src/util/backoff.ts";
 import { acquireWorkerLock, lockHolder, lockPaths } from "../../src/worker/lock.ts";
 import { pendingReports, removeReport, spoolDir, writeReport } from "../../src/worker/spool.ts";
-import { tempDir } from "../helpers/proc.ts";
+import { ROOT, tempDir } from "../helpers/proc.ts";
 
 const tmp = tempDir("ct-unit-");
 afterAll(() => tmp.cleanup());
@@ -45,18 +45,41 @@ describe("spool", () => {
 });
 
 describe("worker lock", () => {
-  test("one holder per worker id; a dead holder's lock is taken over", async () => {
+  /** Another process that takes the lock for `id` in `dir` and keeps it until killed. */
+  async function holder(dir: string, id: string) {
+    const src = `import { acquireWorkerLock } from ${JSON.stringify(join(ROOT, "src/worker/lock.ts"))};
+      await acquireWorkerLock(${JSON.stringify(dir)}, ${JSON.stringify(id)}); console.log("locked"); setInterval(() => {}, 1 << 30);`;
+    const p = Bun.spawn([process.execPath, "-e", src], { stdout: "pipe", stderr: "inherit" });
+    const reader = p.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    while (!out.includes("locked")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`lock holder exited (${await p.exited}) before taking the lock`);
+      out += value;
+    }
+    return p;
+  }
+
+  test("one holder per worker id across processes; a SIGKILLed holder's lock is taken over at once", async () => {
     const dir = join(tmp.path, "lock");
     mkdirSync(dir, { recursive: true });
+    const other = await holder(dir, "w1");
+    expect(lockHolder(dir, "w1")).toBe(other.pid);
+    await expect(acquireWorkerLock(dir, "w1")).rejects.toThrow(`worker 'w1' is already running (pid ${other.pid})`);
+
+    other.kill("SIGKILL"); // dies without unlocking: its lock directory stays behind
+    await other.exited;
+    expect(existsSync(lockPaths(dir, "w1").lock)).toBe(true);
     const release = await acquireWorkerLock(dir, "w1");
+    expect(readFileSync(lockPaths(dir, "w1").file, "utf8")).toBe(String(process.pid));
     expect(lockHolder(dir, "w1")).toBeNull(); // we hold it ourselves
-    // Another process holding it: simulate by a live foreign pid in the pid file (pid 1 is always alive).
-    writeFileSync(lockPaths(dir, "w1").file, "1");
-    await expect(acquireWorkerLock(dir, "w1")).rejects.toThrow("worker 'w1' is already running (pid 1)");
-    // A dead holder (pid that does not exist): the lock is broken and taken.
-    writeFileSync(lockPaths(dir, "w1").file, "999999");
-    const again = await acquireWorkerLock(dir, "w1");
-    await again();
+    // And now a third process is refused, naming us.
+    const third = Bun.spawnSync([process.execPath, "-e", `import { acquireWorkerLock } from ${JSON.stringify(join(ROOT, "src/worker/lock.ts"))};
+      await acquireWorkerLock(${JSON.stringify(dir)}, "w1").then(() => process.exit(0), (e) => { console.error(e.message); process.exit(3); });`], { stderr: "pipe" });
+    expect(third.exitCode).toBe(3);
+    expect(third.stderr.toString()).toContain(`worker 'w1' is already running (pid ${process.pid})`);
     await release();
+    expect(existsSync(lockPaths(dir, "w1").file)).toBe(false);
   });
 });
+

@@ -50,14 +50,6 @@ export default defineCommand({
       const msg = (err as Error).message;
       throw new CliError(`server did not start: ${msg}`, store.kind === "postgres" ? EXIT.UNAVAILABLE : EXIT.FAILURE);
     }
-    // Scripts and tests read this line (with --port 0 it is the only place the port shows).
-    process.stdout.write(`listening on ${server.url}\n`);
-    log("info", "server started", {
-      url: server.url,
-      store: store.kind === "sqlite" ? `sqlite ${store.path}` : "postgres",
-      auth: config.auth_tokens.length ? `${config.auth_tokens.length} token(s)` : "off",
-    });
-
     let signals = 0;
     const onSignal = (sig: string) => {
       if (++signals > 1) process.exit(EXIT.FAILURE);
@@ -75,6 +67,14 @@ export default defineCommand({
     };
     process.on("SIGTERM", () => onSignal("SIGTERM"));
     process.on("SIGINT", () => onSignal("SIGINT"));
+    // Scripts and tests read this line (with --port 0 it is the only place the port shows);
+    // printed once the signal handlers are in place, so a signal sent on seeing it stops us cleanly.
+    process.stdout.write(`listening on ${server.url}\n`);
+    log("info", "server started", {
+      url: server.url,
+      store: store.kind === "sqlite" ? `sqlite ${store.path}` : "postgres",
+      auth: config.auth_tokens.length ? `${config.auth_tokens.length} token(s)` : "off",
+    });
     await new Promise(() => {}); // until a signal
   },
 });
