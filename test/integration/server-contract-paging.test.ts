@@ -2,8 +2,9 @@
 // default order workers poll in is unchanged, order=newest lists newest first, keyset
 // cursors in the Link header walk every task exactly once, X-Total-Count counts what the
 // filters match, id_prefix finds a task by the start of its id.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { registerWorker, startTestServer, storeKinds, type Api, type Res, type TestServer } from "../helpers/server.ts";
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { registerWorker, STORE_KINDS, startTestServer, storeSkip, type Api, type Res, type TestServer } from "../helpers/server.ts";
+import { describeUnless } from "../helpers/skip.ts";
 
 const O = "/v1/opencode";
 
@@ -33,8 +34,8 @@ async function walk(api: Api, first: string) {
   return { pages, ids: pages.flat(), totals };
 }
 
-for (const kind of storeKinds("task list paging on PostgreSQL")) {
-  describe(`task list paging [${kind}]`, () => {
+for (const kind of STORE_KINDS) {
+  describeUnless(storeSkip(kind), `task list paging [${kind}]`, () => {
     let s: TestServer;
     beforeAll(async () => {
       s = await startTestServer(kind, { leaseSeconds: 60, sweepIntervalMs: 3_600_000 });

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { hostname } from "node:os";
 import { backoffDelay, jitter, POLICIES, sleep } from "../../src/util/backoff.ts";
 import { acquireWorkerLock, lockHolder, lockPaths } from "../../src/worker/lock.ts";
 import { pendingReports, removeReport, spoolDir, writeReport } from "../../src/worker/spool.ts";
@@ -71,7 +72,7 @@ describe("worker lock", () => {
     await other.exited;
     expect(existsSync(lockPaths(dir, "w1").lock)).toBe(true);
     const release = await acquireWorkerLock(dir, "w1");
-    expect(readFileSync(lockPaths(dir, "w1").file, "utf8")).toBe(String(process.pid));
+    expect(readFileSync(lockPaths(dir, "w1").file, "utf8")).toBe(`${process.pid} ${hostname()}`); // pid and host of the holder
     expect(lockHolder(dir, "w1")).toBeNull(); // we hold it ourselves
     // And now a third process is refused, naming us.
     const third = Bun.spawnSync([process.execPath, "-e", `import { acquireWorkerLock } from ${JSON.stringify(join(ROOT, "src/worker/lock.ts"))};
