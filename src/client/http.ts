@@ -1,28 +1,28 @@
 // The transport under the typed API: ofetch with the auth header, a deadline on every
 // call, and errors sorted into "the server said no" (ApiError) and "no server"
-// (UnavailableError).
+// (UnavailableError). They are plain errors: what they mean for an exit code is the
+// CLI's business (src/commands/_main.ts), not the transport's.
 import { ofetch, type $Fetch } from "ofetch";
-import { CliError, EXIT } from "../util/errors.ts";
 
-export class ApiError extends CliError {
+export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
     readonly url: string,
   ) {
-    super(message, EXIT.FAILURE);
+    super(message);
     this.name = "ApiError";
   }
 }
 
 /** Connection refused, DNS, timeout, or a 5xx/502-504 outage: the server is not there right now. */
-export class UnavailableError extends CliError {
+export class UnavailableError extends Error {
   constructor(
     message: string,
     readonly url: string,
   ) {
-    super(message, EXIT.UNAVAILABLE);
+    super(message);
     this.name = "UnavailableError";
   }
 }

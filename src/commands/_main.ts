@@ -52,8 +52,11 @@ async function findCommand(root: Command<any>, argv: string[]): Promise<{ cmd: C
   }
 }
 
+/** The one place errors become exit codes (README "Exit codes"). Transport errors are
+ * matched by name so that `--help` and `--version` never load the HTTP client. */
 export function exitCodeFor(err: unknown): number {
   if (err instanceof CliError) return err.exitCode;
+  if (err instanceof Error && err.name === "UnavailableError") return EXIT.UNAVAILABLE;
   return EXIT.FAILURE;
 }
 

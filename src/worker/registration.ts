@@ -104,7 +104,7 @@ export async function registerWithRetry(ctx: WorkerContext, signal: AbortSignal)
       await registerOnce(ctx);
       return true;
     } catch (err) {
-      if (err instanceof CliError && !(err instanceof ApiError) && err.exitCode !== 69) throw err;
+      if (err instanceof CliError) throw err; // a config problem (bad path): retrying cannot fix it
       if (err instanceof ApiError && err.status === 409 && err.code === WORKER_ID_IN_USE) {
         // Another live process holds this worker id: retrying cannot fix a configuration problem.
         throw new CliError(`cannot start worker '${ctx.workerId}': ${serverMessage(err)}`, EXIT.CONFIG);
