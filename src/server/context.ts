@@ -14,6 +14,8 @@ export interface ServerContext {
   outputCapBytes: number;
   maxBodyBytes: number;
   streamHeartbeatMs: number;
+  /** The address the server listens on (the dashboard warns when it is not loopback and auth is off). */
+  listenHost: string;
   /** What workers are told in the register answer. */
   settings: Settings;
 }

@@ -199,6 +199,11 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Store> {
       const [r] = await sql`SELECT COUNT(*)::int AS n FROM tasks ${whereSql(filterSql(f))}`;
       return r!.n;
     },
+    async queueDepths() {
+      // One pass over the partial index of pending tasks (tasks_pending_route), grouped by its first column.
+      return (await sql`SELECT route, COUNT(*)::int AS pending, MIN(created_at) AS oldest_created_at FROM tasks WHERE status = 'pending' GROUP BY route`)
+        .map((r) => ({ route: r.route, pending: Number(r.pending), oldest_created_at: r.oldest_created_at }));
+    },
     async pendingFor(workerId, routes, limit) {
       const rows = await sql`SELECT * FROM tasks WHERE status = 'pending' AND route = ANY(${routes}::text[])
         AND (target_worker_id IS NULL OR target_worker_id = ${workerId}) ORDER BY priority DESC, created_at, seq LIMIT ${limit}`;

@@ -193,6 +193,11 @@ export function openSqlite(path: string): Store {
       const { conds, params } = filterSql(f);
       return (q(`SELECT COUNT(*) AS n FROM tasks ${whereSql(conds)}`).get(params) as any).n;
     },
+    async queueDepths() {
+      // One pass over the partial index of pending tasks (tasks_pending_route), grouped by its first column.
+      return (q("SELECT route, COUNT(*) AS pending, MIN(created_at) AS oldest_created_at FROM tasks WHERE status = 'pending' GROUP BY route").all() as any[])
+        .map((r) => ({ route: r.route, pending: Number(r.pending), oldest_created_at: r.oldest_created_at }));
+    },
     async pendingFor(workerId, routes, limit) {
       const rows = q(`SELECT * FROM tasks WHERE status = 'pending' AND route IN (SELECT value FROM json_each($routes))
                       AND (target_worker_id IS NULL OR target_worker_id = $w) ORDER BY priority DESC, created_at, seq LIMIT $limit`).all({

@@ -82,6 +82,12 @@ export type StoreEvent =
   | { t: "output"; id: string }
   | { t: "final"; id: string };
 
+export interface QueueDepth {
+  route: string;
+  pending: number;
+  oldest_created_at: string;
+}
+
 export interface WorkerCounts {
   codebases: number;
   completed: number;
@@ -120,6 +126,8 @@ export interface Store {
   listTasks(q: TaskPageQuery): Promise<{ tasks: TaskRow[]; next: TaskKey | null }>;
   /** How many tasks match the filter (for X-Total-Count). */
   countTasks(f: TaskFilter): Promise<number>;
+  /** Pending tasks per route (codebase id or "global") and the oldest one's created_at (dashboard queue view). */
+  queueDepths(): Promise<QueueDepth[]>;
   /** Pending tasks routed to any of `routes` and not targeted at another worker (stream start-up). */
   pendingFor(workerId: string, routes: string[], limit: number): Promise<TaskRow[]>;
   /** Atomic claim: by id, or the best eligible pending task (priority desc, created asc). */
