@@ -37,6 +37,8 @@ export interface ServerOptions {
   sweepIntervalMs?: number;
   streamHeartbeatMs?: number;
   pollIntervalSeconds?: number;
+  /** Task lists count matches up to this many (default 10,000; see routes/tasks.ts). */
+  listCountCap?: number;
   /** Serve the web dashboard at `/` (default true; `ui: false` / `--no-ui` turns it off). */
   ui?: boolean;
 }
@@ -72,6 +74,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     maxBodyBytes: opts.maxBodyBytes ?? MiB,
     streamHeartbeatMs: opts.streamHeartbeatMs ?? 15_000,
     listenHost: opts.host,
+    listCountCap: opts.listCountCap ?? 10_000,
     settings: { heartbeat_interval_s: hbS, lease_s: leaseS, poll_interval_s: opts.pollIntervalSeconds ?? 5 },
   };
   const router = createRouter([...workerRoutes, ...codebaseRoutes, ...taskRoutes, ...outputRoutes, ...dispatchRoutes, ...sessionRoutes, ...dashboardRoutes]);

@@ -49,7 +49,9 @@ async function fail(res: Response): Promise<never> {
 export interface Page<T> {
   items: T;
   next: string | null;
+  /** X-Total-Count, or null when the server only says "at least" (X-Total-Count-At-Least). */
   total: number | null;
+  atLeast: number | null;
 }
 
 /** GET/POST/DELETE a JSON API path; 401/403 raise the login form. */
@@ -67,8 +69,8 @@ export async function apiPage<T = any>(path: string, init: { method?: string; bo
   if (!res.ok) return fail(res);
   const text = await res.text();
   const next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link") ?? "")?.[1] ?? null;
-  const total = res.headers.get("x-total-count");
-  return { items: (text ? JSON.parse(text) : null) as T, next, total: total === null ? null : Number(total) };
+  const num = (h: string) => (res.headers.get(h) === null ? null : Number(res.headers.get(h)));
+  return { items: (text ? JSON.parse(text) : null) as T, next, total: num("x-total-count"), atLeast: num("x-total-count-at-least") };
 }
 
 export interface SseEvent {

@@ -168,6 +168,20 @@ describe.skipIf(!RUN)("dashboard in Chromium", () => {
     expect(errors).toEqual([]);
   });
 
+  test("Fleet's charts count the tasks finished in the last hour and the queue", async () => {
+    // So far: the form's echo task, the cancelled one, the write task and the resumed one.
+    const api = (await (await fetch(`${server.url}/v1/monitor/activity`)).json()) as any;
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    expect([sum(api.completed), sum(api.failed), sum(api.cancelled)]).toEqual([3, 0, 1]);
+    expect(api.queued.at(-1)).toBe(0);
+    await page.goto(`${server.url}/#/fleet`);
+    await page.locator("#charts figcaption", { hasText: "Tasks finished per minute (last hour: 4)" }).waitFor(WAIT);
+    await page.locator("#charts figcaption", { hasText: "Queue depth (now: 0)" }).waitFor(WAIT);
+    expect(await page.locator("#charts canvas").count()).toBe(2);
+    await shot(page, "fleet-charts");
+    expect(errors).toEqual([]);
+  });
+
   test("with auth on the page asks for a token, refuses a wrong one, keeps the right one for the tab only", async () => {
     const authed = await startServerProc(join(tmp.path, "auth"), { env: { A2A_AUTH_TOKENS: "ops:right-token-123" } });
     const tab = await openPage(browser);

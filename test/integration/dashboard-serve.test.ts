@@ -93,5 +93,27 @@ for (const kind of storeKinds("dashboard queue on PostgreSQL")) {
         { codebase_id: a.codebaseId, name: "app", worker_id: a.id, pending: 1, oldest_pending_at: made[0].created_at },
       ]);
     });
+
+    test("activity: this hour's finished tasks by status and the queue depth now, from the store", async () => {
+      const fresh = await startTestServer(kind, { sweepIntervalMs: 3_600_000 });
+      try {
+        const w = await registerWorker(fresh, "act");
+        const ids: string[] = [];
+        for (let i = 0; i < 4; i++) ids.push((await fresh.post("/v1/opencode/tasks", { codebase_id: w.codebaseId, prompt: `a${i}` })).body.id);
+        const c = await fresh.post("/v1/worker/tasks/claim", { task_id: ids[0] }, w.headers);
+        await fresh.post("/v1/worker/tasks/release", { task_id: ids[0], attempt: c.body.attempt, status: "completed", result: "ok" }, w.headers);
+        const f = await fresh.post("/v1/worker/tasks/claim", { task_id: ids[1] }, w.headers);
+        await fresh.post("/v1/worker/tasks/release", { task_id: ids[1], attempt: f.body.attempt, status: "failed", error: "x" }, w.headers);
+        await fresh.post(`/v1/opencode/tasks/${ids[2]}/cancel`);
+        const r = await fresh.get("/v1/monitor/activity");
+        expect(r.status).toBe(200);
+        const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+        expect(r.body.minutes).toHaveLength(60);
+        expect([sum(r.body.completed), sum(r.body.failed), sum(r.body.cancelled)]).toEqual([1, 1, 1]);
+        expect(r.body.queued.at(-1)).toBe(1); // ids[3] still waits
+      } finally {
+        await fresh.stop();
+      }
+    });
   });
 }

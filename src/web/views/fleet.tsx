@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../api.ts";
 import { age, href, usePoll } from "../util.ts";
+import { ActivityCharts } from "./charts.tsx";
 
 interface MonitorWorker {
   id: string;
@@ -51,6 +52,7 @@ export function Fleet() {
         <span class="badge active">{counts.active} active</span> <span class="badge stale">{counts.stale} stale</span>{" "}
         <span class="badge offline">{counts.offline} offline</span> · {queue.reduce((n, q) => n + q.pending, 0)} tasks waiting
       </p>
+      <ActivityCharts />
       <h2>Workers</h2>
       {workers && !workers.length && <p>No worker has registered yet. Start one with <code>codetether worker start --server {location.origin}</code>.</p>}
       {!!workers?.length && (

@@ -15,7 +15,7 @@ export function Tasks() {
   const { codebases, workers } = useLists();
   const [tasks, setTasks] = useState<Task[] | null>(null);
   const [next, setNext] = useState<string | null>(null);
-  const [total, setTotal] = useState<number | null>(null);
+  const [total, setTotal] = useState<string>("?");
   const [error, setError] = useState<string | null>(null);
 
   const params = new URLSearchParams({ order: "newest", limit: String(PAGE) });
@@ -27,7 +27,7 @@ export function Tasks() {
         const page = await apiPage<Task[]>(`/v1/opencode/tasks?${params}`);
         setTasks(page.items);
         setNext(page.next ? new URL(page.next, location.href).searchParams.get("before") : null);
-        setTotal(page.total);
+        setTotal(page.total !== null ? page.total.toLocaleString() : page.atLeast !== null ? `${page.atLeast.toLocaleString()}+` : "?");
         setError(null);
       } catch (e) {
         setError((e as Error).message);
@@ -61,7 +61,7 @@ export function Tasks() {
       {error && <p class="error" role="alert">{error}</p>}
       {tasks && (
         <p class="muted" id="tasks-count">
-          {tasks.length} of {total ?? "?"} {before ? "(older page)" : ""}
+          {tasks.length} of {total} {before ? "(older page)" : ""}
         </p>
       )}
       {tasks && !tasks.length && <p>No tasks match.</p>}
