@@ -14,6 +14,7 @@ const BENCHES = [
   { id: "p5", name: "p5-output" },
   { id: "p6", name: "p6-streams" },
   { id: "p7", name: "p7-sessions" },
+  { id: "p8", name: "p8-dashboard" },
 ];
 
 function arg(name: string): string | undefined {

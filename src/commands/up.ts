@@ -37,6 +37,7 @@ export default defineCommand({
       authTokens: config.auth_tokens,
       leaseSeconds: config.lease_seconds,
       heartbeatIntervalSeconds: config.heartbeat_interval,
+      ui: config.ui,
     });
     const token = config.auth_token ?? config.auth_tokens[0]?.split(":").pop() ?? undefined;
     const workerConfig = { ...config, server_url: server.url, auth_token: token };

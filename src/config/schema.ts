@@ -267,6 +267,15 @@ export const KEYS = {
     description: "Worker heartbeat interval handed to workers; stale after 3 missed",
     scope: ["server"],
   },
+  ui: {
+    schema: z.boolean(),
+    kind: "bool",
+    default: true,
+    env: ["A2A_UI"],
+    flag: "ui",
+    description: "Serve the web dashboard at / on the server's port",
+    scope: "server",
+  },
 } satisfies Record<string, KeyDef>;
 
 export type KeyName = keyof typeof KEYS;

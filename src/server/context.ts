@@ -14,6 +14,10 @@ export interface ServerContext {
   outputCapBytes: number;
   maxBodyBytes: number;
   streamHeartbeatMs: number;
+  /** Task lists count matches up to this many (X-Total-Count); beyond, X-Total-Count-At-Least. */
+  listCountCap: number;
+  /** The address the server listens on (the dashboard warns when it is not loopback and auth is off). */
+  listenHost: string;
   /** What workers are told in the register answer. */
   settings: Settings;
 }

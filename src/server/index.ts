@@ -9,8 +9,10 @@ import type { ServerContext } from "./context.ts";
 import { errorResponse, HttpError, json } from "./http.ts";
 import { createHub } from "./hub.ts";
 import { createRouter } from "./router.ts";
+import dashboard from "../web/index.html";
 import { codebaseRoutes } from "./routes/codebases.ts";
 import { declineRoutes } from "./routes/decline.ts";
+import { dashboardRoutes, PUBLIC_PATHS } from "./routes/dashboard.ts";
 import { dispatchRoutes } from "./routes/dispatch.ts";
 import { outputRoutes } from "./routes/output.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
@@ -36,6 +38,10 @@ export interface ServerOptions {
   sweepIntervalMs?: number;
   streamHeartbeatMs?: number;
   pollIntervalSeconds?: number;
+  /** Task lists count matches up to this many (default 10,000; see routes/tasks.ts). */
+  listCountCap?: number;
+  /** Serve the web dashboard at `/` (default true; `ui: false` / `--no-ui` turns it off). */
+  ui?: boolean;
 }
 
 export interface ServerHandle {
@@ -68,9 +74,11 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     outputCapBytes: opts.outputCapBytes ?? 10 * MiB,
     maxBodyBytes: opts.maxBodyBytes ?? MiB,
     streamHeartbeatMs: opts.streamHeartbeatMs ?? 15_000,
+    listenHost: opts.host,
+    listCountCap: opts.listCountCap ?? 10_000,
     settings: { heartbeat_interval_s: hbS, lease_s: leaseS, poll_interval_s: opts.pollIntervalSeconds ?? 5 },
   };
-  const router = createRouter([...workerRoutes, ...codebaseRoutes, ...taskRoutes, ...outputRoutes, ...dispatchRoutes, ...declineRoutes, ...sessionRoutes]);
+  const router = createRouter([...workerRoutes, ...codebaseRoutes, ...taskRoutes, ...outputRoutes, ...dispatchRoutes, ...declineRoutes, ...sessionRoutes, ...dashboardRoutes]);
   let stopping = false;
   let inflight = 0;
 
@@ -80,7 +88,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     inflight++;
     try {
       if (stopping) throw new HttpError(503, "shutting_down", "server is shutting down");
-      const principal = req.method === "GET" && url.pathname === "/health" ? { name: null } : ctx.auth.authenticate(req);
+      const principal = req.method === "GET" && PUBLIC_PATHS.has(url.pathname) ? { name: null } : ctx.auth.authenticate(req);
       const m = router.match(req.method, url.pathname);
       if (!m) throw new HttpError(404, "not_found", `no route ${req.method} ${url.pathname}`);
       if ("allowed" in m) {
@@ -116,6 +124,10 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       idleTimeout: 60,
       // Bun's own limit is only a backstop; our reader answers 413 as JSON for bodies above maxBodyBytes.
       maxRequestBodySize: Math.max(maxBody * 4, 8 * MiB),
+      // The dashboard: Bun bundles the HTML import (scripts, styles) and serves it with its
+      // assets; in a --compile'd binary the bundle is built in, so nothing is read or
+      // fetched at run time. Static and secret-free, so it needs no token; the API does.
+      routes: opts.ui === false ? undefined : { "/": dashboard },
       fetch: handle,
     });
   } catch (err) {

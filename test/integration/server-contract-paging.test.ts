@@ -168,6 +168,26 @@ for (const kind of STORE_KINDS) {
       }
     });
 
+    test("past the count cap X-Total-Count is left out and X-Total-Count-At-Least gives the cap", async () => {
+      const capped = await startTestServer(kind, { listCountCap: 3, sweepIntervalMs: 3_600_000 });
+      try {
+        const w = await registerWorker(capped, "cap");
+        const list = `${O}/tasks?codebase_id=${w.codebaseId}&order=newest&limit=2`;
+        for (let i = 0; i < 4; i++) {
+          const r = await capped.get(list);
+          expect(r.headers.get("x-total-count")).toBe(String(i));
+          expect(r.headers.get("x-total-count-at-least")).toBeNull();
+          expect((await capped.post(`${O}/tasks`, { codebase_id: w.codebaseId, prompt: `c${i}` })).status).toBe(201);
+        }
+        const r = await capped.get(list);
+        expect(r.headers.get("x-total-count")).toBeNull();
+        expect(r.headers.get("x-total-count-at-least")).toBe("3");
+        expect((await walk(capped, list)).ids).toHaveLength(4); // paging is not capped
+      } finally {
+        await capped.stop();
+      }
+    });
+
     test("the /v1/agent alias pages the same way and its Link keeps its path", async () => {
       const { w, tasks } = await seed(3);
       const walked = await walk(s, `/v1/agent/tasks?codebase_id=${w.codebaseId}&order=newest&limit=2`);

@@ -45,6 +45,7 @@ export default defineCommand({
         authTokens: config.auth_tokens,
         leaseSeconds: config.lease_seconds,
         heartbeatIntervalSeconds: config.heartbeat_interval,
+        ui: config.ui,
       });
     } catch (err) {
       const msg = (err as Error).message;

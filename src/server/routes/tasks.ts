@@ -109,7 +109,10 @@ async function create({ req, principal, ctx }: Req) {
 
 /**
  * A page of tasks as a bare array (what every existing client expects); the way to the next
- * page is the `Link` header and the number of matching tasks is `X-Total-Count`.
+ * page is the `Link` header and the number of matching tasks is `X-Total-Count`, counted up to
+ * ctx.listCountCap: an exact count reads every matching index entry (40 ms at 100,000 tasks on
+ * PostgreSQL), while "more than 10,000" is all a person needs at that size. Past the cap
+ * X-Total-Count is left out and X-Total-Count-At-Least gives the cap.
  */
 async function list({ url, ctx }: Req) {
   const q = parse(ListTasksQuery, queryObject(url), "query");
@@ -120,8 +123,15 @@ async function list({ url, ctx }: Req) {
   const cursor = raw ? decodeCursor(q.order, raw) : null;
   if (raw && !cursor) throw badRequest(`query.${cursorField}`, `not a cursor for order=${q.order}: take it from the Link header of the previous page`);
   const filter = { status: q.status, codebase_id: q.codebase_id, worker_id: q.worker_id, id_prefix: q.id_prefix };
-  const [page, total] = await Promise.all([ctx.store.listTasks({ ...filter, order: q.order, cursor, limit: q.limit }), ctx.store.countTasks(filter)]);
-  const headers: Record<string, string> = { "x-total-count": String(total) };
+  const t0 = performance.now();
+  const [page, counted] = await Promise.all([
+    ctx.store.listTasks({ ...filter, order: q.order, cursor, limit: q.limit }),
+    ctx.store.countTasks(filter, ctx.listCountCap + 1),
+  ]);
+  // Server-Timing: the store's share of the answer, visible in browser devtools and to the benchmark.
+  const headers: Record<string, string> = { "server-timing": `db;dur=${(performance.now() - t0).toFixed(2)}` };
+  if (counted > ctx.listCountCap) headers["x-total-count-at-least"] = String(ctx.listCountCap);
+  else headers["x-total-count"] = String(counted);
   if (page.next) headers.link = `<${nextPageUrl(url, cursorField, encodeCursor(q.order, page.next))}>; rel="next"`;
   return json(page.tasks.map(toWireTask), 200, headers);
 }

@@ -19,7 +19,12 @@ CREATE INDEX tasks_newest ON tasks (created_at, seq);
 CREATE INDEX tasks_status_newest ON tasks (status, created_at, seq);
 CREATE INDEX tasks_codebase_newest ON tasks (codebase_id, created_at, seq);
 CREATE INDEX tasks_worker_newest ON tasks (worker_id, created_at, seq);
+CREATE INDEX tasks_codebase_status_newest ON tasks (codebase_id, status, created_at, seq);
+CREATE INDEX tasks_worker_status_newest ON tasks (worker_id, status, created_at, seq);
+DROP INDEX tasks_worker_status;
 CREATE INDEX tasks_order ON tasks (priority DESC, created_at, seq);
+CREATE INDEX tasks_started ON tasks (started_at);
+CREATE INDEX tasks_completed ON tasks (completed_at);
 DROP INDEX tasks_codebase;
 `;
 
@@ -247,9 +252,11 @@ ALTER TABLE workers ADD COLUMN instance_id TEXT, ADD COLUMN instance_pid INTEGER
   {
     version: 3,
     name: "task list paging",
-    // Keyset paging newest first, alone and under each filter (status, codebase, worker),
-    // and the default order without a status filter. tasks_codebase is a prefix of
-    // tasks_codebase_newest. PostgreSQL also gets a byte-order index for id prefixes.
+    // Keyset paging newest first: alone, under each filter (status, codebase, worker) and
+    // under status with codebase or worker; the default order without a status filter;
+    // started/completed times for the dashboard's last-hour charts. tasks_codebase and
+    // tasks_worker_status are prefixes of newer indexes. PostgreSQL also gets a byte-order
+    // index on id for id prefixes.
     sqlite: PAGING_INDEXES,
     postgres: PAGING_INDEXES + `CREATE INDEX tasks_id_c ON tasks (id COLLATE "C");
 `,

@@ -18,7 +18,7 @@ import {
   toCodebaseRow, toTaskRow, toWorkerRow, withMetadata,
 } from "./rows.ts";
 import { keyOf, prefixRange, type TaskFilter, type TaskPageQuery } from "./task-list.ts";
-import type { AppendInput, ClaimResult, CodebaseInput, CodebaseUpsert, Store, StoreEvent, TaskChange, TaskRow, WorkerCounts, WorkerInput } from "./types.ts";
+import type { AppendInput, ClaimResult, CodebaseInput, CodebaseUpsert, Store, StoreEvent, TaskChange, TaskRow, TaskTimes, WorkerCounts, WorkerInput } from "./types.ts";
 
 const CHANNEL = "codetether_events";
 
@@ -223,9 +223,18 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Store> {
       const shown = rows.slice(0, page.limit);
       return { tasks: shown.map(toTaskRow), next: rows.length > page.limit ? keyOf(shown.at(-1)!) : null };
     },
-    async countTasks(f) {
-      const [r] = await sql`SELECT COUNT(*)::int AS n FROM tasks ${whereSql(filterSql(f))}`;
+    async countTasks(f, upTo) {
+      const [r] = await sql`SELECT COUNT(*)::int AS n FROM (SELECT 1 FROM tasks ${whereSql(filterSql(f))} LIMIT ${upTo}) s`;
       return r!.n;
+    },
+    async queueDepths() {
+      // One pass over the partial index of pending tasks (tasks_pending_route), grouped by its first column.
+      return (await sql`SELECT route, COUNT(*)::int AS pending, MIN(created_at) AS oldest_created_at FROM tasks WHERE status = 'pending' GROUP BY route`)
+        .map((r) => ({ route: r.route, pending: Number(r.pending), oldest_created_at: r.oldest_created_at }));
+    },
+    async activitySince(since) {
+      return (await sql`SELECT status, created_at, started_at, completed_at FROM tasks
+                        WHERE status = 'pending' OR created_at >= ${since} OR started_at >= ${since} OR completed_at >= ${since}`) as unknown as TaskTimes[];
     },
     async pendingFor(workerId, routes, limit) {
       const rows = await sql`SELECT * FROM tasks WHERE status = 'pending' AND route = ANY(${routes}::text[])

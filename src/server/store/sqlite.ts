@@ -13,7 +13,7 @@ import {
   toCodebaseRow, toTaskRow, toWorkerRow, withMetadata,
 } from "./rows.ts";
 import { keyOf, prefixRange, type TaskFilter, type TaskPageQuery } from "./task-list.ts";
-import type { AppendInput, ClaimResult, CodebaseInput, CodebaseUpsert, Store, TaskChange, TaskRow, WorkerCounts, WorkerInput } from "./types.ts";
+import type { AppendInput, ClaimResult, CodebaseInput, CodebaseUpsert, Store, TaskChange, TaskRow, TaskTimes, WorkerCounts, WorkerInput } from "./types.ts";
 
 type P = Record<string, string | number | boolean | null>;
 
@@ -207,9 +207,18 @@ export function openSqlite(path: string): Store {
       const shown = rows.slice(0, page.limit);
       return { tasks: shown.map(toTaskRow), next: rows.length > page.limit ? keyOf(shown.at(-1)!) : null };
     },
-    async countTasks(f) {
+    async countTasks(f, upTo) {
       const { conds, params } = filterSql(f);
-      return (q(`SELECT COUNT(*) AS n FROM tasks ${whereSql(conds)}`).get(params) as any).n;
+      return (q(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM tasks ${whereSql(conds)} LIMIT $upTo)`).get({ ...params, upTo }) as any).n;
+    },
+    async queueDepths() {
+      // One pass over the partial index of pending tasks (tasks_pending_route), grouped by its first column.
+      return (q("SELECT route, COUNT(*) AS pending, MIN(created_at) AS oldest_created_at FROM tasks WHERE status = 'pending' GROUP BY route").all() as any[])
+        .map((r) => ({ route: r.route, pending: Number(r.pending), oldest_created_at: r.oldest_created_at }));
+    },
+    async activitySince(since) {
+      return q(`SELECT status, created_at, started_at, completed_at FROM tasks
+                WHERE status = 'pending' OR created_at >= $since OR started_at >= $since OR completed_at >= $since`).all({ since }) as TaskTimes[];
     },
     async pendingFor(workerId, routes, limit) {
       const rows = q(`SELECT * FROM tasks WHERE status = 'pending' AND route IN (SELECT value FROM json_each($routes))

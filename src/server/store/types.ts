@@ -95,6 +95,14 @@ export type StoreEvent =
   | { t: "output"; id: string }
   | { t: "final"; id: string };
 
+export interface QueueDepth {
+  route: string;
+  pending: number;
+  oldest_created_at: string;
+}
+
+export type TaskTimes = Pick<TaskRow, "status" | "created_at" | "started_at" | "completed_at">;
+
 export interface WorkerCounts {
   codebases: number;
   completed: number;
@@ -150,8 +158,12 @@ export interface Store {
   getTask(id: string): Promise<TaskRow | null>;
   /** One page in `q.order` after `q.cursor`; `next` is the key of its last row when more follow. */
   listTasks(q: TaskPageQuery): Promise<{ tasks: TaskRow[]; next: TaskKey | null }>;
-  /** How many tasks match the filter (for X-Total-Count). */
-  countTasks(f: TaskFilter): Promise<number>;
+  /** How many tasks match the filter, counting no further than `upTo` (X-Total-Count). */
+  countTasks(f: TaskFilter, upTo: number): Promise<number>;
+  /** Pending tasks per route (codebase id or "global") and the oldest one's created_at (dashboard queue view). */
+  queueDepths(): Promise<QueueDepth[]>;
+  /** Tasks pending now or created, started or finished since `since` (dashboard charts). */
+  activitySince(since: string): Promise<TaskTimes[]>;
   /** Pending tasks routed to any of `routes` and not targeted at another worker (stream start-up). */
   pendingFor(workerId: string, routes: string[], limit: number): Promise<TaskRow[]>;
   /** Atomic claim: by id, or the best eligible pending task (priority desc, created asc). */

@@ -1,0 +1,63 @@
+// A task's output, live: read from the server's output stream (fetch, so the token goes
+// along), reconnecting from the last line seen until the task is final. Scrolls with new
+// lines unless the reader has scrolled up; scrolling back to the end resumes.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { readStream } from "../api.ts";
+
+export function TaskOutput({ taskId, onDone }: { taskId: string; onDone?: (status: string | null) => void }) {
+  const [lines, setLines] = useState<string[]>([]);
+  const [state, setState] = useState<"live" | "done" | "reconnecting">("live");
+  const [follow, setFollow] = useState(true);
+  const box = useRef<HTMLPreElement>(null);
+
+  useEffect(() => {
+    const ac = new AbortController();
+    let seen = 0;
+    setLines([]);
+    setState("live");
+    (async () => {
+      while (!ac.signal.aborted) {
+        let finished = false;
+        try {
+          await readStream(`/v1/opencode/tasks/${encodeURIComponent(taskId)}/output/stream?since=${seen}`, (e) => {
+            const d = JSON.parse(e.data);
+            if (e.event === "output") {
+              seen++;
+              setLines((l) => [...l, d.line]);
+            } else if (e.event === "done") {
+              finished = true;
+              setState("done");
+              onDone?.(d.status ?? null);
+            }
+          }, ac.signal);
+        } catch {
+          if (ac.signal.aborted) return;
+        }
+        if (finished || ac.signal.aborted) return;
+        setState("reconnecting");
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
+    return () => ac.abort();
+  }, [taskId]);
+
+  useEffect(() => {
+    if (follow && box.current) box.current.scrollTop = box.current.scrollHeight;
+  }, [lines, follow]);
+
+  const onScroll = () => {
+    const el = box.current!;
+    setFollow(el.scrollTop + el.clientHeight >= el.scrollHeight - 8);
+  };
+  return (
+    <div class="output-wrap">
+      <p class="muted" aria-live="polite">
+        {lines.length} line{lines.length === 1 ? "" : "s"} · {state === "live" ? "live" : state === "done" ? "finished" : "reconnecting…"}
+        {!follow && state !== "done" && " · paused (scroll to the end to follow)"}
+      </p>
+      <pre class="output" ref={box} onScroll={onScroll} tabIndex={0} aria-label="Task output" data-output={taskId}>
+        {lines.join("\n")}
+      </pre>
+    </div>
+  );
+}

@@ -1,0 +1,64 @@
+// Lists several views need (workers, codebases for filters and forms), fetched once per view.
+import { useEffect, useState } from "preact/hooks";
+import { api } from "../api.ts";
+
+export interface Codebase {
+  id: string;
+  name: string;
+  path: string;
+  description: string | null;
+  worker_id: string;
+  registered_at: string;
+  status: string;
+}
+export interface WorkerRecord {
+  id: string;
+  name: string;
+  status: string;
+  hostname: string | null;
+}
+export interface Task {
+  id: string;
+  codebase_id: string | null;
+  title: string | null;
+  prompt: string;
+  agent_type: string;
+  model: string | null;
+  priority: number;
+  status: "pending" | "running" | "completed" | "failed" | "cancelled";
+  metadata: Record<string, unknown>;
+  target_worker_id: string | null;
+  worker_id: string | null;
+  session_id: string | null;
+  result: string | null;
+  error: string | null;
+  attempt: number;
+  max_attempts: number;
+  timeout_s: number | null;
+  cancel_requested: boolean;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+}
+
+export const isFinal = (s: string) => s === "completed" || s === "failed" || s === "cancelled";
+
+export function useLists() {
+  const [codebases, setCodebases] = useState<Codebase[]>([]);
+  const [workers, setWorkers] = useState<WorkerRecord[]>([]);
+  useEffect(() => {
+    api<Codebase[]>("/v1/opencode/codebases").then(setCodebases, () => {});
+    api<WorkerRecord[]>("/v1/opencode/workers").then(setWorkers, () => {});
+  }, []);
+  return { codebases, workers };
+}
+
+/** "app (build-1)" for a codebase id; "global" for none. */
+export function codebaseLabel(id: string | null, codebases: Codebase[], workers: WorkerRecord[]): string {
+  if (!id || id === "global") return "global";
+  const c = codebases.find((x) => x.id === id);
+  if (!c) return id.slice(0, 8);
+  const w = workers.find((x) => x.id === c.worker_id);
+  return `${c.name} (${w?.name ?? c.worker_id})`;
+}

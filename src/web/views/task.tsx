@@ -1,0 +1,105 @@
+// One task: its fields, live output, Cancel, Run again (same fields, a new task) and the
+// link to the OpenCode session it ran in.
+import { useState } from "preact/hooks";
+import { api } from "../api.ts";
+import { age, go, href, usePoll, when } from "../util.ts";
+import { TaskOutput } from "./output.tsx";
+import { codebaseLabel, isFinal, useLists, type Task } from "./shared.ts";
+
+/** The create body that repeats `t`: what Run again sends. */
+export function repeatBody(t: Task) {
+  return {
+    codebase_id: t.codebase_id,
+    title: t.title ?? undefined,
+    prompt: t.prompt,
+    agent_type: t.agent_type,
+    model: t.model ?? undefined,
+    priority: t.priority,
+    metadata: t.metadata,
+    target_worker_id: t.target_worker_id ?? undefined,
+    timeout_s: t.timeout_s ?? undefined,
+    max_attempts: t.max_attempts,
+  };
+}
+
+export function TaskPage({ id }: { id: string }) {
+  const { codebases, workers } = useLists();
+  const [task, setTask] = useState<Task | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const load = async () => {
+    try {
+      setTask(await api<Task>(`/v1/opencode/tasks/${encodeURIComponent(id)}`));
+      setError(null);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  // The stream carries output; the task's fields (status, result) are re-read until final.
+  usePoll(async () => {
+    if (!task || !isFinal(task.status)) await load();
+  }, 1500, [id, task?.status]);
+
+  const act = async (fn: () => Promise<void>) => {
+    setBusy(true);
+    try {
+      await fn();
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const cancel = () => act(async () => setTask((await api<{ task: Task }>(`/v1/opencode/tasks/${encodeURIComponent(id)}/cancel`, { body: {} })).task));
+  const again = () =>
+    act(async () => {
+      go(href(["tasks", (await api<Task>("/v1/opencode/tasks", { body: repeatBody(task!) })).id]));
+    });
+
+  if (!task) return error ? <p class="error" role="alert">{error}</p> : <p>Loading…</p>;
+  const worker = workers.find((w) => w.id === task.worker_id);
+  const rows: [string, preact.ComponentChildren][] = [
+    ["Status", <span class={`badge ${task.status}`} id="task-status">{task.status}{task.cancel_requested && !isFinal(task.status) ? " (cancelling)" : ""}</span>],
+    ["Codebase", task.codebase_id && task.codebase_id !== "global" ? <a href={href(["sessions", task.codebase_id])}>{codebaseLabel(task.codebase_id, codebases, workers)}</a> : "global"],
+    ["Agent", task.agent_type],
+    ["Model", task.model ?? "default"],
+    ["Priority", String(task.priority)],
+    ["Worker", worker?.name ?? task.worker_id ?? "—"],
+    ["Attempts", `${task.attempt} of ${task.max_attempts}`],
+    ["Created", `${when(task.created_at)} (${age(task.created_at)} ago)`],
+    ["Started", when(task.started_at)],
+    ["Finished", when(task.completed_at)],
+    ["Timeout", task.timeout_s ? `${task.timeout_s} s` : "worker default"],
+  ];
+  if (task.session_id) {
+    rows.push(["Session", task.codebase_id ? <a id="session-link" href={href(["sessions", task.codebase_id, task.session_id])}>{task.session_id}</a> : task.session_id]);
+  }
+  const resumed = task.metadata?.resume_session_id;
+  if (typeof resumed === "string") rows.push(["Resumes", resumed]);
+  return (
+    <section aria-labelledby="task-h">
+      <div class="titlebar">
+        <h1 id="task-h">Task <code>{task.id}</code></h1>
+        <div class="actions">
+          {!isFinal(task.status) && <button onClick={cancel} disabled={busy || task.cancel_requested} class="danger">Cancel</button>}
+          <button onClick={again} disabled={busy}>Run again</button>
+        </div>
+      </div>
+      {error && <p class="error" role="alert">{error}</p>}
+      <h2 class="prompt-h">Prompt</h2>
+      <pre class="prompt-text">{task.prompt}</pre>
+      <dl class="fields">
+        {rows.map(([k, v]) => (
+          <>
+            <dt>{k}</dt>
+            <dd>{v}</dd>
+          </>
+        ))}
+      </dl>
+      {task.result && (<><h2>Result</h2><pre class="result" id="task-result">{task.result}</pre></>)}
+      {task.error && (<><h2>Error</h2><pre class="result error" id="task-error">{task.error}</pre></>)}
+      <h2>Output</h2>
+      <TaskOutput taskId={task.id} onDone={() => void load()} />
+    </section>
+  );
+}

@@ -1,0 +1,242 @@
+// The dashboard in a real browser (headless Chromium) against a real `codetether server
+// start` and a real `codetether worker start` running the real OpenCode CLI on the
+// scripted model server: Fleet, the New task form with live output, Cancel, a session
+// with its write tool call, Resume into the same session, and the token prompt.
+// Screenshots land in test/browser/screenshots/ (git-ignored).
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { startModelServer, type ModelServer, type ScriptStep } from "../fixtures/model-server.ts";
+import { codebaseId, startServerProc, waitTask, type ServerProc } from "../helpers/cluster.ts";
+import { createOpencodeEnv, OPENCODE_BIN, type OpencodeEnv } from "../helpers/opencode-env.ts";
+import { killAll, spawnCli, tempDir, waitUntil, type CliProc } from "../helpers/proc.ts";
+import { haveChromium, launch, openPage, shot } from "./browser.ts";
+
+setDefaultTimeout(180_000);
+const WAIT = { timeout: 120_000 };
+const RUN = haveChromium();
+
+/** The model's behaviour is chosen by a keyword in the prompt (as in the worker e2e tests). */
+function script(req: { lastUserText: string | null; toolResults: unknown[] }): ScriptStep {
+  const text = req.lastUserText ?? "";
+  const write = text.match(/write-file (\S+)/);
+  if (write) {
+    return req.toolResults.length ? { type: "text", text: "I wrote the file." } : { type: "tool", name: "write", args: { filePath: write[1], content: "from the browser test\n" } };
+  }
+  if (text.includes("hang-forever")) return { type: "hang" };
+  return { type: "text", text: `answer to: ${text}` };
+}
+
+describe.skipIf(!RUN)("dashboard in Chromium", () => {
+  const tmp = tempDir("ct-browser-");
+  let model: ModelServer;
+  let oc: OpencodeEnv;
+  let server: ServerProc;
+  let worker: CliProc;
+  let repo: string;
+  let repoId: string;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    model = startModelServer(script);
+    oc = createOpencodeEnv({ modelServerUrl: model.url });
+    repo = oc.makeProject("repo");
+    server = await startServerProc(join(tmp.path, "server"));
+    const dataDir = join(tmp.path, "worker");
+    mkdirSync(dataDir, { recursive: true });
+    // Session sync on (the default): the worker uploads a task's session right after it.
+    worker = spawnCli(
+      ["worker", "start", "--server", server.url, "--name", "w-dash", "--data-dir", dataDir, "--poll-interval", "1", "--codebase", `repo:${repo}`, "--opencode-bin", OPENCODE_BIN],
+      { env: { A2A_CONFIG: undefined, ...oc.env } },
+    );
+    await worker.waitFor(/task stream connected/, 60_000);
+    repoId = await codebaseId(server.client, "w-dash", "repo");
+    browser = await launch();
+    ({ page, errors } = await openPage(browser));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await killAll();
+    await model?.stop();
+    oc?.cleanup();
+    tmp.cleanup();
+  });
+
+  test("Fleet shows the worker as active with its codebases; no warning banner on loopback", async () => {
+    await page.goto(`${server.url}/#/fleet`);
+    const row = page.locator('tr[data-worker="w-dash"]');
+    await row.waitFor(WAIT);
+    await page.locator('tr[data-worker="w-dash"] .badge', { hasText: "active" }).waitFor(WAIT);
+    const cells = await row.locator("td").allTextContents();
+    expect(cells[2]).toMatch(/^\d+ (s|min) ago$/); // heartbeat age
+    expect(Number(cells[5])).toBe(2); // repo + global
+    expect(await page.locator(".banner").count()).toBe(0);
+    await shot(page, "fleet");
+    expect(errors).toEqual([]);
+  });
+
+  test("Fleet at 390 px: nothing wider than the screen (tables scroll in their box)", async () => {
+    const narrow = await openPage(browser, { width: 390, height: 800 });
+    await narrow.page.goto(`${server.url}/#/fleet`);
+    await narrow.page.locator('tr[data-worker="w-dash"]').waitFor(WAIT);
+    expect(await narrow.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await shot(narrow.page, "fleet-390");
+    await narrow.close();
+  });
+
+  test("a task created from the New task form runs and its output arrives on the open page", async () => {
+    await page.goto(`${server.url}/#/new`);
+    await page.locator(`select[name="codebase_id"] option[value="${repoId}"]`).waitFor({ state: "attached", ...WAIT });
+    await page.getByLabel("Codebase").selectOption(repoId);
+    await page.getByLabel("Prompt").fill("hello from the browser form");
+    await page.getByLabel("Agent", { exact: true }).fill("echo");
+    await page.getByRole("button", { name: "Create task" }).click();
+    await page.waitForURL(/#\/tasks\/[0-9a-f-]{36}$/, WAIT);
+    // A marker on the window: still there at the end means the page was never reloaded.
+    await page.evaluate(() => ((window as any).__sameLoad = true));
+    const id = page.url().split("/").pop()!;
+    await page.locator(`pre[data-output="${id}"]`, { hasText: "hello from the browser form" }).waitFor(WAIT);
+    await page.locator("#task-status", { hasText: "completed" }).waitFor(WAIT);
+    expect(await page.evaluate(() => (window as any).__sameLoad)).toBe(true);
+    const t = await server.client.getTask(id);
+    expect(t).toMatchObject({ status: "completed", agent_type: "echo", codebase_id: repoId, worker_id: "w-dash", prompt: "hello from the browser form" });
+    expect(await page.locator("#task-result").textContent()).toBe("hello from the browser form");
+    await shot(page, "task-echo");
+  });
+
+  test("Cancel stops a running OpenCode task", async () => {
+    const t = await server.client.createTask({ codebase_id: repoId, prompt: "hang-forever please", agent_type: "build", model: oc.model });
+    await page.goto(`${server.url}/#/tasks/${t.id}`);
+    await page.locator("#task-status", { hasText: "running" }).waitFor(WAIT);
+    // OpenCode is inside the model call (the scripted server holds it) before we cancel.
+    await waitUntil(() => model.chatRequests().some((r) => r.lastUserText?.includes("hang-forever please")), "OpenCode asked the model", 60_000);
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await page.locator("#task-status", { hasText: "cancelled" }).waitFor(WAIT);
+    expect((await server.client.getTask(t.id)).status).toBe("cancelled");
+    expect(await page.getByRole("button", { name: "Cancel" }).count()).toBe(0);
+  });
+
+  let sessionId: string;
+  test("a real OpenCode session shows its messages in order and the write tool call, compact", async () => {
+    const file = join(repo, "from-browser.txt");
+    const prompt = `please write-file ${file}`;
+    const t = await server.client.createTask({ codebase_id: repoId, prompt, agent_type: "build", model: oc.model });
+    await page.goto(`${server.url}/#/tasks/${t.id}`);
+    await page.locator("#task-status", { hasText: "completed" }).waitFor(WAIT);
+    expect(existsSync(file)).toBe(true);
+    // From the task to its session, as a person would.
+    await page.locator("#session-link").click();
+    await page.waitForURL(/#\/sessions\/[^/]+\/ses_/, WAIT);
+    sessionId = decodeURIComponent(page.url().split("/").pop()!);
+    expect(sessionId).toBe((await server.client.getTask(t.id)).session_id!);
+    // The messages are there once the worker synced the session after the task.
+    const tool = page.locator('#messages details[data-tool="write"]');
+    await tool.waitFor(WAIT);
+    await page.locator("#messages article.assistant", { hasText: "I wrote the file." }).waitFor(WAIT);
+    const roles = await page.locator("#messages article").evaluateAll((els) => els.map((e) => e.className.replace("message ", "")));
+    expect(roles).toEqual(["user", "assistant", "assistant"]); // prompt, tool call, final text
+    expect(await page.locator("#messages article").first().textContent()).toContain(prompt);
+    // Folded: the input shows only once opened.
+    expect(await tool.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+    await tool.locator("summary").click();
+    expect(await tool.locator("pre").first().textContent()).toContain(file);
+    expect(await tool.locator(".badge").textContent()).toBe("completed");
+    expect(await page.locator('#tool-usage tr[data-tool="write"] td').allTextContents()).toEqual(["write", "1", "0"]);
+    await shot(page, "session");
+  });
+
+  test("Resume creates a task with resume_session_id; it completes and its messages join the same session", async () => {
+    expect(sessionId).toBeTruthy();
+    const before = await page.locator("#messages article").count();
+    await page.getByLabel("Prompt").fill("continue from the browser");
+    await page.getByRole("button", { name: "Resume" }).click();
+    await page.locator("#resume-status", { hasText: "completed" }).waitFor(WAIT);
+    const resumeId = (await page.locator(".resume-task").getAttribute("data-task"))!;
+    const rt = await server.client.getTask(resumeId);
+    expect(rt.metadata.resume_session_id).toBe(sessionId);
+    expect(rt.status).toBe("completed");
+    expect(rt.session_id).toBe(sessionId);
+    await page.locator("#messages article.assistant", { hasText: "answer to: continue from the browser" }).waitFor(WAIT);
+    await page.locator("#messages article.user", { hasText: "continue from the browser" }).waitFor(WAIT);
+    expect(await page.locator("#messages article").count()).toBe(before + 2);
+    expect(page.url()).toContain(sessionId); // still the same session page
+    await shot(page, "session-resumed");
+    expect(errors).toEqual([]);
+  });
+
+  test("Fleet's charts count the tasks finished in the last hour and the queue", async () => {
+    // So far: the form's echo task, the cancelled one, the write task and the resumed one.
+    const api = (await (await fetch(`${server.url}/v1/monitor/activity`)).json()) as any;
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    expect([sum(api.completed), sum(api.failed), sum(api.cancelled)]).toEqual([3, 0, 1]);
+    expect(api.queued.at(-1)).toBe(0);
+    await page.goto(`${server.url}/#/fleet`);
+    await page.locator("#charts figcaption", { hasText: "Tasks finished per minute (last hour: 4)" }).waitFor(WAIT);
+    await page.locator("#charts figcaption", { hasText: "Queue depth (now: 0)" }).waitFor(WAIT);
+    expect(await page.locator("#charts canvas").count()).toBe(2);
+    await shot(page, "fleet-charts");
+    expect(errors).toEqual([]);
+  });
+
+  test("with auth on the page asks for a token, refuses a wrong one, keeps the right one for the tab only", async () => {
+    const authed = await startServerProc(join(tmp.path, "auth"), { env: { A2A_AUTH_TOKENS: "ops:right-token-123" } });
+    const tab = await openPage(browser);
+    const p = tab.page;
+    await p.goto(`${authed.url}/`);
+    await p.getByRole("heading", { name: "Sign in" }).waitFor(WAIT);
+    expect(await p.locator("#workers, #tasks").count()).toBe(0);
+    await p.getByLabel("Token").fill("wrong-token");
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.getByRole("alert").filter({ hasText: "refused" }).waitFor(WAIT);
+    expect(await p.evaluate(() => sessionStorage.getItem("codetether.token"))).toBeNull();
+    await shot(p, "login-refused");
+
+    await p.getByLabel("Token").fill("right-token-123");
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.getByRole("heading", { name: "Fleet" }).waitFor(WAIT);
+    expect(p.url()).not.toContain("right-token-123");
+    expect(await p.evaluate(() => sessionStorage.getItem("codetether.token"))).toBe("right-token-123");
+    expect(await p.evaluate(() => localStorage.length)).toBe(0);
+    // The token rides on live streams too: a line a worker posts shows on the open task page.
+    const api = async (method: string, path: string, body: unknown, headers: Record<string, string> = {}) => {
+      const r = await fetch(authed.url + path, {
+        method,
+        headers: { authorization: "Bearer right-token-123", "content-type": "application/json", ...headers },
+        body: JSON.stringify(body),
+      });
+      expect(r.status).toBeLessThan(300);
+      return r.json() as Promise<any>;
+    };
+    const cb = (await api("POST", "/v1/opencode/codebases", { name: "x", path: "/srv/x", worker_id: "wk" })).codebase.id;
+    await api("POST", "/v1/opencode/workers/register", { worker_id: "wk", name: "wk", codebases: [cb] });
+    const t = await api("POST", "/v1/opencode/tasks", { codebase_id: cb, prompt: "p" });
+    const claim = await api("POST", "/v1/worker/tasks/claim", { task_id: t.id }, { "x-worker-id": "wk" });
+    await p.goto(`${authed.url}/#/tasks/${t.id}`);
+    await p.locator("#task-status", { hasText: "running" }).waitFor(WAIT);
+    await api("POST", `/v1/opencode/tasks/${t.id}/output`, { worker_id: "wk", attempt: claim.attempt, seq: 0, lines: ["streamed with the token"] });
+    await p.locator(`pre[data-output="${t.id}"]`, { hasText: "streamed with the token" }).waitFor(WAIT);
+    await tab.close();
+
+    // Another tab (a new browsing context) starts signed out.
+    const other = await openPage(browser);
+    await other.page.goto(`${authed.url}/`);
+    await other.page.getByRole("heading", { name: "Sign in" }).waitFor(WAIT);
+    await other.close();
+    expect(authed.proc.out() + authed.proc.err()).not.toContain("right-token-123");
+    expect(authed.proc.out() + authed.proc.err()).not.toContain("wrong-token");
+    await authed.stop();
+  });
+
+  test("without auth on a network address the page shows a warning banner", async () => {
+    const open = await startServerProc(join(tmp.path, "open"), { args: ["--host", "0.0.0.0"] });
+    const tab = await openPage(browser);
+    await tab.page.goto(`${open.url}/`);
+    await tab.page.locator(".banner", { hasText: "without authentication" }).waitFor(WAIT);
+    await tab.close();
+    await open.stop();
+  });
+});
