@@ -274,7 +274,7 @@ export const KEYS = {
     env: ["A2A_UI"],
     flag: "ui",
     description: "Serve the web dashboard at / on the server's port",
-    scope: "server",
+    scope: ["server"],
   },
 } satisfies Record<string, KeyDef>;
 
