@@ -100,7 +100,7 @@ function listRow(store: string, figs: Awaited<ReturnType<typeof listFigures>>): 
     result:
       `newest first page: ${fmt(first20!.db_p50, 2)} ms (limit 20), ${fmt(first50!.db_p50, 2)} ms (limit 50; rtt ${fmt(first50!.rtt_p50, 2)}) · ` +
       `status+codebase filter ${fmt(filtered!.db_p50, 2)} ms · page 10 by cursor ${fmt(page10!.db_p50, 2)} ms · ` +
-      `pending poll ${fmt(poll!.db_p50, 2)} ms · id_prefix ${fmt(prefix!.db_p50, 2)} ms (each with X-Total-Count)`,
+      `pending poll ${fmt(poll!.db_p50, 2)} ms · id_prefix ${fmt(prefix!.db_p50, 2)} ms (each with its count: X-Total-Count, or X-Total-Count-At-Least past 10,000)`,
     target: `first page ≤ ${TARGET_MS} ms server time`,
     pass: worst <= TARGET_MS,
   };
@@ -143,7 +143,9 @@ await benchmark("p8-dashboard", "Dashboard", { tasks: TASKS, codebases: CODEBASE
       server = await startServerProc(mkdirSync(join(tmp.path, "pg"), { recursive: true })!, { databaseUrl: pg.url });
       const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
       await sql.unsafe(PG_SEED);
-      await sql.unsafe("ANALYZE tasks");
+      // What autovacuum does after a bulk load: statistics, and the visibility map that lets
+      // counts read the index alone.
+      await sql.unsafe("VACUUM ANALYZE tasks");
       await sql.end();
       progress("P8: PostgreSQL task list");
       const pf = await listFigures(server.url);

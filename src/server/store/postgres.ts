@@ -10,7 +10,7 @@
 // Claims use `FOR UPDATE SKIP LOCKED` (concurrent claimers never wait on each other and
 // never take the same row); every other decision locks the task row with `FOR UPDATE`.
 import postgres from "postgres";
-import type { MessageRecord, SessionRecord } from "../../protocol/index.ts";
+import { TaskStatus, type MessageRecord, type SessionRecord } from "../../protocol/index.ts";
 import { log } from "../../util/log.ts";
 import { MIGRATION_LOCK_KEY, MIGRATIONS } from "./migrations.ts";
 import {
@@ -28,6 +28,11 @@ type Tx = postgres.TransactionSql<{}>;
 /** postgres://user:secret@host/db -> postgres://user:***@host/db, for messages. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:***@");
+}
+
+function statusLiteral(s: string): string {
+  if (!TaskStatus.options.includes(s as TaskStatus)) throw new Error(`unknown task status ${JSON.stringify(s)}`);
+  return `'${s}'`;
 }
 
 export async function openPostgres(url: string, poolSize = 10): Promise<Store> {
@@ -77,7 +82,10 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Store> {
   // Only the filters given become SQL, so the planner picks the index for that combination.
   const filterSql = (f: TaskFilter) => {
     const conds: postgres.PendingQuery<any>[] = [];
-    if (f.status) conds.push(sql`status = ${f.status}`);
+    // A literal, not a parameter: statuses are few and skewed (1 % pending), and the generic
+    // plan PostgreSQL settles on for `status = $1` assumes a third of the table and scans it
+    // all (77 ms at 100,000 tasks, bench P8). Only the known statuses get here.
+    if (f.status) conds.push(sql`status = ${sql.unsafe(statusLiteral(f.status))}`);
     if (f.codebase_id) conds.push(sql`codebase_id = ${f.codebase_id}`);
     if (f.worker_id) conds.push(sql`worker_id = ${f.worker_id}`);
     if (f.id_prefix) {
