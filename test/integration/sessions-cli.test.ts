@@ -1,0 +1,100 @@
+// `sessions list` and `sessions show` as people run them, over sessions a worker synced.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { startServerProc, type ServerProc } from "../helpers/cluster.ts";
+import { killAll, runCli, tempDir } from "../helpers/proc.ts";
+import { createApi, registerWorker } from "../helpers/server.ts";
+
+const tmp = tempDir("ct-sessions-cli-");
+let server: ServerProc;
+let apiCb = "";
+let webCb = "";
+const O = "/v1/opencode";
+
+beforeAll(async () => {
+  server = await startServerProc(join(tmp.path, "server"));
+  const api = createApi(server.url);
+  const w = await registerWorker(api, "sess");
+  apiCb = w.codebaseId;
+  webCb = (await api.post(`${O}/codebases`, { name: "web", path: `/srv/${w.id}-web`, worker_id: w.id })).body.codebase.id;
+  const sync = async (cb: string, id: string, title: string, updated: string, messages: unknown[]) => {
+    const s = await api.post(`${O}/codebases/${cb}/sessions/sync`, {
+      worker_id: w.id,
+      sessions: [{ id, title, directory: "/srv/x", created: "2026-12-01T10:00:00Z", updated, messageCount: messages.length }],
+    });
+    expect(s.status).toBe(200);
+    const m = await api.post(`${O}/codebases/${cb}/sessions/${id}/messages/sync`, { worker_id: w.id, messages });
+    expect(m.status).toBe(200);
+  };
+  const msg = (sid: string, n: number, role: string, parts: unknown[]) => ({ id: `msg_${sid}_${n}`, sessionID: sid, role, time: { created: 1_764_000_000_000 + n }, parts });
+  await sync(apiCb, "ses_old", "Older session", "2026-12-01T11:00:00Z", [msg("old", 1, "user", [{ id: "p1", type: "text", text: "hello old" }])]);
+  await sync(webCb, "ses_new", "Newer session", "2026-12-01T12:00:00Z", [
+    msg("new", 1, "user", [{ id: "p1", type: "text", text: "write the file" }]),
+    msg("new", 2, "assistant", [
+      { id: "p2", type: "tool", tool: "write", state: { status: "completed" } },
+      { id: "p3", type: "text", text: "I wrote it." },
+    ]),
+  ]);
+});
+afterAll(async () => {
+  await killAll();
+  tmp.cleanup();
+});
+
+// NODE_ENV=test (set by bun test) silences consola's default logger, which prints these
+// commands' human output: run them with the environment a user's shell has.
+const env = () => ({ A2A_CONFIG: undefined, A2A_SERVER_URL: server.url, NODE_ENV: undefined });
+
+describe("sessions list", () => {
+  test("--json: every codebase's sessions, newest first, each with its codebase", async () => {
+    const r = await runCli(["sessions", "list", "--json"], { env: env() });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    const rows = JSON.parse(r.stdout);
+    expect(rows.map((s: any) => [s.id, s.codebase_id])).toEqual([
+      ["ses_new", webCb],
+      ["ses_old", apiCb],
+    ]);
+  });
+
+  test("--codebase NAME narrows to that codebase; the human form names each session", async () => {
+    const r = await runCli(["sessions", "list", "--codebase", "web", "--json"], { env: env() });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).map((s: any) => s.id)).toEqual(["ses_new"]);
+    const human = await runCli(["sessions", "list"], { env: env() });
+    expect(human.code).toBe(0);
+    const lines = human.stdout.trim().split("\n");
+    expect(lines.findIndex((l) => l.includes("ses_new") && l.includes("Newer session"))).toBeLessThan(lines.findIndex((l) => l.includes("ses_old") && l.includes("Older session")));
+  });
+
+  test("an unknown codebase fails (exit 1) naming it", async () => {
+    const r = await runCli(["sessions", "list", "--codebase", "nope"], { env: env() });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("nope");
+  });
+});
+
+describe("sessions show", () => {
+  test("--json: the session with its codebase and its messages in order", async () => {
+    const r = await runCli(["sessions", "show", "ses_new", "--json"], { env: env() });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    const { session, messages } = JSON.parse(r.stdout);
+    expect(session).toMatchObject({ id: "ses_new", title: "Newer session", codebase_id: webCb });
+    expect(messages.map((m: any) => m.id)).toEqual(["msg_new_1", "msg_new_2"]);
+  });
+
+  test("the human form shows the conversation: text by role, one line per tool call", async () => {
+    const r = await runCli(["sessions", "show", "ses_new"], { env: env() });
+    expect(r.code).toBe(0);
+    const out = r.stdout;
+    expect(out).toContain("Newer session");
+    expect(out).toContain("[user] write the file");
+    expect(out).toMatch(/\[assistant\] tool write completed/);
+    expect(out.indexOf("write the file")).toBeLessThan(out.indexOf("I wrote it."));
+  });
+
+  test("an unknown session: exit 1, one line naming it and the server", async () => {
+    const r = await runCli(["sessions", "show", "ses_nowhere"], { env: env() });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`session ses_nowhere not found on ${server.url}`);
+  });
+});
