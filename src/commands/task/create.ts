@@ -67,14 +67,17 @@ export default defineCommand({
 /** Follow until final; people see the output live, a spinner while nothing happens, and a summary line. */
 async function waitFor(client: ReturnType<typeof clientFor>, task: Task, json: boolean, raw: boolean): Promise<Task> {
   const paint = painter(process.stderr);
-  if (!json) note(`task ${task.id} created`);
-  const spin = json ? spinner("", { write: () => true }) : spinner(`task ${task.id}: waiting for a worker`);
+  let spin: ReturnType<typeof spinner> | null = null;
+  // Ctrl-C is handled before anything is printed: a person (or a test) reacting to the
+  // "created" line must never find the default handler still in place.
   const onSigint = () => {
-    spin.stop();
+    spin?.stop();
     note(`stopped waiting; task ${task.id} keeps going (codetether task cancel ${task.id})`);
     process.exit(EXIT.CANCELLED);
   };
   process.on("SIGINT", onSigint);
+  if (!json) note(`task ${task.id} created`);
+  spin = json ? spinner("", { write: () => true }) : spinner(`task ${task.id}: waiting for a worker`);
   let out = "";
   const show = outputPrinter(raw);
   let attempt = 0;
