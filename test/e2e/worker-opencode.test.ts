@@ -105,8 +105,8 @@ describe("worker with the real OpenCode", () => {
     expect(logs.stdout).not.toContain("step_start");
     // colour only for a terminal: FORCE_COLOR stands in for one here (piped output above has none)
     const coloured = await runCli(["task", "logs", id], { env: { ...oc.env, A2A_CONFIG: undefined, A2A_SERVER_URL: server.url, NO_COLOR: undefined, FORCE_COLOR: "1" } });
-    expect(coloured.stdout).toContain("\x1b[32m✓\x1b[0m write demo.txt");
-    expect(coloured.stdout).toContain("\x1b[31m✗\x1b[0m bash exit 3: exit 3");
+    expect(coloured.stdout).toContain("\x1b[32m✓\x1b[39m write demo.txt");
+    expect(coloured.stdout).toContain("\x1b[31m✗\x1b[39m bash exit 3: exit 3");
 
     const raw = await ct(["task", "logs", id, "--raw"]);
     expect(raw.code).toBe(0);
