@@ -39,7 +39,7 @@ export interface WorkerProc extends CliProc {
 
 export function startWorkerProc(
   serverUrl: string,
-  o: { name: string; dataDir: string; codebases?: string[]; env?: Record<string, string | undefined>; args?: string[] },
+  o: { name: string; dataDir: string; codebases?: string[]; env?: Record<string, string | undefined>; args?: string[]; syncSessions?: boolean },
 ): WorkerProc {
   mkdirSync(o.dataDir, { recursive: true });
   const args = [
@@ -53,7 +53,8 @@ export function startWorkerProc(
     o.dataDir,
     "--poll-interval",
     "1",
-    "--no-sync-sessions",
+    // Off unless asked for: most tests are not about session history.
+    o.syncSessions ? "--sync-sessions" : "--no-sync-sessions",
     ...(o.codebases ?? []).flatMap((c) => ["--codebase", c]),
     ...(o.args ?? []),
   ];
