@@ -12,15 +12,19 @@ export function setupCommandLogging(config: Config): void {
 
 export async function runInForeground(config: Config, start: () => Promise<WorkerHandle>, onStop?: () => Promise<void>): Promise<never> {
   setupCommandLogging(config);
-  const w = await start();
+  // Handlers go in before the worker starts (`up` has printed its banner by then): a signal
+  // during start-up is kept and acted on once the worker exists, never a death by signal.
+  let w: WorkerHandle | null = null;
   let signals = 0;
   const onSignal = () => {
     signals++;
     if (signals >= 3) process.exit(1); // OpenCode runs are killed by the exit hook in opencode/run.ts
-    w.shutdown();
+    w?.shutdown();
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  w = await start();
+  for (let i = 0; i < signals; i++) w.shutdown();
   const code = await w.done;
   await onStop?.();
   process.exit(code);
