@@ -3,30 +3,18 @@
 // deadline per call, then the call is retried under its policy (src/util/backoff.ts).
 // At start-up the worker says it is retrying and keeps trying; mid-task a hung lease
 // heartbeat or report times out and the task still completes once the server answers.
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
-import { startGatedModel } from "../fixtures/model-server.ts";
 import { startServerProc, startWorkerProc, waitTask } from "../helpers/cluster.ts";
-import { killOrphans, logsOf, startCountingProxy, startSilentServer } from "../helpers/faults.ts";
-import { createOpencodeEnv, OPENCODE_BIN } from "../helpers/opencode-env.ts";
-import { killAll, tempDir, waitUntil } from "../helpers/proc.ts";
+import { gatedAgentFixture, logsOf, startCountingProxy, startSilentServer } from "../helpers/faults.ts";
+import { OPENCODE_BIN } from "../helpers/opencode-env.ts";
+import { waitUntil } from "../helpers/proc.ts";
 import { POLICIES } from "../../src/util/backoff.ts";
 
 setDefaultTimeout(240_000);
 
-const tmp = tempDir("ct-deadline-");
 // The task's one model turn waits for the test: the agent runs as long as the test needs.
-const { model, open: openGate } = startGatedModel("deadline-task", "deadline task done");
-const oc = createOpencodeEnv({ modelServerUrl: model.url });
-
-afterAll(async () => {
-  openGate();
-  await killAll();
-  killOrphans(oc.root);
-  await model.stop();
-  oc.cleanup();
-  tmp.cleanup();
-});
+const { tmp, model, open: openGate, oc } = gatedAgentFixture("ct-deadline-", "deadline-task", "deadline task done");
 
 describe("a server that accepts connections and never answers", () => {
   test("at start-up the worker logs that registration timed out, keeps retrying, and still stops on SIGTERM", async () => {

@@ -1,31 +1,19 @@
 // The worker's side of fencing: a worker that was frozen past its lease (a VM pause, a GC
 // stall, SIGSTOP) comes back to find its task taken over by another worker. Its next lease
 // heartbeat gets 409; it must stop its agent and drop the result, sending no report.
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
-import { startGatedModel } from "../fixtures/model-server.ts";
 import { startServerProc, startWorkerProc, waitTask } from "../helpers/cluster.ts";
-import { killOrphans, logsOf, startCountingProxy } from "../helpers/faults.ts";
-import { createOpencodeEnv, OPENCODE_BIN, processesUnder } from "../helpers/opencode-env.ts";
-import { killAll, tempDir, waitUntil } from "../helpers/proc.ts";
+import { gatedAgentFixture, logsOf, startCountingProxy } from "../helpers/faults.ts";
+import { OPENCODE_BIN, processesUnder } from "../helpers/opencode-env.ts";
+import { waitUntil } from "../helpers/proc.ts";
 import { createApi, registerWorker } from "../helpers/server.ts";
 
 setDefaultTimeout(240_000);
 
-const tmp = tempDir("ct-lease-lost-");
 // Worker A's agent waits in its model call until the test lets it finish: had A not been
 // stopped, it would then report this text.
-const { model, open: openGate } = startGatedModel("lease-lost-task", "result of the stale attempt");
-const oc = createOpencodeEnv({ modelServerUrl: model.url });
-
-afterAll(async () => {
-  openGate();
-  await killAll();
-  killOrphans(oc.root);
-  await model.stop();
-  oc.cleanup();
-  tmp.cleanup();
-});
+const { tmp, model, open: openGate, oc } = gatedAgentFixture("ct-lease-lost-", "lease-lost-task", "result of the stale attempt");
 
 describe("worker side of fencing", () => {
   test("a heartbeat answered 409 (task taken over) stops the agent's processes and drops the result: no report is sent", async () => {

@@ -1,30 +1,19 @@
 // The signal ladder of a foreground worker (README): the first SIGTERM/SIGINT stops
 // claiming and gives running tasks shutdown_grace, the second releases them now, the
 // third exits at once. SIGINT (Ctrl-C) counts like SIGTERM, for the server too.
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { startGatedModel } from "../fixtures/model-server.ts";
 import { startServerProc, startWorkerProc, waitTask } from "../helpers/cluster.ts";
-import { jsonLogs, killOrphans, logsOf, startCountingProxy } from "../helpers/faults.ts";
-import { createOpencodeEnv, OPENCODE_BIN, processesUnder } from "../helpers/opencode-env.ts";
-import { killAll, tempDir, waitUntil } from "../helpers/proc.ts";
+import { jsonLogs, gatedAgentFixture, logsOf, startCountingProxy } from "../helpers/faults.ts";
+import { OPENCODE_BIN, processesUnder } from "../helpers/opencode-env.ts";
+import { waitUntil } from "../helpers/proc.ts";
 import { spoolDir } from "../../src/worker/spool.ts";
 
 setDefaultTimeout(180_000);
 
-const tmp = tempDir("ct-signals-");
 // Tasks never finish by themselves: only the signals end them.
-const { model, open } = startGatedModel("ladder-task", "never reached");
-const oc = createOpencodeEnv({ modelServerUrl: model.url });
-afterAll(async () => {
-  open();
-  await killAll();
-  killOrphans(oc.root);
-  await model.stop();
-  oc.cleanup();
-  tmp.cleanup();
-});
+const { tmp, oc } = gatedAgentFixture("ct-signals-", "ladder-task", "never reached");
 
 const wargs = ["--opencode-bin", OPENCODE_BIN, "--log-format", "json", "--shutdown-grace", "600"];
 const msgs = (p: Parameters<typeof jsonLogs>[0]) => jsonLogs(p).map((l) => l.msg);

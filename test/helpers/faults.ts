@@ -3,9 +3,11 @@
 // load balancer in front of server replicas), and clean-up of agent processes a
 // SIGKILLed worker leaves behind.
 import { createConnection, createServer, type Socket } from "node:net";
-import { processesUnder } from "./opencode-env.ts";
+import { afterAll } from "bun:test";
+import { startGatedModel } from "../fixtures/model-server.ts";
+import { createOpencodeEnv, processesUnder } from "./opencode-env.ts";
 import { NO_PG } from "./pg.ts";
-import type { CliProc } from "./proc.ts";
+import { type CliProc, killAll, tempDir } from "./proc.ts";
 
 /** `npm run test:faults` sets CT_FAULTS_FULL=1: the full scenario sizes; `bun test` runs reduced ones. */
 export const FULL = process.env.CT_FAULTS_FULL === "1";
@@ -308,4 +310,24 @@ export async function startCable(target: { host: string; port: number }): Promis
     plug: () => listen(port),
     stop: unplug,
   };
+}
+
+/**
+ * What a fault test with a held agent run needs: a temp dir, a model whose answer to
+ * `marker` waits for `open()` (then is `text`), and an OpenCode env pointed at it; all torn
+ * down after the file's tests (the gate opened first, so no agent is left waiting).
+ */
+export function gatedAgentFixture(prefix: string, marker: string, text: string) {
+  const tmp = tempDir(prefix);
+  const { model, open } = startGatedModel(marker, text);
+  const oc = createOpencodeEnv({ modelServerUrl: model.url });
+  afterAll(async () => {
+    open();
+    await killAll();
+    killOrphans(oc.root);
+    await model.stop();
+    oc.cleanup();
+    tmp.cleanup();
+  });
+  return { tmp, model, open, oc };
 }
