@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { findOpencode, killAllOpencode, opencodeNotFoundMessage, runOpencode, type RunOpencodeOptions } from "../../src/opencode/index.ts";
+import { Database } from "bun:sqlite";
+import { opencodeDbPath } from "../../src/opencode/env.ts";
 import { startModelServer, type RecordedRequest } from "../fixtures/model-server.ts";
 import { createOpencodeEnv, OPENCODE_BIN, processesUnder, waitUntil, type OpencodeEnv } from "../helpers/opencode-env.ts";
 
@@ -247,6 +249,48 @@ describe("concurrency", () => {
       fresh.cleanup();
     }
   }, 240_000);
+
+  test("a database lock at start-up is retried: the run starts again and completes in the same codebase", async () => {
+    // Another process holds OpenCode's database (as a concurrent first start does while it
+    // migrates): OpenCode fails before any step with "Failed query" / "database is locked".
+    // The lock is released when our retry line appears, so the second start gets the db.
+    const dbPath = await opencodeDbPath(OPENCODE_BIN, oe.env);
+    expect(dbPath).not.toBeNull();
+    const holder = new Database(dbPath!);
+    holder.run("BEGIN EXCLUSIVE");
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      holder.run("COMMIT");
+      holder.close();
+    };
+    try {
+      const cwd = oe.makeProject("dblock");
+      ms.setScript([
+        { type: "tool", name: "write", args: { filePath: "after-lock.txt", content: "ok\n" } },
+        { type: "text", text: "written after the lock" },
+      ]);
+      const before = ms.chatRequests().length;
+      const { p, lines } = run(cwd, "write after-lock.txt", {
+        onLine: (line, stream) => {
+          lines.push({ line, stream });
+          if (line.includes("hit a database lock while starting")) release();
+        },
+      });
+      const r = await p;
+      expect({ status: r.status, error: r.error }).toEqual({ status: "completed", error: null });
+      expect(r.attempts).toBe(2);
+      expect(r.result).toBe("written after the lock");
+      expect(readFileSync(join(cwd, "after-lock.txt"), "utf8")).toBe("ok\n");
+      // The first start failed on the db, before reaching the model: the model saw one run only.
+      expect(lines.some((l) => l.stream === "stderr" && /Failed query|database is locked/i.test(l.line))).toBe(true);
+      expect(lines.filter((l) => l.line.includes("retrying (1/")).length).toBe(1);
+      expect(ms.chatRequests().length - before).toBe(2);
+    } finally {
+      release();
+    }
+  }, 180_000);
 });
 
 describe("finding opencode", () => {
