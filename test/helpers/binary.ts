@@ -30,7 +30,7 @@ export interface Ran {
 export async function runBin(bin: string, args: string[], o: { env?: Record<string, string | undefined>; cwd?: string; stdin?: string; timeoutMs?: number } = {}): Promise<Ran> {
   const p = Bun.spawn([bin, ...args], {
     cwd: o.cwd ?? ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, A2A_CONFIG: undefined, ...o.env } as Record<string, string>,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, A2A_CONFIG: undefined, ...o.env } as Record<string, string | undefined> as Record<string, string>,
     stdout: "pipe",
     stderr: "pipe",
     stdin: o.stdin === undefined ? "ignore" : new TextEncoder().encode(o.stdin),

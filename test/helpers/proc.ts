@@ -31,9 +31,9 @@ export function spawnCli(args: string[], opts: { env?: Record<string, string | u
   let err = "";
   const waiters: (() => void)[] = [];
   const pump = async (stream: ReadableStream<Uint8Array>, onText: (s: string) => void) => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream() as unknown as ReadableWritablePair<string, Uint8Array>)) {
       onText(chunk);
-      waiters.forEach((w) => w());
+      for (const w of waiters) w();
     }
   };
   void pump(proc.stdout as ReadableStream<Uint8Array>, (s) => (out += s));

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startServerProc, type ServerProc } from "../helpers/cluster.ts";
 import { killAll, tempDir } from "../helpers/proc.ts";
-import { registerWorker, startTestServer, storeKinds, type TestServer } from "../helpers/server.ts";
+import { registerWorker, startTestServer, STORE_KINDS, storeSkip, type TestServer } from "../helpers/server.ts";
+import { describeUnless } from "../helpers/skip.ts";
 
 const tmp = tempDir("ct-dash-");
 afterAll(async () => {
@@ -71,8 +72,8 @@ describe("dashboard served by `codetether server start`", () => {
   });
 });
 
-for (const kind of storeKinds("dashboard queue on PostgreSQL")) {
-  describe(`dashboard queue [${kind}]`, () => {
+for (const kind of STORE_KINDS) {
+  describeUnless(storeSkip(kind), `dashboard queue [${kind}]`, () => {
     let s: TestServer;
     beforeAll(async () => {
       s = await startTestServer(kind, { leaseSeconds: 60, sweepIntervalMs: 3_600_000 });
