@@ -103,6 +103,19 @@ export function ago(iso: string | null | undefined, now = Date.now()): string {
 }
 
 /** Truncate to `max` visible characters with an ellipsis, one line. */
+/** 1234 -> "1.2k", 2_500_000 -> "2.5M": counts in narrow columns. */
+export function compact(n: number): string {
+  if (n < 1000) return String(Math.round(n));
+  if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`;
+  return `${(n / 1_000_000).toFixed(1)}M`;
+}
+
+/** A session's usage totals as "12.3k tok $0.04", "" when OpenCode recorded none. */
+export function usageText(s: { cost?: number | null; tokens?: { input?: number; output?: number } | null }): string {
+  const tok = s.tokens ? (s.tokens.input ?? 0) + (s.tokens.output ?? 0) : null;
+  return [tok !== null ? `${compact(tok)} tok` : "", s.cost ? `$${s.cost.toFixed(2)}` : ""].filter(Boolean).join(" ");
+}
+
 export function clip(s: string | null | undefined, max: number): string {
   const one = (s ?? "").replace(/\s+/g, " ").trim();
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;

@@ -139,3 +139,24 @@ export function mapExport(data: { info: Record<string, any>; messages?: { info: 
   };
 }
 
+/** Cost and tokens summed over a session's messages (OpenCode records them per assistant message); null when none did. */
+export function sessionUsage(messages: MessageRecord[]): { cost: number | null; tokens: { input: number; output: number } | null } {
+  let cost = 0;
+  let input = 0;
+  let output = 0;
+  let seenCost = false;
+  let seenTokens = false;
+  for (const m of messages) {
+    if (typeof m.cost === "number" && Number.isFinite(m.cost)) {
+      cost += m.cost;
+      seenCost = true;
+    }
+    const t = m.tokens as { input?: unknown; output?: unknown } | null | undefined;
+    if (typeof t?.input === "number" || typeof t?.output === "number") {
+      input += typeof t.input === "number" ? t.input : 0;
+      output += typeof t.output === "number" ? t.output : 0;
+      seenTokens = true;
+    }
+  }
+  return { cost: seenCost ? cost : null, tokens: seenTokens ? { input, output } : null };
+}

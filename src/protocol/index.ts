@@ -313,6 +313,9 @@ export const SessionRecord = z
     summary: z.unknown().optional(),
     version: z.string().max(100).optional().nullable(),
     task_id: z.string().max(200).optional().nullable(),
+    // Totals over the session's messages, where OpenCode recorded them (added by our workers).
+    cost: z.number().min(0).optional().nullable(),
+    tokens: z.object({ input: z.number().min(0), output: z.number().min(0) }).passthrough().optional().nullable(),
   })
   .passthrough();
 export type SessionRecord = z.infer<typeof SessionRecord>;

@@ -147,6 +147,14 @@ describe.skipIf(!RUN)("dashboard in Chromium", () => {
     expect(await tool.locator(".badge").textContent()).toBe("completed");
     expect(await page.locator('#tool-usage tr[data-tool="write"] td').allTextContents()).toEqual(["write", "1", "0"]);
     await shot(page, "session");
+    // The codebase's session list shows the tokens OpenCode recorded (the scripted model reports usage).
+    const rec = (await server.client.listSessions(repoId)).find((s) => s.id === sessionId) as any;
+    const total = (rec?.tokens?.input ?? 0) + (rec?.tokens?.output ?? 0);
+    expect(total).toBeGreaterThan(0);
+    await page.goto(`${server.url}/#/sessions/${repoId}`);
+    const cells = page.locator(`#sessions tr[data-session="${sessionId}"] td`);
+    await cells.first().waitFor(WAIT);
+    expect((await cells.allTextContents())[3]).toBe(total.toLocaleString("en-US"));
   });
 
   test("Resume creates a task with resume_session_id; it completes and its messages join the same session", async () => {

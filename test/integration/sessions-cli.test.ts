@@ -17,10 +17,10 @@ beforeAll(async () => {
   const w = await registerWorker(api, "sess");
   apiCb = w.codebaseId;
   webCb = (await api.post(`${O}/codebases`, { name: "web", path: `/srv/${w.id}-web`, worker_id: w.id })).body.codebase.id;
-  const sync = async (cb: string, id: string, title: string, updated: string, messages: unknown[]) => {
+  const sync = async (cb: string, id: string, title: string, updated: string, messages: unknown[], usage = {}) => {
     const s = await api.post(`${O}/codebases/${cb}/sessions/sync`, {
       worker_id: w.id,
-      sessions: [{ id, title, directory: "/srv/x", created: "2026-12-01T10:00:00Z", updated, messageCount: messages.length }],
+      sessions: [{ id, title, directory: "/srv/x", created: "2026-12-01T10:00:00Z", updated, messageCount: messages.length, ...usage }],
     });
     expect(s.status).toBe(200);
     const m = await api.post(`${O}/codebases/${cb}/sessions/${id}/messages/sync`, { worker_id: w.id, messages });
@@ -34,7 +34,7 @@ beforeAll(async () => {
       { id: "p2", type: "tool", tool: "write", state: { status: "completed" } },
       { id: "p3", type: "text", text: "I wrote it." },
     ]),
-  ]);
+  ], { cost: 0.0213, tokens: { input: 1200, output: 300 } });
 });
 afterAll(async () => {
   await killAll();
@@ -63,6 +63,10 @@ describe("sessions list", () => {
     const human = await runCli(["sessions", "list"], { env: env() });
     expect(human.code).toBe(0);
     const lines = human.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^ID\s+CODEBASE\s+UPDATED\s+MSGS\s+USAGE\s+TITLE$/);
+    // usage where the worker reported it (tokens in + out, cost), a dash where not
+    expect(lines.find((l) => l.includes("ses_new"))).toMatch(/\s1\.5k tok \$0\.02\s+Newer session$/);
+    expect(lines.find((l) => l.includes("ses_old"))).toMatch(/\s—\s+Older session$/);
     expect(lines.findIndex((l) => l.includes("ses_new") && l.includes("Newer session"))).toBeLessThan(lines.findIndex((l) => l.includes("ses_old") && l.includes("Older session")));
   });
 

@@ -17,7 +17,7 @@ const repo = join(tmp.path, "repo");
 function session(i: number, updated: number, messages: number): { s: SessionRecord; m: MessageRecord[] } {
   const id = `ses_${String(i).padStart(5, "0")}`;
   return {
-    s: { id, title: `session ${i}`, directory: i % 2 ? repo : "/elsewhere", created: 1_700_000_000_000, updated, messageCount: messages } as SessionRecord,
+    s: { id, title: `session ${i}`, directory: i % 2 ? repo : "/elsewhere", created: 1_700_000_000_000, updated, messageCount: messages } as unknown as SessionRecord,
     m: Array.from({ length: messages }, (_, j) => ({
       id: `msg_${i}_${j}`,
       sessionID: id,
@@ -100,5 +100,27 @@ describe("session sync", () => {
     const third = await syncSessions({ ...base, reader: reader(data, calls) });
     expect(third).toEqual({ sessions_scanned: 250, sessions_sent: 1, sessions_unchanged: 249, messages_sent: 2 });
     expect(await server.client.listMessages(cbId, "ses_00001")).toHaveLength(5);
+  });
+
+  test("each session carries the cost and tokens summed over its messages; none recorded stays null", async () => {
+    const priced = session(900, 1_700_000_300_000, 4);
+    priced.m[1] = { ...priced.m[1]!, cost: 0.0125, tokens: { input: 1000, output: 200, reasoning: 0, cache: { read: 50, write: 0 } } };
+    priced.m[3] = { ...priced.m[3]!, cost: 0.0075, tokens: { input: 1500, output: 300 } };
+    const plain = session(902, 1_700_000_300_000, 2); // even index: the global codebase
+    const calls = { list: 0, export: 0 };
+    const r = await syncSessions({
+      client: server.client,
+      workerId: "w-sync",
+      dataDir: join(tmp.path, "data-usage"),
+      reader: reader([priced, plain], calls),
+      target: { codebases: [{ id: cbId, path: repo }], globalId },
+      redact: (s: string) => s,
+    });
+    expect(r.sessions_sent).toBe(2);
+    const got = (await server.client.listSessions(globalId)).find((s) => s.id === "ses_00900") as any;
+    expect(got.cost).toBeCloseTo(0.02, 10);
+    expect(got.tokens).toEqual({ input: 2500, output: 500 });
+    const none = (await server.client.listSessions(globalId)).find((s) => s.id === "ses_00902") as any;
+    expect({ cost: none.cost, tokens: none.tokens }).toEqual({ cost: null, tokens: null });
   });
 });

@@ -2,7 +2,7 @@
 import { createClient } from "../../client/index.ts";
 import { codebaseNames, resolveCodebase } from "../_api.ts";
 import { defineCommand } from "../_command.ts";
-import { ago, clip, printJson, table, termWidth } from "../_output.ts";
+import { ago, clip, printJson, table, termWidth, usageText } from "../_output.ts";
 import { commandConfig, jsonArg } from "../_shared.ts";
 
 const cfg = commandConfig(["client"], {
@@ -26,9 +26,9 @@ export default defineCommand({
     if (args.json) return printJson(rows);
     if (!rows.length) return void process.stdout.write("no sessions\n");
     const name = await codebaseNames(client);
-    const cells = rows.map((s) => [s.id, clip(name(s.codebase_id), 20), ago(s.updated), String(s.messageCount ?? s.message_count ?? "?"), s.title ?? ""]);
-    const fixed = cells.reduce((w, r) => r.slice(0, -1).map((c: string, i: number) => Math.max(w[i]!, c.length)), [2, 8, 7, 4]);
+    const cells = rows.map((s) => [s.id, clip(name(s.codebase_id), 20), ago(s.updated), String(s.messageCount ?? s.message_count ?? "?"), usageText(s) || "—", s.title ?? ""]);
+    const fixed = cells.reduce((w, r) => r.slice(0, -1).map((c: string, i: number) => Math.max(w[i]!, c.length)), [2, 8, 7, 4, 5]);
     const room = Math.max(termWidth() - fixed.reduce((a: number, b: number) => a + b + 2, 0), 10);
-    process.stdout.write(table(["ID", "CODEBASE", "UPDATED", "MSGS", "TITLE"], cells.map((r) => [...r.slice(0, -1), clip(r.at(-1), room)])));
+    process.stdout.write(table(["ID", "CODEBASE", "UPDATED", "MSGS", "USAGE", "TITLE"], cells.map((r) => [...r.slice(0, -1), clip(r.at(-1), room)])));
   },
 });

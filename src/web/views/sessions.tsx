@@ -15,6 +15,8 @@ interface Session {
   messageCount: number | null;
   task_id: string | null;
   worker_id: string | null;
+  cost?: number | null;
+  tokens?: { input?: number; output?: number } | null;
 }
 interface Part {
   id: string;
@@ -74,7 +76,7 @@ export function Sessions({ codebaseId }: { codebaseId?: string }) {
         <div class="scroll">
           <table id="sessions">
             <thead>
-              <tr><th>Title</th><th>Updated</th><th class="num">Messages</th><th>Task</th></tr>
+              <tr><th>Title</th><th>Updated</th><th class="num">Messages</th><th class="num">Tokens</th><th class="num">Cost</th><th>Task</th></tr>
             </thead>
             <tbody>
               {sessions.map((s) => (
@@ -82,6 +84,10 @@ export function Sessions({ codebaseId }: { codebaseId?: string }) {
                   <td><a href={href(["sessions", codebaseId!, s.id])}>{s.title || s.id}</a></td>
                   <td>{when(s.updated ?? s.created)}</td>
                   <td class="num">{s.messageCount ?? "—"}</td>
+                  <td class="num" title={s.tokens ? `${s.tokens.input ?? 0} in / ${s.tokens.output ?? 0} out` : undefined}>
+                    {s.tokens ? ((s.tokens.input ?? 0) + (s.tokens.output ?? 0)).toLocaleString() : "—"}
+                  </td>
+                  <td class="num">{s.cost ? `$${s.cost.toFixed(4)}` : "—"}</td>
                   <td>{s.task_id ? <a href={href(["tasks", s.task_id])}><code>{shortId(s.task_id)}</code></a> : "—"}</td>
                 </tr>
               ))}
