@@ -39,7 +39,12 @@ await benchmark("p6-streams", "Server footprint with 1,000 streams", { streams: 
       const hit = seen.find(pred);
       if (hit) return resolve(hit);
       const t = setTimeout(() => reject(new Error(`P6: timed out waiting for ${what}`)), timeoutMs);
-      waiters.push((o) => (pred(o) ? (clearTimeout(t), resolve(o), true) : false));
+      waiters.push((o) => {
+        if (!pred(o)) return false;
+        clearTimeout(t);
+        resolve(o);
+        return true;
+      });
     });
   try {
     progress(`P6: registering ${STREAMS} workers and opening their task streams`);

@@ -50,8 +50,14 @@ await benchmark("p7-sessions", "Session sync", { sessions: SESSIONS, messages_pe
     // Counts uploads; the calls themselves go to the server unchanged.
     const counted = {
       ...client,
-      syncSessions: (...a: Parameters<typeof client.syncSessions>) => (calls.sessions++, client.syncSessions(...a)),
-      syncMessages: (...a: Parameters<typeof client.syncMessages>) => (calls.messages++, client.syncMessages(...a)),
+      syncSessions: (...a: Parameters<typeof client.syncSessions>) => {
+        calls.sessions++;
+        return client.syncSessions(...a);
+      },
+      syncMessages: (...a: Parameters<typeof client.syncMessages>) => {
+        calls.messages++;
+        return client.syncMessages(...a);
+      },
     };
     await client.registerWorker({ worker_id: "p7", name: "p7", capabilities: [], models: [], codebases: [] });
     const g = await client.registerCodebase({ name: "global", path: tmp.path, worker_id: "p7" });
@@ -61,7 +67,10 @@ await benchmark("p7-sessions", "Session sync", { sessions: SESSIONS, messages_pe
     const exports = { n: 0 };
     const reader: SessionReader = {
       list: async () => data_.map((d) => d.s),
-      export: async (id) => (exports.n++, { messages: data_.find((d) => d.s.id === id)!.m }),
+      export: async (id) => {
+        exports.n++;
+        return { messages: data_.find((d) => d.s.id === id)!.m };
+      },
     };
     const sync = async () => {
       calls.sessions = calls.messages = exports.n = 0;

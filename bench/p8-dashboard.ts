@@ -63,7 +63,10 @@ async function measure(url: string, path: string) {
     count = body.length;
     total = res.headers.get("x-total-count") ?? "";
     const d = Number(/db;dur=([\d.]+)/.exec(res.headers.get("server-timing") ?? "")?.[1]);
-    if (i >= 10) db.push(d), rtt.push(ms);
+    if (i >= 10) {
+      db.push(d);
+      rtt.push(ms);
+    }
   }
   return { path, rows: count, total: Number(total), db_p50: round(percentile(db, 50), 2), db_p95: round(percentile(db, 95), 2), rtt_p50: round(percentile(rtt, 50), 2) };
 }

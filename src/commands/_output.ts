@@ -126,9 +126,12 @@ export interface Spinner {
   stop(): void;
 }
 
+/** Nothing to do: a spinner off a TTY. */
+const ignore = (): void => undefined;
+
 /** A spinner on stderr when stderr is a TTY; otherwise nothing at all (logs stay clean). */
 export function spinner(initial: string, stream: Stream = process.stderr): Spinner {
-  if (!stream.isTTY) return { text() {}, stop() {} };
+  if (!stream.isTTY) return { text: ignore, stop: ignore };
   const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
   const paint = painter(stream);
   let i = 0;

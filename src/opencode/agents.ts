@@ -26,7 +26,8 @@ export interface AgentRecord {
   remove(): void;
 }
 
-const NOOP: AgentRecord = { update() {}, remove() {} };
+const ignore = (): void => undefined;
+const NOOP: AgentRecord = { update: ignore, remove: ignore };
 
 /** Starts the record of an agent just spawned (a no-op without /proc). */
 export function recordAgent(dir: string, pid: number): AgentRecord {
@@ -65,7 +66,9 @@ function readRecords(dir: string): { file: string; procs: [number, string][] }[]
     let text = "";
     try {
       text = readFileSync(file, "utf8");
-    } catch {}
+    } catch {
+      // no record file (or unreadable): nothing was recorded there
+    }
     const procs = text
       .split("\n")
       .map((l) => l.trim().split(" "))
@@ -128,12 +131,12 @@ export interface Watchdog {
 
 /** Starts the watchdog for the agents recorded in `dir` (nothing without /proc). */
 export function startWatchdog(dir: string): Watchdog {
-  if (!HAVE_PROC) return { pid: undefined, close() {} };
+  if (!HAVE_PROC) return { pid: undefined, close: ignore };
   mkdirSync(dir, { recursive: true });
   // Own session (detached): a Ctrl-C to the worker's terminal does not reach it.
   const child = spawn("sh", ["-c", WATCHDOG_SH, "codetether-watchdog", dir], { detached: true, stdio: ["pipe", "ignore", "ignore"] });
-  child.on("error", () => {}); // no sh: reapAgents at the next start still covers it
-  child.stdin?.on("error", () => {});
+  child.on("error", ignore); // no sh: reapAgents at the next start still covers it
+  child.stdin?.on("error", ignore); // EPIPE when the watchdog is gone
   child.unref();
   (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
   return {

@@ -67,7 +67,10 @@ export function opencodeDbPath(bin: string, env?: Record<string, string>): Promi
       let out = "";
       child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
       const t = setTimeout(() => child.kill("SIGKILL"), 60_000);
-      child.on("error", () => (clearTimeout(t), done(null)));
+      child.on("error", () => {
+        clearTimeout(t);
+        done(null);
+      });
       child.on("close", (code) => {
         clearTimeout(t);
         const line = out.trim().split("\n").at(-1)?.trim() ?? "";

@@ -40,7 +40,9 @@ function processTable(): Map<number, Proc> {
         } catch {} // exited while we looked
       }
       return table;
-    } catch {}
+    } catch {
+      // /proc unreadable (a hardened container): ps below
+    }
   }
   const r = spawnSync("ps", ["-A", "-o", "pid=,ppid="], { encoding: "utf8", timeout: 5000 });
   for (const line of (r.stdout ?? "").split("\n")) {

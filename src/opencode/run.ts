@@ -133,7 +133,7 @@ function runOnce(o: RunOpencodeOptions & { bin: string }, deadline: number): Pro
     // The prompt goes in on stdin, not argv: `opencode run -- <msg>` wraps a message that
     // contains spaces in quotes (escaping inner quotes), and one argv string is capped at
     // 128 KiB on Linux. stdin is read verbatim when it is not a TTY.
-    child.stdin!.on("error", () => {}); // EPIPE when opencode exits before reading
+    child.stdin!.on("error", () => undefined); // EPIPE when opencode exits before reading
     child.stdin!.end(o.prompt);
 
     const lines = (stream: NodeJS.ReadableStream, onLine: (l: string) => void) => {
@@ -197,7 +197,12 @@ function runOnce(o: RunOpencodeOptions & { bin: string }, deadline: number): Pro
     // The tree as last seen goes into the record: a tool re-parented after OpenCode died
     // can only be found that way. Every 2 s: one /proc scan, a few ms.
     const record = o.agentsDir && child.pid ? recordAgent(o.agentsDir, child.pid) : null;
-    const refresh = record ? setInterval(() => (tree?.snapshot(), record.update(tree?.seen ?? new Map())), 2000) : undefined;
+    const refresh = record
+      ? setInterval(() => {
+          tree?.snapshot();
+          record.update(tree?.seen ?? new Map());
+        }, 2000)
+      : undefined;
     const forget = () => {
       clearInterval(refresh);
       record?.remove();
@@ -225,7 +230,7 @@ function runOnce(o: RunOpencodeOptions & { bin: string }, deadline: number): Pro
       if (a.stopped) kill("SIGKILL"); // tools that outlived opencode
       forget();
       // A tool's background process can hold the pipes open: don't wait for it forever.
-      await waitAbortable(Promise.all([outDone, errDone]).then(() => {}), undefined, 2000);
+      await waitAbortable(Promise.all([outDone, errDone]).then(() => undefined), undefined, 2000);
       child.stdout?.destroy();
       child.stderr?.destroy();
       done(a);
@@ -284,7 +289,9 @@ export async function runOpencode(o: RunOpencodeOptions): Promise<OpencodeResult
     const pause = 500 + Math.random() * 1500 * attempts;
     try {
       o.onLine(`[codetether] opencode hit a database lock while starting; retrying (${attempts}/${STARTUP_RETRIES - 1})`, "stderr");
-    } catch {}
+    } catch {
+      // the caller's line sink failing (a closed stream) must not stop the retry
+    }
     if ((await waitAbortable(new Promise((r) => setTimeout(r, pause)), o.signal)) === "aborted") return { ...r, status: "cancelled", error: "cancelled" };
     if (Date.now() >= deadline) return { ...r, status: "timeout", error: `opencode timed out after ${Math.round(o.timeoutMs / 1000)}s` };
   }

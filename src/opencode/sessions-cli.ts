@@ -33,8 +33,14 @@ function runCli(bin: string, args: string[], env: Record<string, string> | undef
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     const t = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs ?? 60_000);
-    child.on("error", (err) => (clearTimeout(t), reject(new Error(`cannot run ${bin}: ${err.message}`))));
-    child.on("close", (code) => (clearTimeout(t), resolve({ code, stdout, stderr })));
+    child.on("error", (err) => {
+      clearTimeout(t);
+      reject(new Error(`cannot run ${bin}: ${err.message}`));
+    });
+    child.on("close", (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 

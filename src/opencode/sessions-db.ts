@@ -8,6 +8,7 @@
 import { Database } from "bun:sqlite";
 import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { log } from "../util/log.ts";
+import { errorMessage } from "../util/errors.ts";
 import { locateOpencodeDb } from "./env.ts";
 import { cliReader, type CliOptions } from "./sessions-cli.ts";
 import { LIST_SQL, mapDbRow, mapExport, type ExportedSession, type SessionReader } from "./sessions-map.ts";
@@ -26,6 +27,11 @@ const REQUIRED: Record<string, string[]> = {
 export class SessionNotFound extends Error {}
 
 const debug = (msg: string, fields: Record<string, unknown>) => log("debug", `opencode db: ${msg}`, fields);
+/** Why the db cannot be read directly (the CLI reader is used instead): logged at debug, null. */
+const notUsable = (why: string, path: string): null => {
+  debug(why, { path });
+  return null;
+};
 
 /** SQLite header bytes 18/19 are 2 for a WAL database; null when the file is no SQLite db. */
 function isWalFile(path: string): boolean | null {
@@ -52,11 +58,11 @@ function columns(db: Database, table: string): Set<string> {
 export function openOpencodeDb(path: string): Database | null {
   let db: Database | null = null;
   try {
-    if (!existsSync(path)) return debug("no database file", { path }), null;
+    if (!existsSync(path)) return notUsable("no database file", path);
     const wal = isWalFile(path);
-    if (wal === null) return debug("not an SQLite database", { path }), null;
+    if (wal === null) return notUsable("not an SQLite database", path);
     if (wal && !(existsSync(`${path}-wal`) && existsSync(`${path}-shm`)))
-      return debug("WAL database without -wal/-shm: reading would create them", { path }), null;
+      return notUsable("WAL database without -wal/-shm: reading would create them", path);
     db = new Database(path, { readonly: true });
     db.exec("PRAGMA query_only = 1"); // belt and braces on top of the read-only open
     db.exec("PRAGMA busy_timeout = 2000");
@@ -71,10 +77,12 @@ export function openOpencodeDb(path: string): Database | null {
     }
     return db;
   } catch (err) {
-    debug("cannot open", { path, error: (err as Error).message });
+    debug("cannot open", { path, error: errorMessage(err) });
     try {
       db?.close();
-    } catch {}
+    } catch {
+      // already closed or never opened: the fallback reader takes over either way
+    }
     return null;
   }
 }
@@ -172,7 +180,7 @@ export function dbFirstReader(
       return await read(dbReader(db));
     } catch (err) {
       if (err instanceof SessionNotFound) throw err;
-      debug(`${what} failed, using the CLI`, { path, error: (err as Error).message });
+      debug(`${what} failed, using the CLI`, { path, error: errorMessage(err) });
       return fallback();
     } finally {
       db.close();

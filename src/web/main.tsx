@@ -23,7 +23,8 @@ async function loadInfo() {
   try {
     info.value = await api<Info>("/v1/dashboard/info");
     if (info.value.auth && !token.value) needLogin.value = true;
-  } catch (e) {
+  } catch {
+    // an older server without /v1/dashboard/info: assume no auth; calls that need it will ask
     info.value = { version: "?", auth: false, exposed: false };
   }
 }
@@ -99,7 +100,16 @@ function App() {
           ))}
         </nav>
         {token.value && (
-          <button class="link" onClick={() => (setToken(null), (needLogin.value = !!info.value?.auth))}>Sign out</button>
+          <button
+            type="button"
+            class="link"
+            onClick={() => {
+              setToken(null);
+              needLogin.value = !!info.value?.auth;
+            }}
+          >
+            Sign out
+          </button>
         )}
       </header>
       {info.value?.exposed && !info.value.auth && (

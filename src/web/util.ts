@@ -45,7 +45,7 @@ export function usePoll(fn: () => Promise<void> | void, ms: number, deps: unknow
     let timer: ReturnType<typeof setTimeout>;
     const tick = async () => {
       if (stop) return;
-      if (!document.hidden) await Promise.resolve(fn()).catch(() => {});
+      if (!document.hidden) await Promise.resolve(fn()).catch(() => undefined); // the view shows its own error; the next tick retries
       if (!stop) timer = setTimeout(tick, ms);
     };
     void tick();

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { startModelServer, type ModelServer, type ScriptStep } from "../fixtures/model-server.ts";
-import { codebaseId, startServerProc, waitTask, type ServerProc } from "../helpers/cluster.ts";
+import { codebaseId, startServerProc, type ServerProc } from "../helpers/cluster.ts";
 import { createOpencodeEnv, OPENCODE_BIN, type OpencodeEnv } from "../helpers/opencode-env.ts";
 import { killAll, spawnCli, tempDir, waitUntil, type CliProc } from "../helpers/proc.ts";
 import { haveChromium, launch, openPage, shot } from "./browser.ts";

@@ -95,7 +95,7 @@ describe("OpenCode db reader vs. the CLI, on real sessions", () => {
   test("list() and export() deep-equal the CLI reader's output for every session", async () => {
     const db = openOpencodeDb(dbPath);
     expect(db).not.toBeNull();
-    let fromDb;
+    let fromDb: Awaited<ReturnType<typeof readAll>>;
     try {
       fromDb = await readAll(dbReader(db!));
     } finally {

@@ -47,7 +47,7 @@ const waiting: (() => void)[] = [];
 function together(): Promise<ScriptStep> {
   return new Promise((resolve) => {
     waiting.push(() => resolve({ type: "text", text: "done together" }));
-    if (waiting.length === 3) waiting.splice(0).forEach((go) => go());
+    if (waiting.length === 3) for (const go of waiting.splice(0)) go();
   });
 }
 

@@ -4,7 +4,7 @@
 // process. Only 4xx comes back (never a 5xx, none logged either), the server stays up, and
 // a dump of everything the list endpoints show is the same before and after.
 // Replay a failure with CT_FUZZ_SEED=<seed printed below>.
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { startServerProc, type ServerProc } from "../helpers/cluster.ts";

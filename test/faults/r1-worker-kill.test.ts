@@ -1,7 +1,7 @@
 // R1: a worker SIGKILLed in the middle of a real OpenCode run. The task goes back to
 // pending when its lease runs out, another worker completes it, exactly one final result
 // is accepted, and every late call of the dead attempt gets 409 and changes nothing.
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { startModelServer, type ScriptStep } from "../fixtures/model-server.ts";
 import { startServerProc, startWorkerProc, waitTask } from "../helpers/cluster.ts";

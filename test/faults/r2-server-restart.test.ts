@@ -2,7 +2,7 @@
 // same port with the same store, after longer than a lease. The worker keeps the agent
 // running, reconnects, delivers every output line and the final state; the task is
 // neither lost nor run twice.
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { startModelServer, type ScriptStep } from "../fixtures/model-server.ts";
 import { startServerProc, startWorkerProc, waitTask, type ServerProc } from "../helpers/cluster.ts";

@@ -2,7 +2,7 @@
 // shutdown_grace completes on it; the one that does not is released at the end of the
 // grace (not left to its lease) and re-run by a second worker; the first worker stops its
 // agents, unregisters (offline) and exits 0.
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { startModelServer, type ScriptStep } from "../fixtures/model-server.ts";
 import { startServerProc, startWorkerProc, waitTask } from "../helpers/cluster.ts";

@@ -10,7 +10,7 @@
 // and would not show that a surviving replica takes over B's workers and their tasks.)
 //
 // Full size (test:faults and CI): 20 workers, 2,000 tasks; a developer's `npm test`: 6 workers, 300 tasks.
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startServerProc, startWorkerProc, type ServerProc, type WorkerProc } from "../helpers/cluster.ts";
@@ -95,7 +95,7 @@ describeUnless(NO_PG, `R5 two replicas, ${WORKERS} workers, ${TASKS} noop tasks,
       expect(workers.flatMap((w) => logsOf(w, "task lease lost; result dropped"))).toEqual([]);
       // The worker that completed a task is the one the server recorded.
       const ranOn = new Map<string, string>();
-      workers.forEach((w, i) => logsOf(w, "task completed").forEach((l) => ranOn.set(l.task as string, `r5-w${i}`)));
+      for (const [i, w] of workers.entries()) for (const l of logsOf(w, "task completed")) ranOn.set(l.task as string, `r5-w${i}`);
       expect(tasks.filter((t) => ranOn.get(t.id) !== t.worker_id)).toEqual([]);
 
       // attempt is 1 everywhere, with one exception the kill can cause: a claim that B committed

@@ -2,7 +2,7 @@
 // server. For real: the server goes away while a real OpenCode run is under way, the run
 // ends, the report sits in the worker's spool, the worker is SIGKILLed; then the server
 // comes back and the worker is started again: the spooled report is delivered, once.
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startModelServer, type ScriptStep } from "../fixtures/model-server.ts";

@@ -87,7 +87,7 @@ describeUnless(NO_PG, "store outage [postgres]", () => {
       const killed = await admin`SELECT pid, pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = ${db.name} AND pid <> pg_backend_pid()`;
       expect(killed.length).toBeGreaterThanOrEqual(2); // at least each replica's LISTEN connection
       const pids = killed.map((r) => Number(r.pid));
-      await waitUntil(async () => (await admin`SELECT count(*) AS n FROM pg_stat_activity WHERE pid IN ${admin(pids)}`)[0]!.n == 0, "the killed backends gone", 10_000, 50);
+      await waitUntil(async () => Number((await admin`SELECT count(*) AS n FROM pg_stat_activity WHERE pid IN ${admin(pids)}`)[0]!.n) === 0, "the killed backends gone", 10_000, 50);
       // postgres.js re-listens on a new connection: wait for both LISTENs to be back.
       await waitUntil(async () => (await listeners()) >= 2, "both replicas listening again", 30_000, 100);
 

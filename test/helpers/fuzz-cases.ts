@@ -171,6 +171,7 @@ const BAD_IDS = [
   "x".repeat(9000),
   "' OR '1'='1",
   "1;DROP TABLE tasks",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a log4shell-style string, sent as data
   "${jndi:ldap://x}",
   "%0d%0aSet-Cookie:x",
   "ünïcode",

@@ -39,7 +39,7 @@ export function spawnCli(args: string[], opts: { env?: Record<string, string | u
   void pump(proc.stdout as ReadableStream<Uint8Array>, (s) => (out += s));
   void pump(proc.stderr as ReadableStream<Uint8Array>, (s) => (err += s));
   const exited = proc.exited.then((c) => {
-    waiters.forEach((w) => w());
+    for (const w of waiters) w();
     return c;
   });
   const p: CliProc = {

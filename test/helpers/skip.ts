@@ -12,7 +12,10 @@ function say(name: string, reason: string) {
 
 /** describe(), or a counted skip of the whole suite when `reason` is set. */
 export function describeUnless(reason: string | undefined, name: string, fn: () => void): void {
-  if (!reason) return describe(name, fn);
+  if (!reason) {
+    describe(name, fn);
+    return;
+  }
   say(name, reason);
   describe.skip(`${name} [skipped: ${reason}]`, fn);
 }

@@ -223,7 +223,11 @@ describe("commands used by the deploy files", () => {
 describe("Dockerfile", () => {
   const text = readFileSync(join(DEPLOY, "docker/Dockerfile"), "utf8");
   const lines = text.split("\n").filter((l) => l.trim() && !l.trimStart().startsWith("#"));
-  const stages = lines.reduce<string[][]>((acc, l) => (/^FROM\s/i.test(l) ? [...acc, [l]] : (acc.at(-1)?.push(l), acc)), []);
+  const stages: string[][] = [];
+  for (const l of lines) {
+    if (/^FROM\s/i.test(l)) stages.push([l]);
+    else stages.at(-1)?.push(l);
+  }
   const final = stages.at(-1)!.join("\n");
 
   test("multi-stage: npm ci + npm run build in a build stage, the runtime copies the binaries", () => {
@@ -244,7 +248,7 @@ describe("Dockerfile", () => {
 
   test("files the build stage copies exist and are not excluded by the .dockerignore", () => {
     const ignore = readFileSync(join(DEPLOY, "docker/Dockerfile.dockerignore"), "utf8").split("\n").map((l) => l.trim());
-    const sources = stages[0]!.flatMap((l) => l.match(/^COPY\s+(?!--from)(.+)\s+\S+$/)?.[1]!.split(/\s+/) ?? []);
+    const sources = stages[0]!.flatMap((l) => l.match(/^COPY\s+(?!--from)(.+)\s+\S+$/)?.[1]?.split(/\s+/) ?? []);
     expect(sources).toEqual(expect.arrayContaining(["package.json", "package-lock.json", "src"]));
     for (const src of sources) {
       expect(existsSync(join(ROOT, src))).toBe(true);

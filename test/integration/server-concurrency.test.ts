@@ -1,6 +1,6 @@
 // Claims under contention: 20 workers claiming 500 tasks concurrently must take every task
 // exactly once — on SQLite, on PostgreSQL, and on two server processes sharing one database.
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { freshDatabase, NO_PG, type TestDatabase } from "../helpers/pg.ts";
 import { killAll, tempDir } from "../helpers/proc.ts";

@@ -1,6 +1,6 @@
 // The server contract, part two, on SQLite and PostgreSQL: output (dedupe, cap, since,
 // live stream), the worker push stream, session sync, auth, and bad input per route.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import {
   openSse, registerWorker, startTestServer, STORE_KINDS, storeSkip, taskEvents, uid, type Api, type TestServer, type TestWorker,
 } from "../helpers/server.ts";

@@ -1,6 +1,6 @@
 // The server contract (PROTOCOL.md) over HTTP, run against SQLite and PostgreSQL:
 // workers, codebases, tasks, claims, affinity, leases, fencing, release, cancel, sweeper.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { waitUntil } from "../helpers/proc.ts";
 import { registerWorker, startTestServer, STORE_KINDS, storeSkip, uid, type Api, type TestServer, type TestWorker } from "../helpers/server.ts";
 import { describeUnless } from "../helpers/skip.ts";

@@ -1,7 +1,7 @@
 // The deployed Python agent worker, request for request (PROTOCOL.md appendix): no attempt,
 // one output line per request, PUT status with the final state, then release {task_id}
 // only. It must complete tasks on our server unchanged, auth off.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { homedir } from "node:os";
 import { openSse, startTestServer, STORE_KINDS, storeSkip, uid, type TestServer } from "../helpers/server.ts";
 import { describeUnless } from "../helpers/skip.ts";

@@ -64,7 +64,7 @@ export default defineCommand({
       }
     }
 
-    let res;
+    let res: Awaited<ReturnType<typeof client.registerCodebase>>;
     try {
       res = await client.registerCodebase({ name, path, description, worker_id: workerId, ...(args.rename ? { rename: true } : {}) });
     } catch (err) {

@@ -36,7 +36,7 @@ export default defineCommand({
       store = { kind: "sqlite", path: config.db_path ?? join(config.data_dir, "server.db") };
     }
     const { startServer } = await import("../../server/index.ts");
-    let server;
+    let server: Awaited<ReturnType<typeof startServer>>;
     try {
       server = await startServer({
         host: config.host,
@@ -76,6 +76,6 @@ export default defineCommand({
       store: store.kind === "sqlite" ? `sqlite ${store.path}` : "postgres",
       auth: config.auth_tokens.length ? `${config.auth_tokens.length} token(s)` : "off",
     });
-    await new Promise(() => {}); // until a signal
+    await new Promise<never>(() => undefined); // until a signal
   },
 });

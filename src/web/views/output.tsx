@@ -50,14 +50,15 @@ export function TaskOutput({ taskId, onDone }: { taskId: string; onDone?: (statu
     setFollow(el.scrollTop + el.clientHeight >= el.scrollHeight - 8);
   };
   return (
-    <div class="output-wrap">
+    <section class="output-wrap" aria-label="Task output">
       <p class="muted" aria-live="polite">
         {lines.length} line{lines.length === 1 ? "" : "s"} · {state === "live" ? "live" : state === "done" ? "finished" : "reconnecting…"}
         {!follow && state !== "done" && " · paused (scroll to the end to follow)"}
       </p>
-      <pre class="output" ref={box} onScroll={onScroll} tabIndex={0} aria-label="Task output" data-output={taskId}>
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard to scroll it */}
+      <pre class="output" ref={box} onScroll={onScroll} tabIndex={0} data-output={taskId}>
         {lines.join("\n")}
       </pre>
-    </div>
+    </section>
   );
 }

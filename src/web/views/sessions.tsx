@@ -192,7 +192,10 @@ function Resume({ codebase, sessionId, onFinished }: { codebase: Codebase | unde
           <p>
             Task <a href={href(["tasks", task.id])}><code>{shortId(task.id)}</code></a> {status ? <span class={`badge ${status}`} id="resume-status">{status}</span> : "running on the codebase's worker…"}
           </p>
-          <TaskOutput taskId={task.id} onDone={(s) => (setStatus(s), onFinished())} />
+          <TaskOutput taskId={task.id} onDone={(s) => {
+              setStatus(s);
+              onFinished();
+            }} />
         </div>
       )}
     </form>

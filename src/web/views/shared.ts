@@ -48,8 +48,8 @@ export function useLists() {
   const [codebases, setCodebases] = useState<Codebase[]>([]);
   const [workers, setWorkers] = useState<WorkerRecord[]>([]);
   useEffect(() => {
-    api<Codebase[]>("/v1/opencode/codebases").then(setCodebases, () => {});
-    api<WorkerRecord[]>("/v1/opencode/workers").then(setWorkers, () => {});
+    api<Codebase[]>("/v1/opencode/codebases").then(setCodebases, () => undefined); // pickers stay empty; the page shows the API error
+    api<WorkerRecord[]>("/v1/opencode/workers").then(setWorkers, () => undefined);
   }, []);
   return { codebases, workers };
 }

@@ -81,8 +81,8 @@ export function TaskPage({ id }: { id: string }) {
       <div class="titlebar">
         <h1 id="task-h">Task <code>{task.id}</code></h1>
         <div class="actions">
-          {!isFinal(task.status) && <button onClick={cancel} disabled={busy || task.cancel_requested} class="danger">Cancel</button>}
-          <button onClick={again} disabled={busy}>Run again</button>
+          {!isFinal(task.status) && <button type="button" onClick={cancel} disabled={busy || task.cancel_requested} class="danger">Cancel</button>}
+          <button type="button" onClick={again} disabled={busy}>Run again</button>
         </div>
       </div>
       {error && <p class="error" role="alert">{error}</p>}
