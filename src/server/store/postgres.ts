@@ -30,13 +30,14 @@ export function redactUrl(url: string): string {
 }
 
 export async function openPostgres(url: string, poolSize = 10): Promise<Store> {
-  const sql: Sql = postgres(url, { max: poolSize, onnotice: () => {}, connect_timeout: 10, idle_timeout: 0 });
+  // onnotice: NOTICEs ("relation ... already exists, skipping" from the migrations) are not worth a log line.
+  const sql: Sql = postgres(url, { max: poolSize, onnotice: () => undefined, connect_timeout: 10, idle_timeout: 0 });
   try {
     await migrate(sql);
   } catch (err) {
     // The migration's failure is the one to report; ending a pool to an unreachable
     // database can fail too, and must not replace it.
-    await sql.end({ timeout: 1 }).catch(() => {});
+    await sql.end({ timeout: 1 }).catch(() => undefined);
     throw new Error(`PostgreSQL at ${redactUrl(url)}: ${errorMessage(err)}`);
   }
   const events = await listenForEvents(sql);

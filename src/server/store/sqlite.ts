@@ -34,9 +34,12 @@ export function openSqlite(path: string): Store {
     async close() {
       h.close();
     },
-    // One process holds the file (index.ts locks it): there is no other replica to tell or hear.
-    publish() {},
-    onEvent() {},
+    publish() {
+      // One process holds the file (index.ts locks it): there is no other replica to tell.
+    },
+    onEvent() {
+      // Nor one to hear from.
+    },
     ...sqliteWorkers(h),
     ...sqliteCodebases(h),
     ...sqliteTasks(h),

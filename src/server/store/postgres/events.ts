@@ -30,7 +30,7 @@ export async function listenForEvents(sql: Sql): Promise<StoreEvents & { stop():
     async stop() {
       // Closing: with the database gone there is nothing to unlisten from, and the pool must
       // still be ended after this, so a failure here is not worth reporting.
-      await listening.unlisten().catch(() => {});
+      await listening.unlisten().catch(() => undefined);
     },
   };
 }

@@ -5,8 +5,8 @@ import type postgres from "postgres";
 import { TASK_MUTABLE, toTaskRow } from "../rows.ts";
 import type { TaskChange, TaskRow } from "../types.ts";
 
-export type Sql = postgres.Sql<{}>;
-export type Tx = postgres.TransactionSql<{}>;
+export type Sql = postgres.Sql;
+export type Tx = postgres.TransactionSql;
 
 /** The first row mapped, or null when there is none. */
 export const one = async <T>(q: Promise<any[]>, map: (r: any) => T): Promise<T | null> => {

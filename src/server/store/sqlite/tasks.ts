@@ -12,10 +12,14 @@ const INSERT = `INSERT INTO tasks (${TASK_COLUMNS.join(", ")}) VALUES (${TASK_CO
 function filterSql(f: TaskFilter): { conds: string[]; params: P } {
   const conds: string[] = [];
   const params: P = {};
-  if (f.status) conds.push("status = $status"), (params.status = f.status);
-  if (f.codebase_id) conds.push("codebase_id = $cb"), (params.cb = f.codebase_id);
-  if (f.worker_id) conds.push("worker_id = $w"), (params.w = f.worker_id);
-  if (f.id_prefix) conds.push("id >= $lo AND id < $hi"), Object.assign(params, prefixRange(f.id_prefix));
+  const add = (cond: string, p: P) => {
+    conds.push(cond);
+    Object.assign(params, p);
+  };
+  if (f.status) add("status = $status", { status: f.status });
+  if (f.codebase_id) add("codebase_id = $cb", { cb: f.codebase_id });
+  if (f.worker_id) add("worker_id = $w", { w: f.worker_id });
+  if (f.id_prefix) add("id >= $lo AND id < $hi", prefixRange(f.id_prefix));
   return { conds, params };
 }
 const whereSql = (conds: string[]) => (conds.length ? `WHERE ${conds.join(" AND ")}` : "");
