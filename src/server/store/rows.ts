@@ -1,7 +1,7 @@
 // Row <-> object mapping and the pieces of storage logic both stores share, so SQLite and
-// PostgreSQL cannot drift apart: JSON columns, booleans, output dedupe/cap planning.
+// PostgreSQL cannot drift apart: JSON columns, booleans, output dedupe/cap planning, worker counts.
 import type { MessageRecord, SessionRecord, Task } from "../../protocol/index.ts";
-import type { CodebaseRow, TaskRow, WorkerRow } from "./types.ts";
+import type { AppendResult, CodebaseRow, TaskRow, WorkerCounts, WorkerRow } from "./types.ts";
 
 type Raw = Record<string, any>;
 
@@ -178,4 +178,19 @@ export function planOutput(lines: string[], firstSeq: number, existing: Set<numb
   return plan;
 }
 
+/** What appendOutput answers once `plan` is stored and the task holds `count` lines. */
+export function appendResult(t: TaskRow, plan: OutputPlan, count: number): AppendResult {
+  const task = { ...t, output_bytes: t.output_bytes + plan.bytes, output_count: count, output_truncated: plan.truncated };
+  return { task, stored: plan.rows.length, duplicates: plan.duplicates, dropped: plan.dropped, newlyTruncated: plan.truncated && !t.output_truncated };
+}
+
 export const outputLine = (r: Raw) => ({ seq: num(r.seq), attempt: num(r.attempt), line: r.line as string, timestamp: r.ts as string });
+
+/** workerCounts from two grouped row sets: codebases (worker_id, n) and tasks (worker_id, done, run). */
+export function countsByWorker(codebases: Raw[], tasks: Raw[]): Map<string, WorkerCounts> {
+  const out = new Map<string, WorkerCounts>();
+  const get = (id: string) => out.get(id) ?? out.set(id, { codebases: 0, completed: 0, running: 0 }).get(id)!;
+  for (const r of codebases) get(r.worker_id).codebases = Number(r.n);
+  for (const r of tasks) Object.assign(get(r.worker_id), { completed: Number(r.done), running: Number(r.run) });
+  return out;
+}

@@ -109,15 +109,25 @@ export interface WorkerCounts {
   running: number;
 }
 
-export interface Store {
+/**
+ * The store, in parts: each part is one concern, implemented once per dialect in
+ * sqlite/<part>.ts and postgres/<part>.ts; sqlite.ts and postgres.ts open the database
+ * and put the parts together.
+ */
+export interface Store extends StoreEvents, WorkerStore, CodebaseStore, TaskStore, ClaimStore, OutputStore, SessionStore {
   readonly kind: "sqlite" | "postgres";
   close(): Promise<void>;
+}
 
+export interface StoreEvents {
   /** Tell other replicas (no-op for SQLite, which has one process). */
   publish(ev: StoreEvent): void;
   /** Events published by other replicas. */
   onEvent(fn: (ev: StoreEvent) => void): void;
+}
 
+/** Workers and the process instance that holds each worker id. */
+export interface WorkerStore {
   /**
    * Registers (upsert). `admit` sees the current row under its lock and may throw an
    * HttpError to refuse (nothing is written). A null `instance_id` keeps the recorded instance.
@@ -143,7 +153,9 @@ export interface Store {
   workerCounts(): Promise<Map<string, WorkerCounts>>;
   /** Workers registered and not unregistered. */
   countLiveWorkers(): Promise<number>;
+}
 
+export interface CodebaseStore {
   upsertCodebase(c: CodebaseInput, now: string, o?: { rename?: boolean }): Promise<CodebaseUpsert>;
   /** Codebases registered at this normalized path, by any worker. */
   codebasesAtPath(path: string): Promise<CodebaseRow[]>;
@@ -153,7 +165,10 @@ export interface Store {
   listCodebases(): Promise<CodebaseRow[]>;
   workerCodebases(workerId: string): Promise<CodebaseRow[]>;
   deleteCodebase(id: string): Promise<boolean>;
+}
 
+/** Creating tasks and reading them; every change of a task's state goes through ClaimStore. */
+export interface TaskStore {
   insertTask(t: TaskRow): Promise<TaskRow>;
   getTask(id: string): Promise<TaskRow | null>;
   /** One page in `q.order` after `q.cursor`; `next` is the key of its last row when more follow. */
@@ -166,17 +181,26 @@ export interface Store {
   activitySince(since: string): Promise<TaskTimes[]>;
   /** Pending tasks routed to any of `routes` and not targeted at another worker (stream start-up). */
   pendingFor(workerId: string, routes: string[], limit: number): Promise<TaskRow[]>;
+}
+
+/** Claims, and every other decision taken while holding a task's row (see ../lifecycle.ts). */
+export interface ClaimStore {
   /** Atomic claim: by id, or the best eligible pending task (priority desc, created asc). */
   claim(workerId: string, taskId: string | null, now: string, leaseUntil: string): Promise<ClaimResult>;
   /** Locks the task, runs `decide` (which may throw an HttpError: nothing is written), writes `next` if any. */
   mutateTask<R>(id: string, decide: (t: TaskRow) => { next: TaskRow | null; value: R }): Promise<{ change: TaskChange; value: R } | null>;
   /** Running tasks whose lease ended before `now`, each passed to `decide` under its row lock. */
   sweepExpired(now: string, decide: (t: TaskRow) => TaskRow, limit: number): Promise<TaskChange[]>;
+}
 
+export interface OutputStore {
   /** Stores output lines after `check` (fencing) passed, deduplicated by (task, attempt, seq), capped per task. */
   appendOutput(a: AppendInput, check: (t: TaskRow) => void): Promise<AppendResult | null>;
   readOutput(taskId: string, since: number, limit: number): Promise<OutputLine[]>;
+}
 
+/** OpenCode session history uploaded by workers (see ../../sessions/). */
+export interface SessionStore {
   upsertSessions(codebaseId: string, workerId: string | null, sessions: SessionRecord[], now: string): Promise<number>;
   listSessions(codebaseId: string): Promise<Record<string, unknown>[]>;
   upsertMessages(codebaseId: string, sessionId: string, workerId: string | null, messages: MessageRecord[], now: string): Promise<number>;

@@ -1,0 +1,56 @@
+// PostgreSQL: claims, and every other decision taken on a task's row (../lifecycle.ts
+// decides, this writes). Claims use `FOR UPDATE SKIP LOCKED` (concurrent claimers never
+// wait on each other and never take the same row); every other decision locks the task
+// row with `FOR UPDATE`. postgres.js prepares each query text once per connection, so the
+// claim statements are compiled once however often they run.
+import { toTaskRow, withMetadata } from "../rows.ts";
+import type { ClaimResult, ClaimStore } from "../types.ts";
+import { begin, decideAll, one, updateTask, type Sql } from "./handle.ts";
+
+export function pgClaims(sql: Sql): ClaimStore {
+  // Routes a worker may claim from: codebases it owns, and "global" once it registered its home as "global".
+  const ROUTES = (w: string) => sql`SELECT id AS route FROM codebases WHERE worker_id = ${w} UNION SELECT 'global' FROM codebases WHERE worker_id = ${w} AND name = 'global'`;
+  const ELIGIBLE = (w: string) => sql`status = 'pending' AND route IN (${ROUTES(w)}) AND (target_worker_id IS NULL OR target_worker_id = ${w})`;
+  const CLAIM_SET = (w: string, now: string, lease: string) =>
+    sql`status = 'running', worker_id = ${w}, attempt = tasks.attempt + 1, lease_expires_at = ${lease},
+        started_at = ${now}, updated_at = ${now}, cancel_requested = false`;
+  return {
+    async claim(w, taskId, now, lease): Promise<ClaimResult> {
+      if (taskId === null) {
+        // The head of each route (one probe of tasks_pending_route, locked rows skipped), then the
+        // best head. A plain ORDER BY over `route IN (...)` would sort every pending task per claim.
+        // Heads not taken are locked only until this statement's transaction ends.
+        const [raw] = await sql`WITH pick AS (
+            SELECT c.id FROM (${ROUTES(w)}) r CROSS JOIN LATERAL (
+              SELECT id, priority, created_at, seq FROM tasks
+              WHERE route = r.route AND status = 'pending' AND (target_worker_id IS NULL OR target_worker_id = ${w})
+                AND agent_type <> 'register_codebase' -- claimed by id only, by a worker that has the path
+              ORDER BY priority DESC, created_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED) c
+            ORDER BY c.priority DESC, c.created_at, c.seq LIMIT 1)
+          UPDATE tasks SET ${CLAIM_SET(w, now, lease)} FROM pick WHERE tasks.id = pick.id RETURNING tasks.*`;
+        return raw ? { ok: true, task: toTaskRow(raw) } : { ok: false, reason: "none" };
+      }
+      // A plain UPDATE waits for a concurrent claimer's row lock, then re-checks `pending`: one winner.
+      const [raw] = await sql`UPDATE tasks SET ${CLAIM_SET(w, now, lease)} WHERE id = ${taskId} AND ${ELIGIBLE(w)} RETURNING *`;
+      if (raw) return { ok: true, task: toTaskRow(raw) };
+      const [exists] = await sql`SELECT 1 AS x FROM tasks WHERE id = ${taskId}`;
+      return { ok: false, reason: exists ? "conflict" : "not_found" };
+    },
+    async mutateTask(id, decide) {
+      return begin(sql, async (tx) => {
+        const before = await one(tx`SELECT * FROM tasks WHERE id = ${id} FOR UPDATE`, toTaskRow);
+        if (!before) return null;
+        const { next, value } = decide(before);
+        if (next) await updateTask(tx, next, withMetadata(before, next));
+        return { change: { before, after: next ?? before }, value };
+      });
+    },
+    async sweepExpired(now, decide, limit) {
+      return begin(sql, async (tx) => {
+        const rows = await tx`SELECT * FROM tasks WHERE status = 'running' AND lease_expires_at < ${now}
+          ORDER BY lease_expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+        return decideAll(tx, rows, decide);
+      });
+    },
+  };
+}

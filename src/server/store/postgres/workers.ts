@@ -1,0 +1,56 @@
+// PostgreSQL: workers, and the process instance that holds each worker id (see ../../identity.ts).
+import { WORKER_UPSERT_SET } from "../common-sql.ts";
+import { countsByWorker, toWorkerRow } from "../rows.ts";
+import type { WorkerInput, WorkerStore } from "../types.ts";
+import { begin, decideAll, one, type Sql } from "./handle.ts";
+
+export function pgWorkers(sql: Sql): WorkerStore {
+  // Calls of a worker act only for the instance that holds it; no instance given, or none recorded: as before.
+  const sameInstance = (i: string | null) => sql`(${i}::text IS NULL OR instance_id IS NULL OR instance_id = ${i})`;
+  return {
+    async upsertWorker(w: WorkerInput, now: string, admit) {
+      return begin(sql, async (tx) => {
+        // FOR UPDATE: two instances registering one worker id at once are decided one after the other.
+        const previous = await one(tx`SELECT * FROM workers WHERE worker_id = ${w.worker_id} FOR UPDATE`, toWorkerRow);
+        admit?.(previous);
+        const [raw] = await tx`INSERT INTO workers (worker_id, name, capabilities, hostname, models, codebases, global_codebase_id, max_concurrent_tasks, version, owner,
+            instance_id, instance_pid, instance_started_at, registered_at, last_seen)
+          VALUES (${w.worker_id}, ${w.name}, ${sql.json(w.capabilities)}, ${w.hostname}, ${sql.json(w.models as any)}, ${sql.json(w.codebases)},
+                  ${w.global_codebase_id}, ${w.max_concurrent_tasks}, ${w.version}, ${w.owner},
+                  ${w.instance_id}, ${w.instance_pid}, ${w.instance_started_at}, ${now}, ${now})
+          ON CONFLICT (worker_id) DO UPDATE SET ${sql.unsafe(WORKER_UPSERT_SET)}
+          RETURNING *`;
+        return { worker: toWorkerRow(raw!), previous };
+      });
+    },
+    async getWorker(id) {
+      return one(sql`SELECT * FROM workers WHERE worker_id = ${id}`, toWorkerRow);
+    },
+    async listWorkers() {
+      return (await sql`SELECT * FROM workers ORDER BY registered_at, worker_id`).map(toWorkerRow);
+    },
+    async touchWorker(id, now, instanceId = null) {
+      return (await sql`UPDATE workers SET last_seen = ${now} WHERE worker_id = ${id} AND unregistered_at IS NULL AND ${sameInstance(instanceId)}`).count > 0;
+    },
+    async unregisterWorker(id, now, release, instanceId = null) {
+      return begin(sql, async (tx) => {
+        const worker = await one(tx`UPDATE workers SET unregistered_at = ${now} WHERE worker_id = ${id} AND ${sameInstance(instanceId)} RETURNING *`, toWorkerRow);
+        if (!worker) return null;
+        const running = await tx`SELECT * FROM tasks WHERE worker_id = ${id} AND status = 'running' FOR UPDATE`;
+        return { worker, released: await decideAll(tx, running, release) };
+      });
+    },
+    async workerCounts() {
+      const [cbs, tasks] = await Promise.all([
+        sql`SELECT worker_id, COUNT(*)::int AS n FROM codebases GROUP BY worker_id`,
+        sql`SELECT worker_id, (COUNT(*) FILTER (WHERE status = 'completed'))::int AS done, (COUNT(*) FILTER (WHERE status = 'running'))::int AS run
+            FROM tasks WHERE worker_id IS NOT NULL AND status IN ('completed', 'running') GROUP BY worker_id`,
+      ]);
+      return countsByWorker(cbs, tasks);
+    },
+    async countLiveWorkers() {
+      const [r] = await sql`SELECT COUNT(*)::int AS n FROM workers WHERE unregistered_at IS NULL`;
+      return r!.n;
+    },
+  };
+}

@@ -1,0 +1,60 @@
+// SQLite: claims, and every other decision taken on a task's row (../lifecycle.ts decides,
+// this writes). Each runs in one BEGIN IMMEDIATE transaction, so the write lock is held
+// from the first read: two claimers can never both see a task as pending. Claims are the
+// hot path: their SQL is built once, here, and compiled once per store (handle.ts).
+import { toTaskRow, withMetadata } from "../rows.ts";
+import type { ClaimResult, ClaimStore } from "../types.ts";
+import { decideAll, getTaskRaw, updateTask, type Raw, type Sqlite } from "./handle.ts";
+
+// A worker may claim tasks routed to a codebase it owns, or to "global" when it registered
+// a codebase named "global" (its home directory), unless the task targets another worker.
+const ROUTES = `SELECT id AS route FROM codebases WHERE worker_id = $w UNION SELECT 'global' FROM codebases WHERE worker_id = $w AND name = 'global'`;
+const ELIGIBLE = `status = 'pending' AND route IN (${ROUTES}) AND (target_worker_id IS NULL OR target_worker_id = $w)`;
+// register_codebase tasks are claimed by id only, by a worker that has the path (it sees
+// them on its stream): a {}-claim handing them to workers without the path would burn attempts.
+// The best eligible task: the head of each of the worker's routes (one index probe each on
+// tasks_pending_route), then the best of those heads. Cost grows with the worker's
+// codebases, not with other workers' backlogs.
+const BEST = `SELECT t.id FROM (${ROUTES}) r
+  JOIN tasks t ON t.id = (SELECT id FROM tasks WHERE route = r.route AND status = 'pending' AND (target_worker_id IS NULL OR target_worker_id = $w)
+                          AND agent_type <> 'register_codebase'
+                          ORDER BY priority DESC, created_at, seq LIMIT 1)
+  ORDER BY t.priority DESC, t.created_at, t.seq LIMIT 1`;
+const CLAIM_SET = `status = 'running', worker_id = $w, attempt = attempt + 1, lease_expires_at = $lease,
+  started_at = $now, updated_at = $now, cancel_requested = 0`;
+const CLAIM_BEST = `UPDATE tasks SET ${CLAIM_SET} WHERE id = (${BEST}) RETURNING *`;
+const CLAIM_BY_ID = `UPDATE tasks SET ${CLAIM_SET} WHERE id = $id AND ${ELIGIBLE} RETURNING *`;
+
+export function sqliteClaims(h: Sqlite): ClaimStore {
+  const { q } = h;
+  return {
+    async claim(workerId, taskId, now, leaseUntil): Promise<ClaimResult> {
+      return h.write((): ClaimResult => {
+        const p = { w: workerId, now, lease: leaseUntil };
+        if (taskId === null) {
+          const raw = q(CLAIM_BEST).get(p) as Raw | null;
+          return raw ? { ok: true, task: toTaskRow(raw) } : { ok: false, reason: "none" };
+        }
+        const raw = q(CLAIM_BY_ID).get({ ...p, id: taskId }) as Raw | null;
+        if (raw) return { ok: true, task: toTaskRow(raw) };
+        return { ok: false, reason: q("SELECT 1 FROM tasks WHERE id = $id").get({ id: taskId }) ? "conflict" : "not_found" };
+      });
+    },
+    async mutateTask(id, decide) {
+      return h.write(() => {
+        const raw = getTaskRaw(h, id);
+        if (!raw) return null;
+        const before = toTaskRow(raw);
+        const { next, value } = decide(before);
+        if (next) updateTask(h, next, withMetadata(before, next));
+        return { change: { before, after: next ?? before }, value };
+      });
+    },
+    async sweepExpired(now, decide, limit) {
+      return h.write(() => {
+        const rows = q("SELECT * FROM tasks WHERE status = 'running' AND lease_expires_at < $now ORDER BY lease_expires_at LIMIT $limit").all({ now, limit }) as Raw[];
+        return decideAll(h, rows, decide);
+      });
+    },
+  };
+}

@@ -1,0 +1,68 @@
+// The handle every part of the SQLite store takes: the database, its prepared statements,
+// the write transaction, and the task-row helpers more than one part needs.
+import type { Database, Statement } from "bun:sqlite";
+import { TASK_MUTABLE, toTaskRow } from "../rows.ts";
+import type { TaskChange, TaskRow } from "../types.ts";
+
+export type P = Record<string, string | number | boolean | null>;
+export type Raw = Record<string, any>;
+
+export interface Sqlite {
+  readonly db: Database;
+  /** The statement for this SQL text, compiled on first use and reused until the store closes. */
+  q(sql: string): Statement;
+  /**
+   * Runs `fn` in one `BEGIN IMMEDIATE` transaction: the write lock is taken before the
+   * first read, so two claimers can never both see a task as pending.
+   */
+  write<T>(fn: () => T): T;
+  /** Finalizes every statement, then closes the database. */
+  close(): void;
+}
+
+export function sqliteHandle(db: Database): Sqlite {
+  // Our own cache rather than db.query(): bun keeps only the 20 most recently used texts
+  // there, and this store has more (about 40 fixed ones plus one per task-list filter), so
+  // a dashboard poll could push the claim statement out and the next claim would compile
+  // it again. Every text is built from constants and the combination of filters given,
+  // never from values, so this map stays a few dozen entries long.
+  const statements = new Map<string, Statement>();
+  return {
+    db,
+    q(sql) {
+      let s = statements.get(sql);
+      if (!s) statements.set(sql, (s = db.prepare(sql)));
+      return s;
+    },
+    write: (fn) => db.transaction(fn).immediate(),
+    close() {
+      for (const s of statements.values()) s.finalize();
+      statements.clear();
+      db.close();
+    },
+  };
+}
+
+/** Named parameters of a task's columns: metadata as JSON text, booleans as 0/1. */
+export function taskParams(t: TaskRow, cols: readonly string[]): P {
+  const p: P = {};
+  for (const c of cols) {
+    const v = (t as any)[c];
+    p[c] = c === "metadata" ? JSON.stringify(v ?? {}) : typeof v === "boolean" ? (v ? 1 : 0) : (v ?? null);
+  }
+  return p;
+}
+
+export const getTaskRaw = (h: Sqlite, id: string) => h.q("SELECT * FROM tasks WHERE id = $id").get({ id }) as Raw | null;
+
+export const updateTask = (h: Sqlite, t: TaskRow, cols: readonly string[] = TASK_MUTABLE) =>
+  h.q(`UPDATE tasks SET ${cols.map((c) => `${c} = $${c}`).join(", ")} WHERE id = $id`).run({ ...taskParams(t, cols), id: t.id });
+
+/** Passes each row to `decide` and writes what it returns; call inside `write`. */
+export const decideAll = (h: Sqlite, rows: Raw[], decide: (t: TaskRow) => TaskRow): TaskChange[] =>
+  rows.map((raw) => {
+    const before = toTaskRow(raw);
+    const after = decide(before);
+    updateTask(h, after);
+    return { before, after };
+  });
