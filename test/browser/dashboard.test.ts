@@ -11,6 +11,7 @@ import { startModelServer, type ModelServer, type ScriptStep } from "../fixtures
 import { codebaseId, startServerProc, type ServerProc } from "../helpers/cluster.ts";
 import { createOpencodeEnv, OPENCODE_BIN, type OpencodeEnv } from "../helpers/opencode-env.ts";
 import { killAll, spawnCli, tempDir, waitUntil, type CliProc } from "../helpers/proc.ts";
+import { describeUnless } from "../helpers/skip.ts";
 import { haveChromium, launch, openPage, shot } from "./browser.ts";
 
 setDefaultTimeout(180_000);
@@ -28,7 +29,7 @@ function script(req: { lastUserText: string | null; toolResults: unknown[] }): S
   return { type: "text", text: `answer to: ${text}` };
 }
 
-describe.skipIf(!RUN)("dashboard in Chromium", () => {
+describeUnless(RUN ? undefined : "no Chromium at /usr/bin/chromium (apt install chromium; .ci/run installs it)", "dashboard in Chromium", () => {
   const tmp = tempDir("ct-browser-");
   let model: ModelServer;
   let oc: OpencodeEnv;
@@ -246,5 +247,70 @@ describe.skipIf(!RUN)("dashboard in Chromium", () => {
     await tab.page.locator(".banner", { hasText: "without authentication" }).waitFor(WAIT);
     await tab.close();
     await open.stop();
+  });
+
+  test("registering by path with no worker running explains why in place and what to run", async () => {
+    const empty = await startServerProc(join(tmp.path, "no-workers"));
+    const tab = await openPage(browser);
+    try {
+      await tab.page.goto(`${empty.url}/#/codebases`);
+      await tab.page.getByLabel("Name").fill("api");
+      await tab.page.getByLabel(/^Path/).fill("/srv/api");
+      await tab.page.getByRole("button", { name: "Register" }).click();
+      const alert = tab.page.getByRole("alert");
+      await alert.filter({ hasText: "No workers available" }).waitFor(WAIT);
+      expect(await alert.textContent()).toContain(`codetether worker start --server ${empty.url}`);
+      expect(await empty.client.listCodebases()).toEqual([]); // nothing half-registered
+      await shot(tab.page, "codebases-no-workers");
+      // the browser logs the refused POST itself; nothing else went wrong on the page
+      expect(tab.errors.filter((e) => !e.includes("status of 400"))).toEqual([]);
+    } finally {
+      await tab.close();
+      await empty.stop();
+    }
+  });
+
+  test("task output follows the end, pauses while scrolled up (new lines do not move it), follows again at the end", async () => {
+    // A worker id no process runs: the test claims the task and sends its output over the
+    // protocol, so it decides when each line arrives.
+    await server.client.registerWorker({ worker_id: "w-manual", name: "w-manual", capabilities: [], models: [], codebases: [] });
+    const reg = await server.client.registerCodebase({ name: "manual", path: "/srv/manual", worker_id: "w-manual" });
+    const cb = "codebase" in reg ? reg.codebase.id : "";
+    const t = await server.client.createTask({ codebase_id: cb, prompt: "scroll test", agent_type: "echo" });
+    const claim = await server.client.claim("w-manual", t.id);
+    expect(claim?.task.id).toBe(t.id);
+    const attempt = claim!.attempt!;
+    // seq numbers lines (the server drops a line whose (attempt, seq) it has): a batch starts at its first line's.
+    const send = async (from: number, n: number) => {
+      const lines = Array.from({ length: n }, (_, i) => `line ${from + i}`);
+      expect((await server.client.postOutput(t.id, { worker_id: "w-manual", attempt, seq: from, lines })).stored).toBe(n);
+    };
+    await send(0, 200);
+    await page.goto(`${server.url}/#/tasks/${t.id}`);
+    const out = page.locator(`pre[data-output="${t.id}"]`);
+    const lines = page.locator(".output-wrap p.muted");
+    await lines.filter({ hasText: "200 lines" }).waitFor(WAIT);
+    const pos = () => out.evaluate((el) => ({ top: el.scrollTop, gap: el.scrollHeight - el.clientHeight - el.scrollTop }));
+    await waitUntil(async () => (await pos()).gap < 10, "the box scrolled to the newest line", 10_000);
+    expect((await pos()).top).toBeGreaterThan(0); // 200 lines do not fit: it really scrolled
+
+    // A person scrolls up to read: it pauses, and new lines leave the view where it is.
+    await out.evaluate((el) => el.scrollTo({ top: 100 }));
+    await lines.filter({ hasText: "paused" }).waitFor(WAIT);
+    await send(200, 100);
+    await lines.filter({ hasText: "300 lines" }).waitFor(WAIT);
+    expect((await pos()).top).toBe(100);
+    await shot(page, "output-paused");
+
+    // Back at the end: it follows again, and the next lines keep it at the end.
+    await out.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+    await waitUntil(async () => !(await lines.textContent())?.includes("paused"), "following again", 10_000);
+    await send(300, 100);
+    await lines.filter({ hasText: "400 lines" }).waitFor(WAIT);
+    await waitUntil(async () => (await pos()).gap < 10, "the box follows the newest line", 10_000);
+    expect(await out.textContent()).toContain("line 399");
+    await server.client.release("w-manual", { task_id: t.id, worker_id: "w-manual", attempt, status: "completed", result: "done" });
+    await page.locator("#task-status", { hasText: "completed" }).waitFor(WAIT);
+    expect(errors).toEqual([]);
   });
 });
