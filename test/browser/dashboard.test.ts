@@ -156,6 +156,9 @@ describeUnless(RUN ? undefined : "no Chromium at /usr/bin/chromium (apt install 
     const cells = page.locator(`#sessions tr[data-session="${sessionId}"] td`);
     await cells.first().waitFor(WAIT);
     expect((await cells.allTextContents())[3]).toBe(total.toLocaleString("en-US"));
+    // and back to the session from the list, where Resume (next test) starts
+    await page.locator(`#sessions tr[data-session="${sessionId}"] a`).first().click();
+    await page.locator('#messages details[data-tool="write"]').waitFor(WAIT);
   });
 
   test("Resume creates a task with resume_session_id; it completes and its messages join the same session", async () => {
