@@ -3,6 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import { coalesced } from "../../src/util/coalesce.ts";
 
+const ignore = () => undefined;
+
 /** A run that waits until the test lets it end. */
 function gatedRuns() {
   const gates: (() => void)[] = [];
@@ -47,7 +49,7 @@ describe("coalesced", () => {
 
   test("a trigger after a run has ended starts a new run", async () => {
     let runs = 0;
-    const trigger = coalesced(async () => void runs++, () => {});
+    const trigger = coalesced(async () => void runs++, ignore);
     await trigger();
     await trigger();
     expect(runs).toBe(2);
@@ -58,7 +60,7 @@ describe("coalesced", () => {
     const trigger = coalesced(async () => {
       runs++;
       if (runs === 1) queueMicrotask(() => void trigger()); // lands while the run is finishing
-    }, () => {});
+    }, ignore);
     await trigger();
     await Bun.sleep(5);
     expect(runs).toBe(2);
@@ -67,7 +69,7 @@ describe("coalesced", () => {
   test("an error goes to onError and does not wedge the trigger, nor drop a rerun asked for", async () => {
     const errors: unknown[] = [];
     let runs = 0;
-    let release: () => void = () => {};
+    let release: () => void = ignore;
     const trigger = coalesced(
       async () => {
         runs++;
