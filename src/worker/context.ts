@@ -1,5 +1,6 @@
 // What every worker loop shares: config, client, server settings, registered codebases.
 import type { Client } from "../client/index.ts";
+import type { WorkerApi } from "../client/worker-api.ts";
 import type { Config } from "../config/schema.ts";
 import type { Settings } from "../protocol/index.ts";
 
@@ -39,8 +40,8 @@ export interface WorkerContext {
   /** Another process holds the worker id now: stop claiming, drop running work, exit 78. */
   replaced(message: string): void;
   settings: Settings;
-  /** The server lacks our additions (settings, task heartbeats, `{}`-claim, batches). */
-  legacy: boolean;
+  /** The task calls, for the kind of server registration found (ours or a legacy one). */
+  api: WorkerApi;
   globalCodebaseId: string | null;
   codebases: Map<string, RegisteredCodebase>;
   running: Map<string, RunningTask>;

@@ -5,6 +5,7 @@ import { ApiError, UnavailableError } from "../client/index.ts";
 import { readSse } from "../client/sse.ts";
 import { TASK_EVENT_NAMES, routes, type ClaimResponse } from "../protocol/index.ts";
 import { backoffDelay, jitter, POLICIES, sleep } from "../util/backoff.ts";
+import { errorMessage } from "../util/errors.ts";
 import { log } from "../util/log.ts";
 import type { WorkerContext } from "./context.ts";
 import { checkCodebasePath, isReplaced } from "./registration.ts";
@@ -39,20 +40,9 @@ export function startDispatcher(ctx: WorkerContext, signal: AbortSignal, start: 
   let filling = false;
   let again = false;
   let claimed = 0;
-  const candidates = new Set<string>(); // task ids announced by a legacy server
   let streamAbort = new AbortController();
   const max = () => ctx.config.max_concurrent_tasks;
   const exhausted = () => opts.maxTasks !== undefined && claimed >= opts.maxTasks;
-
-  async function claimNext(): Promise<ClaimResponse | null> {
-    if (!ctx.legacy) return ctx.client.claim(ctx.workerId);
-    for (const id of candidates) {
-      candidates.delete(id);
-      const c = await ctx.client.claim(ctx.workerId, id);
-      if (c) return c;
-    }
-    return null;
-  }
 
   async function fill() {
     if (filling) {
@@ -64,7 +54,7 @@ export function startDispatcher(ctx: WorkerContext, signal: AbortSignal, start: 
       do {
         again = false;
         while (!signal.aborted && !exhausted() && ctx.running.size < max()) {
-          const c = await claimNext();
+          const c = await ctx.api.claimNext();
           ctx.contact();
           if (!c) break;
           claimed++;
@@ -85,7 +75,7 @@ export function startDispatcher(ctx: WorkerContext, signal: AbortSignal, start: 
       t = JSON.parse(data);
     } catch {}
     if (t?.agent_type === "register_codebase") return void claimRegistration(t);
-    if (ctx.legacy && t && typeof t.id === "string") candidates.add(t.id);
+    ctx.api.announced(t);
     void fill();
   }
 
@@ -159,13 +149,13 @@ export function startDispatcher(ctx: WorkerContext, signal: AbortSignal, start: 
     while (await sleep(jitter(ctx.config.poll_interval * 1000), signal)) {
       if (streaming && Date.now() - lastFill < SAFETY_POLL_MS) continue;
       lastFill = Date.now();
-      if (ctx.legacy && ctx.running.size < max()) {
+      if (ctx.running.size < max()) {
         try {
           const mine = new Set([...ctx.codebases.keys(), ctx.globalCodebaseId, "global"]);
-          for (const t of await ctx.client.listTasks({ status: "pending" })) {
-            if (!t.codebase_id || mine.has(t.codebase_id)) candidates.add(t.id);
-          }
-        } catch {
+          await ctx.api.poll((id) => !id || mine.has(id));
+        } catch (err) {
+          // The server is away or refused the list: nothing to claim this round, the next poll asks again.
+          log("debug", `poll failed: ${errorMessage(err)}`);
           continue;
         }
       }

@@ -1,5 +1,6 @@
 // The worker executor: lock, register, dispatch, run, report, shut down gracefully.
 import { createClient } from "../client/index.ts";
+import { createWorkerApi } from "../client/worker-api.ts";
 import { secretStrings } from "../config/resolve.ts";
 import type { Config } from "../config/schema.ts";
 import type { ClaimResponse } from "../protocol/index.ts";
@@ -53,9 +54,10 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
   recordInstance(config.data_dir, workerId, instance.id, startedAt);
   let replacedBy: string | null = null;
 
+  const client = createClient({ serverUrl: config.server_url, token: config.auth_token, workerId, instanceId: instance.id });
   const ctx: WorkerContext = {
     config,
-    client: createClient({ serverUrl: config.server_url, token: config.auth_token, workerId, instanceId: instance.id }),
+    client,
     workerId,
     instance,
     registered: false,
@@ -68,7 +70,8 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
       for (const r of ctx.running.values()) r.abort("lease_lost");
     },
     settings: { ...DEFAULT_SETTINGS, poll_interval_s: config.poll_interval },
-    legacy: false,
+    // Until registration shows a legacy server.
+    api: createWorkerApi(client, workerId, false),
     globalCodebaseId: null,
     codebases: new Map(),
     running: new Map(),

@@ -8,6 +8,7 @@ import { homedir, hostname } from "node:os";
 import { isAbsolute, relative, resolve } from "node:path";
 import { version } from "../../package.json";
 import { ApiError } from "../client/index.ts";
+import { createWorkerApi } from "../client/worker-api.ts";
 import { Settings, WORKER_ID_IN_USE, WORKER_REPLACED, type RegisterWorkerBody } from "../protocol/index.ts";
 import { backoffDelay, POLICIES, sleep } from "../util/backoff.ts";
 import { CliError, EXIT } from "../util/errors.ts";
@@ -86,14 +87,16 @@ export async function registerOnce(ctx: WorkerContext): Promise<void> {
   ctx.codebases = keep;
   const res = await ctx.client.registerWorker(registerBody(ctx));
   const settings = Settings.safeParse(res.settings);
-  ctx.legacy = !settings.success;
+  // Only servers with our additions send settings; a new api only when the kind changed, so
+  // the legacy one keeps the tasks it was told of across a re-registration.
+  if (ctx.api.legacy !== !settings.success) ctx.api = createWorkerApi(ctx.client, ctx.workerId, !settings.success);
   if (settings.success) ctx.settings = settings.data;
   ctx.contact();
   log("info", "worker registered", {
     worker: ctx.workerId,
     server: ctx.client.base,
     codebases: [...keep.values()].map((c) => c.name).join(",") || undefined,
-    legacy: ctx.legacy || undefined,
+    legacy: ctx.api.legacy || undefined,
   });
 }
 
