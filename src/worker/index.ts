@@ -8,7 +8,7 @@ import { sleep } from "../util/backoff.ts";
 import { log } from "../util/log.ts";
 import { makeRedactor } from "../util/redact.ts";
 import { DEFAULT_SETTINGS, type WorkerContext } from "./context.ts";
-import { startDispatcher } from "./dispatch.ts";
+import { startDispatcher } from "./dispatch/index.ts";
 import { CliError, EXIT } from "../util/errors.ts";
 import { acquireWorkerLock, previousInstance, recordInstance } from "./lock.ts";
 import { checkCodebasePath, registerWithRetry, workerHeartbeatLoop } from "./registration.ts";
