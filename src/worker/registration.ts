@@ -11,7 +11,7 @@ import { ApiError } from "../client/index.ts";
 import { createWorkerApi } from "../client/worker-api.ts";
 import { Settings, WORKER_ID_IN_USE, WORKER_REPLACED, type RegisterWorkerBody } from "../protocol/index.ts";
 import { backoffDelay, POLICIES, sleep } from "../util/backoff.ts";
-import { CliError, EXIT } from "../util/errors.ts";
+import { CliError, EXIT, errorMessage } from "../util/errors.ts";
 import { log } from "../util/log.ts";
 import type { RegisteredCodebase, WorkerContext } from "./context.ts";
 
@@ -117,7 +117,7 @@ export async function registerWithRetry(ctx: WorkerContext, signal: AbortSignal)
         throw new CliError(`server ${ctx.client.base} refused our token (${err.status}): check auth_token / A2A_AUTH_TOKEN`, EXIT.CONFIG);
       }
       const delay = backoffDelay(POLICIES.reconnect, i);
-      log("warn", `registration failed, retrying in ${Math.round(delay / 1000)}s: ${(err as Error).message}`);
+      log("warn", `registration failed, retrying in ${Math.round(delay / 1000)}s: ${errorMessage(err)}`);
       if (!(await sleep(delay, signal))) return false;
     }
   }
@@ -137,7 +137,7 @@ export async function workerHeartbeatLoop(ctx: WorkerContext, signal: AbortSigna
           if (await registerWithRetry(ctx, signal)) onReregistered();
         } catch (e) {
           // Meanwhile another process registered this worker id: this one stands down.
-          return ctx.replaced((e as Error).message);
+          return ctx.replaced(errorMessage(e));
         }
       }
     }

@@ -5,6 +5,8 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FinalReport } from "../client/worker-api.ts";
+import { errorMessage } from "../util/errors.ts";
+import { log } from "../util/log.ts";
 
 export interface Report extends FinalReport {
   created_at: string;
@@ -29,7 +31,9 @@ export function pendingReports(dir: string): { path: string; report: Report }[] 
   let names: string[];
   try {
     names = readdirSync(dir);
-  } catch {
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return []; // nothing spooled yet
+    log("warn", `cannot read the report spool ${dir}: ${errorMessage(err)}`);
     return [];
   }
   const out: { path: string; report: Report }[] = [];

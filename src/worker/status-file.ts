@@ -36,6 +36,7 @@ export function readStatus(dataDir: string, workerId: string): LocalStatus | nul
   try {
     return JSON.parse(readFileSync(statusPath(dataDir, workerId), "utf8"));
   } catch {
+    // No file (the worker has not written one) or not ours to read: `worker status` then shows no local status.
     return null;
   }
 }
