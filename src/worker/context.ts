@@ -1,7 +1,11 @@
 // What every worker loop shares: config, client, server settings, registered codebases.
-import type { Client } from "../client/index.ts";
+import { createClient, type Client } from "../client/index.ts";
+import { createWorkerApi, type WorkerApi } from "../client/worker-api.ts";
+import { secretStrings } from "../config/resolve.ts";
 import type { Config } from "../config/schema.ts";
 import type { Settings } from "../protocol/index.ts";
+import { makeRedactor } from "../util/redact.ts";
+import { spoolDir } from "./spool.ts";
 
 export interface RegisteredCodebase {
   id: string;
@@ -39,8 +43,8 @@ export interface WorkerContext {
   /** Another process holds the worker id now: stop claiming, drop running work, exit 78. */
   replaced(message: string): void;
   settings: Settings;
-  /** The server lacks our additions (settings, task heartbeats, `{}`-claim, batches). */
-  legacy: boolean;
+  /** The task calls, for the kind of server registration found (ours or a legacy one). */
+  api: WorkerApi;
   globalCodebaseId: string | null;
   codebases: Map<string, RegisteredCodebase>;
   running: Map<string, RunningTask>;
@@ -54,3 +58,29 @@ export interface WorkerContext {
 }
 
 export const DEFAULT_SETTINGS: Settings = { heartbeat_interval_s: 15, lease_s: 60, poll_interval_s: 5 };
+
+/** A context before registration: our defaults, the current API until the server shows it is a legacy one. */
+export function createContext(config: Config, instance: WorkerInstance, replaced: (message: string) => void): WorkerContext {
+  const workerId = config.worker_id;
+  const client = createClient({ serverUrl: config.server_url, token: config.auth_token, workerId, instanceId: instance.id });
+  const ctx: WorkerContext = {
+    config,
+    client,
+    workerId,
+    instance,
+    registered: false,
+    replaced,
+    settings: { ...DEFAULT_SETTINGS, poll_interval_s: config.poll_interval },
+    api: createWorkerApi(client, workerId, false),
+    globalCodebaseId: null,
+    codebases: new Map(),
+    running: new Map(),
+    spoolDir: spoolDir(config.data_dir, workerId),
+    redact: makeRedactor(secretStrings(config)),
+    stats: { completed: 0, failed: 0, cancelled: 0, lastContact: null },
+    contact: () => {
+      ctx.stats.lastContact = new Date().toISOString();
+    },
+  };
+  return ctx;
+}

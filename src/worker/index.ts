@@ -1,21 +1,18 @@
 // The worker executor: lock, register, dispatch, run, report, shut down gracefully.
-import { createClient } from "../client/index.ts";
-import { secretStrings } from "../config/resolve.ts";
+// startWorker wires the parts; each stage below is a function of one explicit state.
 import type { Config } from "../config/schema.ts";
 import type { ClaimResponse } from "../protocol/index.ts";
 import { sleep } from "../util/backoff.ts";
+import { CliError, EXIT, errorMessage } from "../util/errors.ts";
 import { log } from "../util/log.ts";
-import { makeRedactor } from "../util/redact.ts";
-import { DEFAULT_SETTINGS, type WorkerContext } from "./context.ts";
-import { startDispatcher } from "./dispatch.ts";
-import { CliError, EXIT } from "../util/errors.ts";
+import { reapAgents, startWatchdog } from "../opencode/index.ts";
+import { createContext, type WorkerContext, type WorkerInstance } from "./context.ts";
+import { startDispatcher, type Dispatcher } from "./dispatch/index.ts";
 import { acquireWorkerLock, previousInstance, recordInstance } from "./lock.ts";
 import { checkCodebasePath, registerWithRetry, workerHeartbeatLoop } from "./registration.ts";
 import { deliverSpool } from "./report.ts";
-import { reapAgents, startWatchdog } from "../opencode/index.ts";
 import { agentsDir, runClaimedTask } from "./runner.ts";
-import { spoolDir } from "./spool.ts";
-import { writeStatus } from "./status-file.ts";
+import { statusWriter, type StatusWriter } from "./status-file.ts";
 
 export type { WorkerContext };
 
@@ -36,7 +33,53 @@ export interface WorkerOptions {
   background?: (ctx: WorkerContext, signal: AbortSignal) => Promise<void>;
 }
 
+/** What this process holds on the host while it runs: the worker lock and the agents' watchdog. */
+interface Host {
+  instance: WorkerInstance;
+  unlock: () => Promise<void>;
+  watchdog: { close(): void };
+}
+
+/** One running worker: what its stages share. */
+interface WorkerState {
+  ctx: WorkerContext;
+  opts: WorkerOptions;
+  /** Background loops: heartbeat, status, spool, session sync. */
+  stopAll: AbortController;
+  /** The dispatcher: no new tasks once aborted. */
+  stopClaiming: AbortController;
+  tasks: Set<Promise<void>>;
+  dispatcher: Dispatcher | null;
+  status: StatusWriter;
+  lastOutcome: string | null;
+  shutdowns: number;
+  /** Ends the grace period of `drain` (a second signal). */
+  forceNow: () => void;
+  /** Set when another process took over the worker id: why. */
+  replacedBy: string | null;
+}
+
 export async function startWorker(config: Config, opts: WorkerOptions = {}): Promise<WorkerHandle> {
+  const host = await takeHost(config);
+  const ctx = createContext(config, host.instance, (message) => replaced(w, message));
+  const w: WorkerState = {
+    ctx,
+    opts,
+    stopAll: new AbortController(),
+    stopClaiming: new AbortController(),
+    tasks: new Set(),
+    dispatcher: null,
+    status: statusWriter(ctx, () => w.dispatcher?.streaming ?? false),
+    lastOutcome: null,
+    shutdowns: 0,
+    forceNow: () => undefined,
+    replacedBy: null,
+  };
+  return { ctx, done: run(w, host), shutdown: () => shutdown(w) };
+}
+
+/** Checks the codebase paths, takes the worker lock, stops what an earlier run left, and names this process. */
+async function takeHost(config: Config): Promise<Host> {
   const workerId = config.worker_id;
   // Bad codebase paths are config errors: refuse before taking the lock or calling the server.
   for (const c of config.codebases) c.path = checkCodebasePath(c.name, c.path, config.allowed_paths);
@@ -51,148 +94,109 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
   const startedAt = new Date().toISOString();
   const instance = { id: crypto.randomUUID(), pid: process.pid, started_at: startedAt, replaces: previousInstance(config.data_dir, workerId) };
   recordInstance(config.data_dir, workerId, instance.id, startedAt);
-  let replacedBy: string | null = null;
+  return { instance, unlock, watchdog };
+}
 
-  const ctx: WorkerContext = {
-    config,
-    client: createClient({ serverUrl: config.server_url, token: config.auth_token, workerId, instanceId: instance.id }),
-    workerId,
-    instance,
-    registered: false,
-    replaced(message) {
-      if (replacedBy !== null) return;
-      replacedBy = message;
-      log("error", `worker id taken over by another process; stopping: ${message}`, { worker: workerId, instance: instance.id });
-      // Our runs are no longer ours: stop them and report nothing (the server would refuse it).
-      stopClaiming.abort();
-      for (const r of ctx.running.values()) r.abort("lease_lost");
-    },
-    settings: { ...DEFAULT_SETTINGS, poll_interval_s: config.poll_interval },
-    legacy: false,
-    globalCodebaseId: null,
-    codebases: new Map(),
-    running: new Map(),
-    spoolDir: spoolDir(config.data_dir, workerId),
-    redact: makeRedactor(secretStrings(config)),
-    stats: { completed: 0, failed: 0, cancelled: 0, lastContact: null },
-    contact: () => {
-      ctx.stats.lastContact = new Date().toISOString();
-    },
-  };
-  const stopAll = new AbortController(); // background loops: heartbeat, status, spool
-  const stopClaiming = new AbortController();
-  const tasks = new Set<Promise<void>>();
-  let lastOutcome: string | null = null;
-  let dispatcher: ReturnType<typeof startDispatcher> | null = null;
-
-  const saveStatus = () =>
-    writeStatus(config.data_dir, {
-      pid: process.pid,
-      instance_id: instance.id,
-      worker_id: workerId,
-      worker_name: config.worker_name,
-      server_url: config.server_url,
-      started_at: startedAt,
-      updated_at: new Date().toISOString(),
-      streaming: dispatcher?.streaming ?? false,
-      last_contact: ctx.stats.lastContact,
-      running: [...ctx.running.values()].map((r) => ({ id: r.id, attempt: r.attempt, started_at: r.started_at })),
-      tasks_completed: ctx.stats.completed,
-      tasks_failed: ctx.stats.failed,
-      tasks_cancelled: ctx.stats.cancelled,
-    });
-
-  // Task starts and ends are written within a second, not each at once: a busy worker would
-  // otherwise rewrite the file twice per task (renames were the worker's top cost in P2).
-  let statusTimer: ReturnType<typeof setTimeout> | null = null;
-  const saveStatusSoon = () => {
-    statusTimer ??= setTimeout(() => {
-      statusTimer = null;
-      saveStatus();
-    }, 1000);
-  };
-
-  const start = (claim: ClaimResponse) => {
-    const p = runClaimedTask(ctx, claim, (task, outcome) => {
-      lastOutcome = outcome.status;
-      opts.afterTask?.(ctx, task.id, outcome.session_id ?? null);
-    })
-      .catch((err) => log("error", `task ${claim.task_id} crashed the runner: ${(err as Error).message}`, { task: claim.task_id }))
-      .finally(() => {
-        tasks.delete(p);
-        saveStatusSoon();
-        if (opts.once) stopClaiming.abort();
-        else dispatcher?.wake();
-      });
-    tasks.add(p);
-    saveStatusSoon();
-  };
-
-  let shutdowns = 0;
-  const done = (async (): Promise<number> => {
-    try {
-      saveStatus();
-      if (!(await registerWithRetry(ctx, stopClaiming.signal))) return 0;
-      saveStatus();
-      void deliverSpool(ctx, stopAll.signal);
-      void workerHeartbeatLoop(ctx, stopAll.signal, () => ctx.routingChanged?.());
-      void (async () => {
-        while (await sleep(5000, stopAll.signal)) saveStatus();
-      })();
-      if (opts.background) void opts.background(ctx, stopAll.signal).catch(() => {});
-      dispatcher = startDispatcher(ctx, stopClaiming.signal, start, { maxTasks: opts.once ? 1 : undefined });
-      await dispatcher.done;
-      await drain();
-      if (replacedBy !== null) throw new CliError(replacedBy, EXIT.CONFIG);
-      return opts.once ? (lastOutcome === "completed" ? 0 : 1) : 0;
-    } finally {
-      stopAll.abort();
-      // Only a process the server accepted unregisters (and so releases tasks): a refused or
-      // replaced one would otherwise hand back what another process holds.
-      if (ctx.registered && replacedBy === null) {
-        try {
-          await ctx.client.unregisterWorker(workerId);
-          log("info", "worker unregistered", { worker: workerId });
-        } catch {}
-      }
-      if (statusTimer) clearTimeout(statusTimer);
-      saveStatus();
-      watchdog.close();
-      await unlock();
-    }
-  })();
-
-  /** Wait for running tasks, up to shutdown_grace (or until a second signal), then release them. */
-  let forceNow: () => void = () => {};
-  async function drain() {
-    if (!tasks.size) return;
-    const grace = new Promise<void>((resolve) => {
-      forceNow = resolve;
-      if (shutdowns > 0) setTimeout(resolve, config.shutdown_grace * 1000).unref?.();
-    });
-    const all = Promise.all([...tasks]);
-    if (opts.once && shutdowns === 0) return void (await all);
-    await Promise.race([all, grace]);
-    if (tasks.size) {
-      log("warn", `releasing ${tasks.size} running task(s) back to the server`);
-      for (const r of ctx.running.values()) r.abort("shutdown");
-      await Promise.all([...tasks]);
-    }
+/** Registers, starts the loops, claims until told to stop, drains; resolves with the exit code. */
+async function run(w: WorkerState, host: Host): Promise<number> {
+  const { ctx, opts } = w;
+  try {
+    w.status.save();
+    if (!(await registerWithRetry(ctx, w.stopClaiming.signal))) return 0;
+    w.status.save();
+    startBackground(w);
+    w.dispatcher = startDispatcher(ctx, w.stopClaiming.signal, (claim) => startTask(w, claim), { maxTasks: opts.once ? 1 : undefined });
+    await w.dispatcher.done;
+    await drain(w);
+    if (w.replacedBy !== null) throw new CliError(w.replacedBy, EXIT.CONFIG);
+    return opts.once ? (w.lastOutcome === "completed" ? 0 : 1) : 0;
+  } finally {
+    w.stopAll.abort();
+    await unregister(w);
+    w.status.stop();
+    w.status.save();
+    host.watchdog.close();
+    await host.unlock();
   }
+}
 
-  return {
-    ctx,
-    done,
-    shutdown() {
-      shutdowns++;
-      if (shutdowns === 1) {
-        log("info", `shutting down: no new tasks; ${ctx.running.size} running task(s) get ${config.shutdown_grace}s`);
-        stopClaiming.abort();
-      } else {
-        log("warn", "second signal: releasing running tasks now");
-        forceNow();
-        for (const r of ctx.running.values()) r.abort("shutdown");
-      }
-    },
-  };
+function startBackground(w: WorkerState): void {
+  const { ctx, stopAll } = w;
+  void deliverSpool(ctx, stopAll.signal);
+  void workerHeartbeatLoop(ctx, stopAll.signal, () => ctx.routingChanged?.());
+  void (async () => {
+    while (await sleep(5000, stopAll.signal)) w.status.save();
+  })();
+  // The job logs its own failures (session sync); this only keeps a stray rejection from going unseen.
+  if (w.opts.background) void w.opts.background(ctx, stopAll.signal).catch((err) => log("warn", `background job failed: ${errorMessage(err)}`));
+}
+
+/** Only a process the server accepted unregisters (and so releases tasks): a refused or replaced one would otherwise hand back what another process holds. */
+async function unregister(w: WorkerState): Promise<void> {
+  const { ctx } = w;
+  if (!ctx.registered || w.replacedBy !== null) return;
+  try {
+    await ctx.client.unregisterWorker(ctx.workerId);
+    log("info", "worker unregistered", { worker: ctx.workerId });
+  } catch (err) {
+    // Stopping anyway: the server marks us stale and its sweeper frees our tasks when their leases expire.
+    log("debug", `unregister failed: ${errorMessage(err)}`, { worker: ctx.workerId });
+  }
+}
+
+function startTask(w: WorkerState, claim: ClaimResponse): void {
+  const { ctx, opts } = w;
+  const p = runClaimedTask(ctx, claim, (task, outcome) => {
+    w.lastOutcome = outcome.status;
+    opts.afterTask?.(ctx, task.id, outcome.session_id ?? null);
+  })
+    .catch((err) => log("error", `task ${claim.task_id} crashed the runner: ${errorMessage(err)}`, { task: claim.task_id }))
+    .finally(() => {
+      w.tasks.delete(p);
+      w.status.saveSoon();
+      if (opts.once) w.stopClaiming.abort();
+      else w.dispatcher?.wake();
+    });
+  w.tasks.add(p);
+  w.status.saveSoon();
+}
+
+/** Wait for running tasks, up to shutdown_grace (or until a second signal), then release them. */
+async function drain(w: WorkerState): Promise<void> {
+  const { ctx, tasks } = w;
+  if (!tasks.size) return;
+  const grace = new Promise<void>((resolve) => {
+    w.forceNow = resolve;
+    if (w.shutdowns > 0) setTimeout(resolve, ctx.config.shutdown_grace * 1000).unref?.();
+  });
+  const all = Promise.all([...tasks]);
+  if (w.opts.once && w.shutdowns === 0) return void (await all);
+  await Promise.race([all, grace]);
+  if (tasks.size) {
+    log("warn", `releasing ${tasks.size} running task(s) back to the server`);
+    for (const r of ctx.running.values()) r.abort("shutdown");
+    await Promise.all([...tasks]);
+  }
+}
+
+function shutdown(w: WorkerState): void {
+  const { ctx } = w;
+  w.shutdowns++;
+  if (w.shutdowns === 1) {
+    log("info", `shutting down: no new tasks; ${ctx.running.size} running task(s) get ${ctx.config.shutdown_grace}s`);
+    w.stopClaiming.abort();
+  } else {
+    log("warn", "second signal: releasing running tasks now");
+    w.forceNow();
+    for (const r of ctx.running.values()) r.abort("shutdown");
+  }
+}
+
+/** Another process holds the worker id now: our runs are no longer ours; stop them and report nothing (the server would refuse it). */
+function replaced(w: WorkerState, message: string): void {
+  if (w.replacedBy !== null) return;
+  w.replacedBy = message;
+  log("error", `worker id taken over by another process; stopping: ${message}`, { worker: w.ctx.workerId, instance: w.ctx.instance.id });
+  w.stopClaiming.abort();
+  for (const r of w.ctx.running.values()) r.abort("lease_lost");
 }

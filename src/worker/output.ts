@@ -4,7 +4,8 @@
 // halves the batch). Lines are redacted before they leave the machine. A batch stays
 // queued until the server takes it; a 409 means our attempt is no longer current, and
 // nothing more is sent.
-import { ApiError, type Client } from "../client/index.ts";
+import { ApiError } from "../client/index.ts";
+import type { WorkerApi } from "../client/worker-api.ts";
 import { backoffDelay, POLICIES, sleep } from "../util/backoff.ts";
 
 export interface OutputSink {
@@ -18,11 +19,9 @@ export interface OutputSink {
 }
 
 export interface OutputOptions {
-  client: Client;
+  api: WorkerApi;
   taskId: string;
-  workerId: string;
   attempt: number | null;
-  legacy: boolean;
   redact: (s: string) => string;
   intervalMs?: number;
   /** Batch size limit: the lines' JSON-encoded bytes. */
@@ -58,17 +57,10 @@ export function createOutputSink(o: OutputOptions): OutputSink {
 
   async function sendBatch(lines: string[], seq: number): Promise<void> {
     lastStart = performance.now();
-    if (o.legacy) {
-      for (const line of lines) {
-        requests++;
-        await o.client.postOutput(o.taskId, { worker_id: o.workerId, output: line, timestamp: new Date().toISOString() });
-      }
-      return;
-    }
-    requests++;
-    const res = await o.client.postOutput(o.taskId, { worker_id: o.workerId, attempt: o.attempt ?? 0, seq, lines });
+    const res = await o.api.sendOutput(o.taskId, o.attempt, seq, lines);
+    requests += res.requests;
     // The server keeps no more of this task's output (its per-task cap): sending the rest is wasted.
-    if (res?.truncated === true) capped = true;
+    if (res.truncated) capped = true;
   }
 
   function drain(signal?: AbortSignal): Promise<void> {

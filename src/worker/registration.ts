@@ -8,9 +8,10 @@ import { homedir, hostname } from "node:os";
 import { isAbsolute, relative, resolve } from "node:path";
 import { version } from "../../package.json";
 import { ApiError } from "../client/index.ts";
+import { createWorkerApi } from "../client/worker-api.ts";
 import { Settings, WORKER_ID_IN_USE, WORKER_REPLACED, type RegisterWorkerBody } from "../protocol/index.ts";
 import { backoffDelay, POLICIES, sleep } from "../util/backoff.ts";
-import { CliError, EXIT } from "../util/errors.ts";
+import { CliError, EXIT, errorMessage } from "../util/errors.ts";
 import { log } from "../util/log.ts";
 import type { RegisteredCodebase, WorkerContext } from "./context.ts";
 
@@ -86,14 +87,16 @@ export async function registerOnce(ctx: WorkerContext): Promise<void> {
   ctx.codebases = keep;
   const res = await ctx.client.registerWorker(registerBody(ctx));
   const settings = Settings.safeParse(res.settings);
-  ctx.legacy = !settings.success;
+  // Only servers with our additions send settings; a new api only when the kind changed, so
+  // the legacy one keeps the tasks it was told of across a re-registration.
+  if (ctx.api.legacy !== !settings.success) ctx.api = createWorkerApi(ctx.client, ctx.workerId, !settings.success);
   if (settings.success) ctx.settings = settings.data;
   ctx.contact();
   log("info", "worker registered", {
     worker: ctx.workerId,
     server: ctx.client.base,
     codebases: [...keep.values()].map((c) => c.name).join(",") || undefined,
-    legacy: ctx.legacy || undefined,
+    legacy: ctx.api.legacy || undefined,
   });
 }
 
@@ -114,7 +117,7 @@ export async function registerWithRetry(ctx: WorkerContext, signal: AbortSignal)
         throw new CliError(`server ${ctx.client.base} refused our token (${err.status}): check auth_token / A2A_AUTH_TOKEN`, EXIT.CONFIG);
       }
       const delay = backoffDelay(POLICIES.reconnect, i);
-      log("warn", `registration failed, retrying in ${Math.round(delay / 1000)}s: ${(err as Error).message}`);
+      log("warn", `registration failed, retrying in ${Math.round(delay / 1000)}s: ${errorMessage(err)}`);
       if (!(await sleep(delay, signal))) return false;
     }
   }
@@ -134,7 +137,7 @@ export async function workerHeartbeatLoop(ctx: WorkerContext, signal: AbortSigna
           if (await registerWithRetry(ctx, signal)) onReregistered();
         } catch (e) {
           // Meanwhile another process registered this worker id: this one stands down.
-          return ctx.replaced((e as Error).message);
+          return ctx.replaced(errorMessage(e));
         }
       }
     }

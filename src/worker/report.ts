@@ -6,31 +6,11 @@ import { log } from "../util/log.ts";
 import type { WorkerContext } from "./context.ts";
 import { pendingReports, removeReport, type Report } from "./spool.ts";
 
-async function send(ctx: WorkerContext, r: Report): Promise<void> {
-  if (ctx.legacy) {
-    // Legacy servers take the final state on PUT status, then a bare release.
-    if (r.status) {
-      await ctx.client.updateStatus(r.task_id, { status: r.status, worker_id: r.worker_id, result: r.result, error: r.error, session_id: r.session_id });
-    }
-    await ctx.client.release(r.worker_id, { task_id: r.task_id });
-    return;
-  }
-  await ctx.client.release(r.worker_id, {
-    task_id: r.task_id,
-    worker_id: r.worker_id,
-    attempt: r.attempt,
-    status: r.status,
-    result: r.result,
-    error: r.error,
-    session_id: r.session_id,
-  });
-}
-
 /** Resolves once the server answered; returns false if `signal` stopped it first (report stays spooled). */
 export async function deliverReport(ctx: WorkerContext, path: string, r: Report, signal?: AbortSignal): Promise<boolean> {
   for (let i = 0; ; i++) {
     try {
-      await send(ctx, r);
+      await ctx.api.report(r);
       ctx.contact();
       removeReport(path);
       return true;

@@ -14,7 +14,7 @@ import { findOpencode, opencodeNotFoundMessage, runOpencode } from "../opencode/
 import { deliverReport } from "./report.ts";
 import { writeReport, type Report } from "./spool.ts";
 import { checkCodebasePath, isReplaced, registerLocalCodebase } from "./registration.ts";
-import { EXIT } from "../util/errors.ts";
+import { EXIT, errorMessage } from "../util/errors.ts";
 
 interface Outcome {
   status: Report["status"];
@@ -41,11 +41,9 @@ export async function runClaimedTask(ctx: WorkerContext, claim: ClaimResponse, o
   log("info", "task claimed", { task: taskId, attempt, agent: task.agent_type, codebase: task.codebase_id });
 
   const output = createOutputSink({
-    client: ctx.client,
+    api: ctx.api,
     taskId,
-    workerId: ctx.workerId,
     attempt,
-    legacy: ctx.legacy,
     redact: ctx.redact,
     onStale: () => abort("lease_lost"),
   });
@@ -54,10 +52,11 @@ export async function runClaimedTask(ctx: WorkerContext, claim: ClaimResponse, o
 
   let outcome: Outcome;
   try {
-    if (ctx.legacy) await ctx.client.updateStatus(taskId, { status: "running", worker_id: ctx.workerId }).catch(() => {});
+    // Progress only: the final report carries the outcome whether or not this arrived.
+    await ctx.api.markRunning(taskId).catch((err) => log("debug", `could not mark task ${taskId} running: ${errorMessage(err)}`, { task: taskId }));
     outcome = await execute(ctx, task, ac.signal, (l) => output.push(l));
   } catch (err) {
-    outcome = { status: "failed", error: `worker error: ${(err as Error).message}` };
+    outcome = { status: "failed", error: `worker error: ${errorMessage(err)}` };
   } finally {
     stopBeat.abort();
   }
@@ -101,11 +100,12 @@ export async function runClaimedTask(ctx: WorkerContext, claim: ClaimResponse, o
 }
 
 async function heartbeatLoop(ctx: WorkerContext, taskId: string, attempt: number | null, abort: (r: AbortReason) => void, signal: AbortSignal) {
-  if (ctx.legacy || attempt === null) return;
+  if (attempt === null) return; // a claim without attempt holds no lease
   const every = Math.max(200, (ctx.settings.lease_s * 1000) / 3);
   while (await sleep(every, signal)) {
     try {
-      const res = await ctx.client.taskHeartbeat({ task_id: taskId, worker_id: ctx.workerId, attempt });
+      const res = await ctx.api.taskHeartbeat(taskId, attempt);
+      if (!res) return; // the server has no task leases
       ctx.contact();
       if (res.cancel_requested) abort("cancel");
     } catch (err) {
@@ -178,7 +178,7 @@ async function adoptCodebase(ctx: WorkerContext, id: string): Promise<string | n
     log("info", "codebase adopted", { codebase: cb.name, id: cb.id, path });
     return path;
   } catch (err) {
-    log("warn", `codebase ${id} cannot be used here: ${(err as Error).message}`);
+    log("warn", `codebase ${id} cannot be used here: ${errorMessage(err)}`);
     return null;
   }
 }
@@ -190,12 +190,12 @@ async function registerCodebaseTask(ctx: WorkerContext, task: Task): Promise<Out
   try {
     checkCodebasePath(m.name, m.path, ctx.config.allowed_paths);
   } catch (err) {
-    return { status: null, error: `${(err as Error).message} on worker ${ctx.workerId}` };
+    return { status: null, error: `${errorMessage(err)} on worker ${ctx.workerId}` };
   }
   try {
     const cb = await registerLocalCodebase(ctx, { name: m.name, path: m.path, description: m.description });
     return { status: "completed", result: cb.id };
   } catch (err) {
-    return { status: "failed", error: (err as Error).message };
+    return { status: "failed", error: errorMessage(err) };
   }
 }

@@ -4,18 +4,11 @@
 // and the server's attempt fencing makes a repeated delivery change nothing.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { TaskStatus } from "../protocol/index.ts";
+import type { FinalReport } from "../client/worker-api.ts";
+import { errorMessage } from "../util/errors.ts";
+import { log } from "../util/log.ts";
 
-export interface Report {
-  task_id: string;
-  worker_id: string;
-  /** null on legacy servers that hand out no attempt numbers. */
-  attempt: number | null;
-  /** Final status, or null: release without status (back to pending, e.g. on shutdown). */
-  status: Extract<TaskStatus, "completed" | "failed" | "cancelled"> | null;
-  result?: string | null;
-  error?: string | null;
-  session_id?: string | null;
+export interface Report extends FinalReport {
   created_at: string;
 }
 
@@ -38,7 +31,9 @@ export function pendingReports(dir: string): { path: string; report: Report }[] 
   let names: string[];
   try {
     names = readdirSync(dir);
-  } catch {
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return []; // nothing spooled yet
+    log("warn", `cannot read the report spool ${dir}: ${errorMessage(err)}`);
     return [];
   }
   const out: { path: string; report: Report }[] = [];

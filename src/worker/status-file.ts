@@ -2,6 +2,7 @@
 // can report the local view (pid, uptime, running tasks, last server contact).
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { WorkerContext } from "./context.ts";
 
 export interface LocalStatus {
   pid: number;
@@ -35,6 +36,48 @@ export function readStatus(dataDir: string, workerId: string): LocalStatus | nul
   try {
     return JSON.parse(readFileSync(statusPath(dataDir, workerId), "utf8"));
   } catch {
+    // No file (the worker has not written one) or not ours to read: `worker status` then shows no local status.
     return null;
   }
+}
+
+export interface StatusWriter {
+  save(): void;
+  /** Within a second, not at once: a busy worker would otherwise rewrite the file twice per task (renames were its top cost in P2). */
+  saveSoon(): void;
+  /** Cancels a pending saveSoon. */
+  stop(): void;
+}
+
+export function statusWriter(ctx: WorkerContext, streaming: () => boolean): StatusWriter {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const save = () =>
+    writeStatus(ctx.config.data_dir, {
+      pid: process.pid,
+      instance_id: ctx.instance.id,
+      worker_id: ctx.workerId,
+      worker_name: ctx.config.worker_name,
+      server_url: ctx.config.server_url,
+      started_at: ctx.instance.started_at,
+      updated_at: new Date().toISOString(),
+      streaming: streaming(),
+      last_contact: ctx.stats.lastContact,
+      running: [...ctx.running.values()].map((r) => ({ id: r.id, attempt: r.attempt, started_at: r.started_at })),
+      tasks_completed: ctx.stats.completed,
+      tasks_failed: ctx.stats.failed,
+      tasks_cancelled: ctx.stats.cancelled,
+    });
+  return {
+    save,
+    saveSoon() {
+      timer ??= setTimeout(() => {
+        timer = null;
+        save();
+      }, 1000);
+    },
+    stop() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+    },
+  };
 }

@@ -25,7 +25,9 @@ test("the worker runs tasks end to end on a legacy-only server", async () => {
   expect(legacy.output.get(a.id)).toEqual(["first legacy task"]); // one line per request, legacy shape
   // It polled (list pending, claim by id) and reported the legacy way.
   expect(legacy.requests).toContain("GET /v1/opencode/tasks");
-  expect(legacy.requests).toContain(`PUT /v1/opencode/tasks/${a.id}/status`);
+  // PUT status twice: running, then the final state; no lease to renew, no batches.
+  expect(legacy.requests.filter((r) => r === `PUT /v1/opencode/tasks/${a.id}/status`).length).toBe(2);
+  expect(legacy.requests).not.toContain("POST /v1/worker/tasks/heartbeat");
   expect(legacy.requests).toContain("POST /v1/worker/tasks/release");
   expect(legacy.requests.filter((r) => r === "POST /v1/worker/tasks/claim").length).toBeGreaterThanOrEqual(2);
   w.kill("SIGTERM");
