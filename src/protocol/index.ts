@@ -316,6 +316,11 @@ export const SessionRecord = z
     // Totals over the session's messages, where OpenCode recorded them (added by our workers).
     cost: z.number().min(0).optional().nullable(),
     tokens: z.object({ input: z.number().min(0), output: z.number().min(0) }).passthrough().optional().nullable(),
+    tools: z
+      .array(z.object({ tool: z.string().max(200), calls: z.number().int().min(0), errors: z.number().int().min(0) }))
+      .max(1000)
+      .optional()
+      .nullable(),
   })
   .passthrough();
 export type SessionRecord = z.infer<typeof SessionRecord>;
