@@ -2,10 +2,9 @@
 // task on the session's codebase (so on the worker that has it); the new messages join
 // the same session with the next sync.
 import { defineCommand } from "../_command.ts";
-import { CliError, EXIT } from "../../util/errors.ts";
 import { clientFor, findSession } from "../_api.ts";
 import { commandConfig, jsonArg } from "../_shared.ts";
-import { str, submitTask } from "../task/_submit.ts";
+import { readPrompt, str, submitTask } from "../task/_submit.ts";
 
 const cfg = commandConfig(["client"], {
   id: { type: "positional", description: "Session id (see: codetether sessions list)", required: true },
@@ -28,9 +27,7 @@ export default defineCommand({
   async run({ args }) {
     const { config } = await cfg.load(args);
     const client = clientFor(config);
-    let prompt = String(args.prompt);
-    if (prompt === "-") prompt = (await Bun.stdin.text()).trimEnd();
-    if (!prompt.trim()) throw new CliError("--prompt: must not be empty", EXIT.USAGE);
+    const prompt = await readPrompt(args.prompt);
     const id = String(args.id);
     const { codebase } = await findSession(client, id);
     await submitTask(

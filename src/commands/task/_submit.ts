@@ -1,7 +1,7 @@
 // Submitting a task as `task create` and `sessions resume` do: print its id (or JSON), or
 // with --wait follow its output live and exit with its outcome.
 import type { CreateTaskBody, Task } from "../../protocol/index.ts";
-import { EXIT } from "../../util/errors.ts";
+import { CliError, EXIT } from "../../util/errors.ts";
 import type { clientFor } from "../_api.ts";
 import { duration, note, painter, printJson, spinner, warn } from "../_output.ts";
 import { finish, follow, outputPrinter, taskJson } from "./_follow.ts";
@@ -19,6 +19,13 @@ export async function submitTask(client: Client, body: Partial<CreateTaskBody> &
   const final = await waitFor(client, task, o.json, o.raw);
   if (o.json) printJson(taskJson(final));
   finish(final);
+}
+
+/** --prompt TEXT, or '-' for standard input; never empty. */
+export async function readPrompt(arg: unknown): Promise<string> {
+  const text = arg === "-" ? (await Bun.stdin.text()).trimEnd() : String(arg);
+  if (!text.trim()) throw new CliError("--prompt: must not be empty", EXIT.USAGE);
+  return text;
 }
 
 export function str(v: unknown): string | undefined {

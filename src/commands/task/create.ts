@@ -4,7 +4,7 @@ import { defineCommand } from "../_command.ts";
 import { CliError, EXIT } from "../../util/errors.ts";
 import { clientFor, findSession, intArg, positiveArg, resolveCodebase } from "../_api.ts";
 import { commandConfig, jsonArg } from "../_shared.ts";
-import { str, submitTask } from "./_submit.ts";
+import { readPrompt, str, submitTask } from "./_submit.ts";
 
 const cfg = commandConfig(["client"], {
   codebase: { type: "string", valueHint: "id|name|global", description: "Codebase to run in (with --resume: the session's, by default)" },
@@ -35,9 +35,7 @@ export default defineCommand({
   async run({ args }) {
     const { config } = await cfg.load(args);
     const client = clientFor(config);
-    let prompt = String(args.prompt);
-    if (prompt === "-") prompt = (await Bun.stdin.text()).trimEnd();
-    if (!prompt.trim()) throw new CliError("--prompt: must not be empty", EXIT.USAGE);
+    const prompt = await readPrompt(args.prompt);
     const resume = str(args.resume);
     if (!args.codebase && !resume) throw new CliError("missing --codebase (or --resume SESSION, which runs on the session's codebase)", EXIT.USAGE);
     let codebaseId = args.codebase ? await resolveCodebase(client, String(args.codebase)) : null;
