@@ -1,5 +1,6 @@
 // Typed calls of PROTOCOL.md, used by the worker and the operator commands.
 import * as P from "../protocol/index.ts";
+import { path } from "../protocol/index.ts";
 import { POLICIES, type PolicyName } from "../util/backoff.ts";
 import { ApiError, createHttp, type HttpOptions } from "./http.ts";
 
@@ -16,7 +17,7 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
   // ofetch reads its default headers per request, and the worker's stream sends http.headers:
   // every call of a worker process names its instance (old servers ignore the header).
   if (o.instanceId) http.headers[P.INSTANCE_HEADER] = o.instanceId;
-  const r = P.routes;
+  const r = P.ROUTES;
   const get = async <T>(path: string, query?: Record<string, unknown>) => (await http.request<T>("GET", path, { query })).data;
   const post = async <T>(path: string, body?: unknown, headers?: Record<string, string>, kind?: PolicyName) =>
     (await http.request<T>("POST", path, { body: body ?? {}, headers, timeoutMs: deadline(kind) })).data;
@@ -28,10 +29,10 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
 
     // workers
     registerWorker: (body: P.RegisterWorkerBody) => post<P.RegisterWorkerResponse>(r.registerWorker, body, undefined, "reconnect"),
-    workerHeartbeat: (id: string) => post<{ success: boolean }>(r.workerHeartbeat(id), undefined, undefined, "reconnect"),
-    unregisterWorker: (id: string) => post<{ success: boolean }>(r.unregisterWorker(id), undefined, undefined, "reconnect"),
+    workerHeartbeat: (id: string) => post<{ success: boolean }>(path(r.workerHeartbeat, { id }), undefined, undefined, "reconnect"),
+    unregisterWorker: (id: string) => post<{ success: boolean }>(path(r.unregisterWorker, { id }), undefined, undefined, "reconnect"),
     listWorkers: () => get<P.WorkerRecord[]>(r.workers),
-    getWorker: (id: string) => get<P.WorkerRecord>(r.worker(id)),
+    getWorker: (id: string) => get<P.WorkerRecord>(path(r.worker, { id })),
     monitorWorkers: () => get<{ workers: P.MonitorWorker[] }>(r.monitorWorkers),
 
     // codebases
@@ -42,8 +43,8 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
       return data as CodebaseRegistration;
     },
     listCodebases: () => get<P.Codebase[]>(r.codebases),
-    getCodebase: (id: string) => get<P.Codebase>(r.codebase(id)),
-    deleteCodebase: (id: string) => http.request("DELETE", r.codebase(id)),
+    getCodebase: (id: string) => get<P.Codebase>(path(r.codebase, { id })),
+    deleteCodebase: (id: string) => http.request("DELETE", path(r.codebase, { id })),
 
     // tasks
     createTask: (body: Partial<P.CreateTaskBody> & { prompt: string }) => post<P.Task>(r.tasks, body),
@@ -55,12 +56,12 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
       const total = Number(res.headers.get("x-total-count"));
       return { tasks: Array.isArray(res.data) ? res.data : [], total: Number.isFinite(total) && res.headers.has("x-total-count") ? total : null, next: nextPage(res.headers.get("link")) };
     },
-    getTask: (id: string) => get<P.Task>(r.task(id)),
-    cancelTask: (id: string) => post<any>(r.cancelTask(id)),
-    updateStatus: (id: string, body: P.TaskStatusBody) => http.request<any>("PUT", r.taskStatus(id), { body, timeoutMs: deadline("report") }).then((x) => x.data),
+    getTask: (id: string) => get<P.Task>(path(r.task, { id })),
+    cancelTask: (id: string) => post<any>(path(r.cancelTask, { id })),
+    updateStatus: (id: string, body: P.TaskStatusBody) => http.request<any>("PUT", path(r.taskStatus, { id }), { body, timeoutMs: deadline("report") }).then((x) => x.data),
     postOutput: (id: string, body: { worker_id: string; attempt: number; seq: number; lines: string[] } | { worker_id: string; output: string; timestamp: string }) =>
-      post<any>(r.taskOutput(id), body, undefined, "output"),
-    getOutput: (id: string, since = 0) => get<P.OutputPage>(r.taskOutput(id), { since }),
+      post<any>(path(r.taskOutput, { id }), body, undefined, "output"),
+    getOutput: (id: string, since = 0) => get<P.OutputPage>(path(r.taskOutput, { id }), { since }),
 
     // dispatch
     /** Claim a task by id, or the best eligible one (`undefined`). null = nothing to claim (204/409). */
@@ -86,11 +87,11 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
       http.request<any>("PUT", r.streamCodebases, { query: { worker_id: workerId }, body: { codebases }, timeoutMs: deadline("reconnect") }),
 
     // sessions
-    syncSessions: (codebaseId: string, body: { worker_id: string; sessions: P.SessionRecord[] }) => post<any>(r.sessionsSync(codebaseId), body, undefined, "sync"),
+    syncSessions: (codebaseId: string, body: { worker_id: string; sessions: P.SessionRecord[] }) => post<any>(path(r.sessionsSync, { id: codebaseId }), body, undefined, "sync"),
     syncMessages: (codebaseId: string, sessionId: string, body: { worker_id: string; messages: P.MessageRecord[] }) =>
-      post<any>(r.messagesSync(codebaseId, sessionId), body, undefined, "sync"),
-    listSessions: (codebaseId: string) => get<any[]>(r.sessions(codebaseId)),
-    listMessages: (codebaseId: string, sessionId: string) => get<any[]>(r.messages(codebaseId, sessionId)),
+      post<any>(path(r.messagesSync, { id: codebaseId, sid: sessionId }), body, undefined, "sync"),
+    listSessions: (codebaseId: string) => get<any[]>(path(r.sessions, { id: codebaseId })),
+    listMessages: (codebaseId: string, sessionId: string) => get<any[]>(path(r.messages, { id: codebaseId, sid: sessionId })),
   };
 }
 

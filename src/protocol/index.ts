@@ -1,6 +1,11 @@
-// PROTOCOL.md in code: zod schemas and types of every wire object. The server validates
-// requests with these; the client types its calls with them. Never duplicate them.
+// PROTOCOL.md in code: zod schemas and types of every wire object, and (routes.ts) every
+// path. The server validates requests with these; the client types its calls with them.
+// Never duplicate them.
 import { z } from "zod";
+
+export { API, API_ALIAS, path, ROUTES, type Route } from "./routes.ts";
+/** @deprecated The name src/worker/dispatch.ts still imports (until the worker restructuring lands); use ROUTES. */
+export { ROUTES as routes } from "./routes.ts";
 
 export const PROTOCOL_VERSION = "v1";
 
@@ -351,36 +356,3 @@ export const MessagesSyncBody = z.object({
   worker_id: z.string().max(200).optional().nullable(),
   messages: z.array(MessageRecord).max(10000),
 });
-
-// ---------- routes (paths are relative to the server URL) ----------
-
-export const API = "/v1/opencode";
-export const API_ALIAS = "/v1/agent";
-export const routes = {
-  health: "/health",
-  monitorWorkers: "/v1/monitor/workers",
-  workers: `${API}/workers`,
-  worker: (id: string) => `${API}/workers/${encodeURIComponent(id)}`,
-  registerWorker: `${API}/workers/register`,
-  workerHeartbeat: (id: string) => `${API}/workers/${encodeURIComponent(id)}/heartbeat`,
-  unregisterWorker: (id: string) => `${API}/workers/${encodeURIComponent(id)}/unregister`,
-  codebases: `${API}/codebases`,
-  codebase: (id: string) => `${API}/codebases/${encodeURIComponent(id)}`,
-  tasks: `${API}/tasks`,
-  task: (id: string) => `${API}/tasks/${encodeURIComponent(id)}`,
-  cancelTask: (id: string) => `${API}/tasks/${encodeURIComponent(id)}/cancel`,
-  taskStatus: (id: string) => `${API}/tasks/${encodeURIComponent(id)}/status`,
-  taskOutput: (id: string) => `${API}/tasks/${encodeURIComponent(id)}/output`,
-  taskOutputStream: (id: string) => `${API}/tasks/${encodeURIComponent(id)}/output/stream`,
-  stream: "/v1/worker/tasks/stream",
-  claim: "/v1/worker/tasks/claim",
-  taskHeartbeat: "/v1/worker/tasks/heartbeat",
-  release: "/v1/worker/tasks/release",
-  decline: "/v1/worker/tasks/decline",
-  streamCodebases: "/v1/worker/codebases",
-  sessionsSync: (cb: string) => `${API}/codebases/${encodeURIComponent(cb)}/sessions/sync`,
-  messagesSync: (cb: string, sid: string) =>
-    `${API}/codebases/${encodeURIComponent(cb)}/sessions/${encodeURIComponent(sid)}/messages/sync`,
-  sessions: (cb: string) => `${API}/codebases/${encodeURIComponent(cb)}/sessions`,
-  messages: (cb: string, sid: string) => `${API}/codebases/${encodeURIComponent(cb)}/sessions/${encodeURIComponent(sid)}/messages`,
-} as const;
