@@ -170,9 +170,9 @@ describe("worker with the real OpenCode", () => {
     const first = JSON.parse(r.stdout);
     expect(first.sessions_sent).toBeGreaterThanOrEqual(1);
     const sessions = await server.client.listSessions(repoId);
-    const s = sessions.find((x: any) => x.id === done.session_id);
+    const s = sessions.find((x) => x.id === done.session_id);
     expect(s).toBeTruthy();
-    expect(s.task_id).toBe(t.id);
+    expect(s?.task_id).toBe(t.id);
     const msgs = await server.client.listMessages(repoId, done.session_id!);
     expect(JSON.stringify(msgs)).toContain('"tool":"write"');
 

@@ -14,15 +14,15 @@ export default defineCommand({
     const { config } = await cfg.load(args);
     const client = createClient({ serverUrl: config.server_url, token: config.auth_token });
     for (const cb of await client.listCodebases()) {
-      const s = (await client.listSessions(cb.id)).find((x: any) => x.id === args.id);
+      const s = (await client.listSessions(cb.id)).find((x) => x.id === args.id);
       if (!s) continue;
       const messages = await client.listMessages(cb.id, String(args.id));
       if (args.json) return void process.stdout.write(JSON.stringify({ session: { ...s, codebase_id: cb.id }, messages }) + "\n");
       out(`${s.id}  ${s.title ?? ""}\ncodebase ${cb.name} (${cb.id})  updated ${s.updated ?? "-"}${s.task_id ? `  task ${s.task_id}` : ""}`);
-      for (const m of messages as any[]) {
-        for (const p of m.parts ?? []) {
+      for (const m of messages) {
+        for (const p of m.parts) {
           if (p.type === "text" && p.text) out(`[${m.role}] ${p.text}`);
-          else if (p.type === "tool") out(`[${m.role}] tool ${p.tool} ${p.state?.status ?? ""}`);
+          else if (p.type === "tool") out(`[${m.role}] tool ${p.tool} ${(p.state as { status?: string } | undefined)?.status ?? ""}`);
         }
       }
       return;
