@@ -3,7 +3,7 @@
 // (UnavailableError) and "the server said something we cannot use" (ProtocolError). They
 // are plain errors: what they mean for an exit code is the CLI's business
 // (src/commands/_main.ts), not the transport's.
-import { ofetch, type $Fetch } from "ofetch";
+import { ofetch, type $Fetch, type FetchResponse } from "ofetch";
 import type { z } from "zod";
 
 export class ApiError extends Error {
@@ -57,7 +57,7 @@ export interface HttpOptions {
   timeoutMs?: number;
 }
 
-export const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_TIMEOUT_MS = 30_000;
 
 export interface Http {
   base: string;
@@ -79,7 +79,7 @@ export function createHttp(o: HttpOptions): Http {
     headers,
     async request(method: Method, path: string, opts: RequestOptions = {}) {
       const url = base + path;
-      let res;
+      let res: FetchResponse<string>;
       try {
         res = await f.raw(path, {
           method,
@@ -99,8 +99,8 @@ export function createHttp(o: HttpOptions): Http {
           : err instanceof Error ? err.message.replace(/^\[[A-Z]+\] "[^"]*": /, "") : String(err);
         throw new UnavailableError(`server unreachable at ${base}: ${why}`, url);
       }
-      const text = (res._data as string | undefined) ?? "";
-      let data: unknown = undefined;
+      const text = res._data ?? "";
+      let data: unknown;
       if (text) {
         try {
           data = JSON.parse(text);

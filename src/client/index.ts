@@ -110,7 +110,7 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
 }
 
 /** The query of `Link: <...?a=b&before=c>; rel="next"`, or null. */
-export function nextPage(link: string | null): Record<string, string> | null {
+function nextPage(link: string | null): Record<string, string> | null {
   const m = link && /<([^>]*)>\s*;\s*rel="?next"?/.exec(link);
   if (!m) return null;
   const url = new URL(m[1]!, "http://x");

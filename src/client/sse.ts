@@ -47,7 +47,7 @@ export async function* readSse(
     const frames = text.pipeThrough(new EventSourceParserStream());
     const reader = frames.getReader();
     while (true) {
-      let next;
+      let next: Awaited<ReturnType<typeof reader.read>>;
       try {
         next = await reader.read();
       } catch (err) {

@@ -12,15 +12,13 @@ export { API, API_ALIAS, path, ROUTES, type Route } from "./routes.ts";
 /** @deprecated The name src/worker/dispatch.ts still imports (until the worker restructuring lands); use ROUTES. */
 export { ROUTES as routes } from "./routes.ts";
 
-export const PROTOCOL_VERSION = "v1";
-
 /** The type of an answer parsed loose: the fields we know, without an index signature. */
 type Known<S extends z.ZodObject> = z.output<z.ZodObject<S["shape"]>>;
 
 // ---------- shared pieces ----------
 
 /** Timestamps arrive as ISO 8601, naive ISO (taken as UTC) or epoch milliseconds; stored as ISO `...Z`. */
-export const Timestamp = z.union([z.string(), z.number()]).transform((v, ctx) => {
+const Timestamp = z.union([z.string(), z.number()]).transform((v, ctx) => {
   let d: Date;
   if (typeof v === "number") d = new Date(v);
   else if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(v)) d = new Date(v.replace(" ", "T") + "Z");
@@ -62,7 +60,7 @@ export type Settings = z.infer<typeof Settings>;
 
 // ---------- workers ----------
 
-export const WorkerStatus = z.enum(["active", "stale", "offline"]);
+const WorkerStatus = z.enum(["active", "stale", "offline"]);
 
 export const RegisterWorkerBody = z.object({
   worker_id: Id,
@@ -172,11 +170,11 @@ export const CodebasePending = z.looseObject({ success: z.literal(true), pending
 
 export const TaskStatus = z.enum(["pending", "running", "completed", "failed", "cancelled"]);
 export type TaskStatus = z.infer<typeof TaskStatus>;
-export const FINAL_STATUSES: readonly TaskStatus[] = ["completed", "failed", "cancelled"];
+const FINAL_STATUSES: readonly TaskStatus[] = ["completed", "failed", "cancelled"];
 export const isFinal = (s: TaskStatus) => FINAL_STATUSES.includes(s);
 
 /** `provider:model` is accepted and stored as `provider/model`. */
-export const ModelRef = z
+const ModelRef = z
   .string()
   .max(200)
   .regex(/^[^/:\s]+[/:].+$/, "expected provider/model")
@@ -266,9 +264,6 @@ export const OutputLegacyBody = z.object({
   timestamp: Timestamp.optional().nullable(),
   attempt: z.number().int().min(0).optional().nullable(),
 });
-/** Batch when `lines` is present, else the legacy single line. */
-export const OutputBody = z.union([OutputBatchBody, OutputLegacyBody]);
-export type OutputBody = z.infer<typeof OutputBody>;
 
 /** What `POST .../output` stored; older servers answer `{"success":true}` only. */
 export const OutputAck = Ack.extend({
@@ -328,8 +323,6 @@ export type DeclineBody = z.infer<typeof DeclineBody>;
 export const StreamQuery = z.object({ worker_id: Id, agent_name: z.string().max(200).optional() });
 export const UpdateStreamCodebasesBody = z.object({ codebases: z.array(z.string().max(200)).max(10000) });
 
-/** SSE event names the server sends on the worker stream. */
-export const STREAM_EVENTS = ["connected", "task_available", "heartbeat", "task_cancel"] as const;
 /** Event names an (older) server may use for a new task; our worker accepts all of them. */
 export const TASK_EVENT_NAMES = ["task", "task_available", "task_assigned", "task.created", "task.assigned"];
 
@@ -356,7 +349,7 @@ export const SessionsSyncBody = z.object({
   sessions: z.array(SessionRecord).max(10000),
 });
 
-export const MessagePart = z
+const MessagePart = z
   .object({
     id: z.string().max(200),
     type: z.string().max(100),
