@@ -1,7 +1,7 @@
 // Every path of the HTTP API, written once: the server registers these templates
-// (src/server/routes/*) and the client fills them in with `path()` (src/client/). A route
-// that is not here is not served (test/unit/routes.test.ts). No zod here, so that any
-// front end can import it without the schemas.
+// (src/server/routes/*), the client and the dashboard fill them in with `path()`
+// (src/client/, src/web/). A route that is not here is not served
+// (test/unit/routes.test.ts). No zod here: the dashboard's bundle imports this file.
 
 /** The public API prefix; older servers serve the same routes under API_ALIAS. */
 export const API = "/v1/opencode";

@@ -25,7 +25,7 @@ describe("route templates", () => {
   test("no source file outside src/protocol writes an API path as a string", () => {
     const root = join(import.meta.dir, "../../src");
     const offenders: string[] = [];
-    for (const dir of ["server", "client", "worker", "commands", "sessions"]) {
+    for (const dir of ["server", "client", "worker", "commands", "sessions", "web"]) {
       for (const file of readdirSync(join(root, dir), { recursive: true }) as string[]) {
         if (!/\.tsx?$/.test(file)) continue;
         readFileSync(join(root, dir, file), "utf8")
