@@ -3,6 +3,7 @@
 // command's business, `stop()` is the graceful part.
 import type { Server } from "bun";
 import { version } from "../../package.json";
+import { errorMessage } from "../util/errors.ts";
 import { log } from "../util/log.ts";
 import { createAuth } from "./auth.ts";
 import type { ServerContext } from "./context.ts";
@@ -10,14 +11,8 @@ import { errorResponse, HttpError, json } from "./http.ts";
 import { createHub } from "./hub.ts";
 import { createRouter } from "./router.ts";
 import dashboard from "../web/index.html";
-import { codebaseRoutes } from "./routes/codebases.ts";
-import { declineRoutes } from "./routes/decline.ts";
-import { dashboardRoutes, PUBLIC_PATHS } from "./routes/dashboard.ts";
-import { dispatchRoutes } from "./routes/dispatch.ts";
-import { outputRoutes } from "./routes/output.ts";
-import { sessionRoutes } from "./routes/sessions.ts";
-import { taskRoutes } from "./routes/tasks.ts";
-import { workerRoutes } from "./routes/workers.ts";
+import { PUBLIC_PATHS } from "./routes/dashboard.ts";
+import { allRoutes } from "./routes/index.ts";
 import { openStore } from "./store/index.ts";
 import type { StoreOptions } from "./store/types.ts";
 import { startSweeper } from "./sweeper.ts";
@@ -78,7 +73,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     listCountCap: opts.listCountCap ?? 10_000,
     settings: { heartbeat_interval_s: hbS, lease_s: leaseS, poll_interval_s: opts.pollIntervalSeconds ?? 5 },
   };
-  const router = createRouter([...workerRoutes, ...codebaseRoutes, ...taskRoutes, ...outputRoutes, ...dispatchRoutes, ...declineRoutes, ...sessionRoutes, ...dashboardRoutes]);
+  const router = createRouter(allRoutes);
   let stopping = false;
   let inflight = 0;
 
@@ -101,10 +96,10 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       if (err instanceof HttpError) return errorResponse(err);
       const code = (err as { code?: string }).code;
       if (code && UNAVAILABLE.has(code)) {
-        log("warn", "store unavailable", { method: req.method, path: url.pathname, error: (err as Error).message });
+        log("warn", "store unavailable", { method: req.method, path: url.pathname, error: errorMessage(err) });
         return json({ error: "store_unavailable", message: "the database is unavailable; retry shortly" }, 503, { "retry-after": "1" });
       }
-      log("error", "request failed", { method: req.method, path: url.pathname, error: (err as Error).message, stack: (err as Error).stack });
+      log("error", "request failed", { method: req.method, path: url.pathname, error: errorMessage(err), stack: (err as Error).stack });
       return json({ error: "internal", message: "internal server error" }, 500);
     } finally {
       inflight--;
@@ -132,7 +127,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     });
   } catch (err) {
     await store.close();
-    throw new Error(`cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
+    throw new Error(`cannot listen on ${opts.host}:${opts.port}: ${errorMessage(err)}`);
   }
   const sweeper = startSweeper(ctx, opts.sweepIntervalMs ?? 1000);
   const port = server.port!;

@@ -19,7 +19,7 @@ export interface PidLockPaths {
   lock: string;
 }
 
-export function pidAlive(pid: number): boolean {
+function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
@@ -30,7 +30,7 @@ export function pidAlive(pid: number): boolean {
 }
 
 /** Pid and host written by the holder; host is null in files written before hosts were recorded. */
-export function readHolder(file: string): { pid: number; host: string | null } {
+function readHolder(file: string): { pid: number; host: string | null } {
   let text = "";
   try {
     text = readFileSync(file, "utf8").trim();
@@ -39,14 +39,14 @@ export function readHolder(file: string): { pid: number; host: string | null } {
   return { pid: Number(pid), host: host || null };
 }
 
-export interface Holder {
+interface Holder {
   pid: number;
   /** Set when the holder runs on another host. */
   host: string | null;
 }
 
 /** "pid 123", or "pid 123 on build-2" for a holder on another host. */
-export const describeHolder = (h: Holder) => `pid ${h.pid}${h.host ? ` on ${h.host}` : ""}`;
+const describeHolder = (h: Holder) => `pid ${h.pid}${h.host ? ` on ${h.host}` : ""}`;
 
 /**
  * The live holder other than this process, or null. A holder on another host (a data

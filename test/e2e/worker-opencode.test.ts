@@ -170,15 +170,15 @@ describe("worker with the real OpenCode", () => {
     const first = JSON.parse(r.stdout);
     expect(first.sessions_sent).toBeGreaterThanOrEqual(1);
     const sessions = await server.client.listSessions(repoId);
-    const s = sessions.find((x: any) => x.id === done.session_id);
+    const s = sessions.find((x) => x.id === done.session_id);
     expect(s).toBeTruthy();
-    expect(s.task_id).toBe(t.id);
+    expect(s?.task_id).toBe(t.id);
     const msgs = await server.client.listMessages(repoId, done.session_id!);
     expect(JSON.stringify(msgs)).toContain('"tool":"write"');
     // Tool statistics and usage of the real run, computed at sync: one write call, no errors;
     // the scripted model reports token usage on every answer.
-    expect(s.tools).toEqual([{ tool: "write", calls: 1, errors: 0 }]);
-    expect(s.tokens.input + s.tokens.output).toBeGreaterThan(0);
+    expect(s!.tools).toEqual([{ tool: "write", calls: 1, errors: 0 }]);
+    expect(s!.tokens!.input + s!.tokens!.output).toBeGreaterThan(0);
 
     const again = await runCli(
       ["sessions", "sync", "--json", "--server", server.url, "--name", "w-oc", "--data-dir", join(tmp.path, "w-oc"), "--opencode-bin", OPENCODE_BIN],

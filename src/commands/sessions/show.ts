@@ -23,10 +23,10 @@ export default defineCommand({
     if (usage) out(`usage ${usage}`);
     const tools = (s.tools ?? []) as { tool: string; calls: number; errors: number }[];
     if (tools.length) out(`tools ${tools.map((t) => `${t.tool} ${t.calls}${t.errors ? ` (${t.errors} failed)` : ""}`).join(", ")}`);
-    for (const m of messages as any[]) {
-      for (const p of m.parts ?? []) {
+    for (const m of messages) {
+      for (const p of m.parts) {
         if (p.type === "text" && p.text) out(`[${m.role}] ${p.text}`);
-        else if (p.type === "tool") out(`[${m.role}] tool ${p.tool} ${p.state?.status ?? ""}`);
+        else if (p.type === "tool") out(`[${m.role}] tool ${p.tool} ${(p.state as { status?: string } | undefined)?.status ?? ""}`);
       }
     }
   },

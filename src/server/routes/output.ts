@@ -1,6 +1,7 @@
 // Task output: workers post lines (batches numbered by seq, or the legacy one line per
 // request); followers page through them (`since`) or stream them live until `done`.
-import { isFinal, OutputBatchBody, OutputLegacyBody, OutputQuery } from "../../protocol/index.ts";
+import { isFinal, OutputBatchBody, OutputLegacyBody, OutputQuery, ROUTES } from "../../protocol/index.ts";
+import { errorMessage } from "../../util/errors.ts";
 import { log } from "../../util/log.ts";
 import { nowIso } from "../context.ts";
 import { json, notFound, parse, queryObject, readObject } from "../http.ts";
@@ -71,7 +72,7 @@ async function stream({ req, params, url, server, ctx }: Req) {
           }
         } while (again && !sink.closed);
       } catch (err) {
-        log("warn", "output stream failed", { task: taskId, error: (err as Error).message });
+        log("warn", "output stream failed", { task: taskId, error: errorMessage(err) });
         sink.close();
       } finally {
         busy = false;
@@ -88,7 +89,7 @@ async function stream({ req, params, url, server, ctx }: Req) {
 }
 
 export const outputRoutes: RouteDef[] = [
-  { method: "POST", path: "/v1/opencode/tasks/:id/output", handler: post },
-  { method: "GET", path: "/v1/opencode/tasks/:id/output", handler: get },
-  { method: "GET", path: "/v1/opencode/tasks/:id/output/stream", handler: stream },
+  { method: "POST", path: ROUTES.taskOutput, handler: post },
+  { method: "GET", path: ROUTES.taskOutput, handler: get },
+  { method: "GET", path: ROUTES.taskOutputStream, handler: stream },
 ];

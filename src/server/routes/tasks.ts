@@ -1,7 +1,7 @@
 // Tasks: create, list, get, cancel, and the legacy PUT status. Also the one place that
 // logs a task's state changes and pushes them (announce*), used by every route that
 // changes tasks and by the sweeper.
-import { CreateTaskBody, isFinal, ListTasksQuery, TaskStatusBody } from "../../protocol/index.ts";
+import { CreateTaskBody, isFinal, ListTasksQuery, ROUTES, TaskStatusBody } from "../../protocol/index.ts";
 import { log } from "../../util/log.ts";
 import { workerIdentity } from "../auth.ts";
 import { nowIso, type ServerContext } from "../context.ts";
@@ -174,9 +174,9 @@ async function putStatus(r: Req) {
 }
 
 export const taskRoutes: RouteDef[] = [
-  { method: "POST", path: "/v1/opencode/tasks", handler: create },
-  { method: "GET", path: "/v1/opencode/tasks", handler: list },
-  { method: "GET", path: "/v1/opencode/tasks/:id", handler: get },
-  { method: "POST", path: "/v1/opencode/tasks/:id/cancel", handler: cancelTask },
-  { method: "PUT", path: "/v1/opencode/tasks/:id/status", handler: putStatus },
+  { method: "POST", path: ROUTES.tasks, handler: create },
+  { method: "GET", path: ROUTES.tasks, handler: list },
+  { method: "GET", path: ROUTES.task, handler: get },
+  { method: "POST", path: ROUTES.cancelTask, handler: cancelTask },
+  { method: "PUT", path: ROUTES.taskStatus, handler: putStatus },
 ];

@@ -1,6 +1,7 @@
 // One task: its fields, live output, Cancel, Run again (same fields, a new task) and the
 // link to the OpenCode session it ran in.
 import { useState } from "preact/hooks";
+import { path, ROUTES } from "../../protocol/routes.ts";
 import { api } from "../api.ts";
 import { age, go, href, usePoll, when } from "../util.ts";
 import { TaskOutput } from "./output.tsx";
@@ -29,7 +30,7 @@ export function TaskPage({ id }: { id: string }) {
   const [busy, setBusy] = useState(false);
   const load = async () => {
     try {
-      setTask(await api<Task>(`/v1/opencode/tasks/${encodeURIComponent(id)}`));
+      setTask(await api<Task>(path(ROUTES.task, { id })));
       setError(null);
     } catch (e) {
       setError((e as Error).message);
@@ -50,10 +51,10 @@ export function TaskPage({ id }: { id: string }) {
       setBusy(false);
     }
   };
-  const cancel = () => act(async () => setTask((await api<{ task: Task }>(`/v1/opencode/tasks/${encodeURIComponent(id)}/cancel`, { body: {} })).task));
+  const cancel = () => act(async () => setTask((await api<{ task: Task }>(path(ROUTES.cancelTask, { id }), { body: {} })).task));
   const again = () =>
     act(async () => {
-      go(href(["tasks", (await api<Task>("/v1/opencode/tasks", { body: repeatBody(task!) })).id]));
+      go(href(["tasks", (await api<Task>(ROUTES.tasks, { body: repeatBody(task!) })).id]));
     });
 
   if (!task) return error ? <p class="error" role="alert">{error}</p> : <p>Loading…</p>;
