@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import type { Client } from "../client/index.ts";
 import { sessionStats, type SessionReader } from "../opencode/index.ts";
-import type { MessageRecord, SessionRecord } from "../protocol/index.ts";
+import type { SessionRecord } from "../protocol/index.ts";
 
 export type { SessionReader };
 
@@ -53,7 +53,9 @@ function loadState(path: string): SentState {
   try {
     const s = JSON.parse(readFileSync(path, "utf8"));
     if (s?.version === 1 && s.sessions) return s;
-  } catch {}
+  } catch {
+    // no state yet (first round) or unreadable: everything is sent again, which is safe
+  }
   return { version: 1, sessions: {} };
 }
 

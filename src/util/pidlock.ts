@@ -34,7 +34,9 @@ function readHolder(file: string): { pid: number; host: string | null } {
   let text = "";
   try {
     text = readFileSync(file, "utf8").trim();
-  } catch {}
+  } catch {
+    // no pid file: the holder died between locking and writing it; reported as pid NaN
+  }
   const [pid, host] = text.split(/\s+/);
   return { pid: Number(pid), host: host || null };
 }
@@ -72,7 +74,7 @@ export function pidLockHolder(p: PidLockPaths): number | null {
  * holder (SIGKILL, power loss) is broken and taken. Resolves to the release function.
  */
 export async function acquirePidLock(p: PidLockPaths, refuse: (holder: string) => Error): Promise<() => Promise<void>> {
-  const opts = { lockfilePath: p.lock, realpath: false, stale: STALE_MS, onCompromised: () => {} };
+  const opts = { lockfilePath: p.lock, realpath: false, stale: STALE_MS, onCompromised: () => undefined }; // a lost lock is found by the next start, not here
   let release: () => Promise<void>;
   try {
     release = await lockfile.lock(p.file, opts);
@@ -91,7 +93,7 @@ export async function acquirePidLock(p: PidLockPaths, refuse: (holder: string) =
   heldHere.add(p.lock);
   return async () => {
     heldHere.delete(p.lock);
-    await release().catch(() => {});
+    await release().catch(() => undefined); // already released (stale): removing the file below is what matters
     rmSync(p.file, { force: true });
   };
 }

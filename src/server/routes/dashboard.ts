@@ -53,7 +53,7 @@ export function activity(tasks: TaskTimes[], now: number, minutes = WINDOW_MIN):
   const out: Activity = { minutes: [], completed: [], failed: [], cancelled: [], queued: [] };
   for (let i = 0; i < minutes; i++) {
     out.minutes.push(first + i * MINUTE);
-    out.completed.push(0), out.failed.push(0), out.cancelled.push(0), out.queued.push(0);
+    for (const series of [out.completed, out.failed, out.cancelled, out.queued]) series.push(0);
   }
   // The end of minute k is first + (k+1) min (the last one: now); a task waits at minute k's
   // end when created <= end < started. Counted with +1/-1 marks and one running sum.
