@@ -72,6 +72,8 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
     },
     getTask: (id: string) => get(P.Task, path(R.task, { id })),
     cancelTask: (id: string) => post(P.TaskAck, path(R.cancelTask, { id })),
+    /** A new task with the finished task's fields and `metadata.retry_of` = its id. */
+    retryTask: (id: string) => post(P.Task, path(R.retryTask, { id })),
     updateStatus: async (id: string, body: P.TaskStatusBody) => (await call(P.TaskAck, "PUT", path(R.taskStatus, { id }), { body, timeoutMs: deadline("report") })).data,
     postOutput: (id: string, body: { worker_id: string; attempt: number; seq: number; lines: string[] } | { worker_id: string; output: string; timestamp: string }) =>
       post(P.OutputAck, path(R.taskOutput, { id }), body, undefined, "output"),

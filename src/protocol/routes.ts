@@ -27,6 +27,7 @@ export const ROUTES = {
   tasks: "/v1/opencode/tasks",
   task: "/v1/opencode/tasks/:id",
   cancelTask: "/v1/opencode/tasks/:id/cancel",
+  retryTask: "/v1/opencode/tasks/:id/retry",
   taskStatus: "/v1/opencode/tasks/:id/status",
   taskOutput: "/v1/opencode/tasks/:id/output",
   taskOutputStream: "/v1/opencode/tasks/:id/output/stream",

@@ -6,6 +6,7 @@ import { dashboardRoutes } from "./dashboard.ts";
 import { declineRoutes } from "./decline.ts";
 import { dispatchRoutes } from "./dispatch.ts";
 import { outputRoutes } from "./output.ts";
+import { retryRoutes } from "./retry.ts";
 import { sessionRoutes } from "./sessions.ts";
 import { taskRoutes } from "./tasks.ts";
 import { workerRoutes } from "./workers.ts";
@@ -14,6 +15,7 @@ export const allRoutes: RouteDef[] = [
   ...workerRoutes,
   ...codebaseRoutes,
   ...taskRoutes,
+  ...retryRoutes,
   ...outputRoutes,
   ...dispatchRoutes,
   ...declineRoutes,

@@ -54,7 +54,9 @@ export function TaskPage({ id }: { id: string }) {
   const cancel = () => act(async () => setTask((await api<{ task: Task }>(path(ROUTES.cancelTask, { id }), { body: {} })).task));
   const again = () =>
     act(async () => {
-      go(href(["tasks", (await api<Task>(ROUTES.tasks, { body: repeatBody(task!) })).id]));
+      // A finished task is retried (the new one links back by retry_of); one still going is copied.
+      const made = isFinal(task!.status) ? await api<Task>(path(ROUTES.retryTask, { id }), { body: {} }) : await api<Task>(ROUTES.tasks, { body: repeatBody(task!) });
+      go(href(["tasks", made.id]));
     });
 
   if (!task) return error ? <p class="error" role="alert">{error}</p> : <p>Loading…</p>;
@@ -75,6 +77,8 @@ export function TaskPage({ id }: { id: string }) {
   if (task.session_id) {
     rows.push(["Session", task.codebase_id ? <a id="session-link" href={href(["sessions", task.codebase_id, task.session_id])}>{task.session_id}</a> : task.session_id]);
   }
+  const retryOf = task.metadata?.retry_of;
+  if (typeof retryOf === "string") rows.push(["Retry of", <a id="retry-of" href={href(["tasks", retryOf])}><code>{retryOf}</code></a>]);
   const resumed = task.metadata?.resume_session_id;
   if (typeof resumed === "string") rows.push(["Resumes", resumed]);
   return (
