@@ -35,6 +35,7 @@ export default defineCommand({
       port: config.port,
       store: config.database_url ? { kind: "postgres", url: config.database_url } : { kind: "sqlite", path: config.db_path ?? join(config.data_dir, "server.db") },
       authTokens: config.auth_tokens,
+      metricsTokens: config.metrics_tokens,
       leaseSeconds: config.lease_seconds,
       heartbeatIntervalSeconds: config.heartbeat_interval,
       ui: config.ui,

@@ -249,6 +249,16 @@ export const KEYS = {
     secret: true,
     scope: ["server"],
   },
+  metrics_tokens: {
+    schema: z.array(z.string().min(1)),
+    kind: "list",
+    default: [],
+    env: ["A2A_METRICS_TOKENS"],
+    flag: "metrics-tokens",
+    description: "Tokens that may read /metrics and nothing else (a Prometheus scraper), name:token or bare",
+    secret: true,
+    scope: ["server"],
+  },
   lease_seconds: {
     schema: positive("seconds"),
     kind: "number",

@@ -10,6 +10,8 @@ export const API_ALIAS = "/v1/agent";
 
 export const ROUTES = {
   health: "/health",
+  /** Prometheus metrics (text format); behind auth like the API. */
+  metrics: "/metrics",
   monitorWorkers: "/v1/monitor/workers",
 
   // workers

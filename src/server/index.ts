@@ -9,6 +9,7 @@ import { createAuth } from "./auth.ts";
 import type { ServerContext } from "./context.ts";
 import { errorResponse, HttpError, json } from "./http.ts";
 import { createHub } from "./hub.ts";
+import { createMetrics } from "./metrics.ts";
 import { createRouter } from "./router.ts";
 import dashboard from "../web/index.html";
 import { PUBLIC_PATHS } from "./routes/dashboard.ts";
@@ -24,6 +25,8 @@ export interface ServerOptions {
   port: number;
   store: StoreOptions;
   authTokens: string[];
+  /** Tokens that may read /metrics and nothing else (same `name:token` form). */
+  metricsTokens?: string[];
   leaseSeconds?: number;
   heartbeatIntervalSeconds?: number;
   /** Larger request bodies get 413 (default 1 MiB). */
@@ -62,7 +65,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const ctx: ServerContext = {
     store,
     hub,
-    auth: createAuth(opts.authTokens, store),
+    auth: createAuth(opts.authTokens, store, opts.metricsTokens ?? []),
+    metrics: createMetrics(store, hub, hbS),
     version,
     leaseMs: leaseS * 1000,
     heartbeatIntervalS: hbS,
@@ -78,13 +82,24 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   let inflight = 0;
 
   async function handle(req: Request, server: Server<unknown> | undefined): Promise<Response> {
+    const started = performance.now();
+    let route = "unmatched";
+    const res = await answer(req, server, (r) => {
+      route = r;
+    });
+    ctx.metrics.http(req.method, route, res.status, (performance.now() - started) / 1000);
+    return res;
+  }
+
+  async function answer(req: Request, server: Server<unknown> | undefined, matched: (route: string) => void): Promise<Response> {
     // HTTP/1.0 requests without a Host header arrive with a relative URL.
     const url = new URL(req.url, "http://localhost");
     inflight++;
     try {
       if (stopping) throw new HttpError(503, "shutting_down", "server is shutting down");
-      const principal = req.method === "GET" && PUBLIC_PATHS.has(url.pathname) ? { name: null } : ctx.auth.authenticate(req);
       const m = router.match(req.method, url.pathname);
+      if (m && "route" in m) matched(m.route);
+      const principal = req.method === "GET" && PUBLIC_PATHS.has(url.pathname) ? { name: null } : ctx.auth.authenticate(req, m && "route" in m ? m.route : null);
       if (!m) throw new HttpError(404, "not_found", `no route ${req.method} ${url.pathname}`);
       if ("allowed" in m) {
         const res = errorResponse(new HttpError(405, "method_not_allowed", `${req.method} not allowed on ${url.pathname} (allowed: ${m.allowed.join(", ")})`));
@@ -97,6 +112,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       const code = (err as { code?: string }).code;
       if (code && UNAVAILABLE.has(code)) {
         log("warn", "store unavailable", { method: req.method, path: url.pathname, error: errorMessage(err) });
+        ctx.metrics.storeError();
         return json({ error: "store_unavailable", message: "the database is unavailable; retry shortly" }, 503, { "retry-after": "1" });
       }
       log("error", "request failed", { method: req.method, path: url.pathname, error: errorMessage(err), stack: (err as Error).stack });

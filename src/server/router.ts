@@ -29,7 +29,7 @@ interface Compiled extends RouteDef {
   parts: string[];
 }
 
-export type Match = { handler: Handler; params: Record<string, string> } | { allowed: string[] } | null;
+export type Match = { handler: Handler; params: Record<string, string>; route: Route } | { allowed: string[] } | null;
 
 export function createRouter(defs: RouteDef[]) {
   const routes: Compiled[] = defs.map((d) => ({ ...d, parts: d.path.split("/").slice(1) }));
@@ -61,7 +61,7 @@ export function createRouter(defs: RouteDef[]) {
       for (const r of routes) {
         const params = matchParts(r, parts);
         if (!params) continue;
-        if (r.method === method) return { handler: r.handler, params };
+        if (r.method === method) return { handler: r.handler, params, route: r.path };
         allowed.push(r.method);
       }
       return allowed.length ? { allowed } : null;

@@ -43,6 +43,7 @@ export default defineCommand({
         port: config.port,
         store,
         authTokens: config.auth_tokens,
+        metricsTokens: config.metrics_tokens,
         leaseSeconds: config.lease_seconds,
         heartbeatIntervalSeconds: config.heartbeat_interval,
         ui: config.ui,

@@ -81,6 +81,7 @@ async function claim(r: Req) {
   const res = await ctx.store.claim(workerId, b.task_id ?? null, nowIso(), isoIn(ctx.leaseMs));
   if (res.ok) {
     const t = res.task;
+    ctx.metrics.claimed(t);
     log("info", "task claimed", { task: t.id, worker: workerId, attempt: t.attempt, of: t.max_attempts });
     return json({ success: true, task_id: t.id, worker_id: workerId, attempt: t.attempt, lease_expires_at: t.lease_expires_at, task: toWireTask(t) });
   }

@@ -5,6 +5,7 @@ import { codebaseRoutes } from "./codebases.ts";
 import { dashboardRoutes } from "./dashboard.ts";
 import { declineRoutes } from "./decline.ts";
 import { dispatchRoutes } from "./dispatch.ts";
+import { metricsRoutes } from "./metrics.ts";
 import { outputRoutes } from "./output.ts";
 import { retryRoutes } from "./retry.ts";
 import { sessionRoutes } from "./sessions.ts";
@@ -21,4 +22,5 @@ export const allRoutes: RouteDef[] = [
   ...declineRoutes,
   ...sessionRoutes,
   ...dashboardRoutes,
+  ...metricsRoutes,
 ];

@@ -35,6 +35,7 @@ async function retry({ params, principal, ctx }: Req) {
   if (orig.codebase_id && orig.codebase_id !== "global" && !(await ctx.store.getCodebase(orig.codebase_id)))
     throw new HttpError(409, "codebase_gone", `task ${orig.id} ran on codebase ${orig.codebase_id}, which is no longer registered`);
   const task = await ctx.store.insertTask(copyOf(orig));
+  ctx.metrics.created(task);
   log("info", "task created", { task: task.id, retry_of: orig.id, codebase: task.codebase_id ?? "global", by: principal.name ?? undefined });
   ctx.hub.taskAvailable(task);
   return json(toWireTask(task), 201);

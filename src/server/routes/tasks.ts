@@ -16,7 +16,9 @@ import type { TaskChange, TaskRow } from "../store/types.ts";
 /** Logs and pushes one task change: finished -> output followers; back to pending -> worker streams. */
 export function announce(ctx: ServerContext, { before, after }: TaskChange, why?: string): void {
   if (before.status === after.status) return;
+  if (before.status === "running" && why === "lease expired") ctx.metrics.leaseExpired(after);
   if (isFinal(after.status)) {
+    ctx.metrics.finished(after);
     log(after.status === "completed" ? "info" : "warn", `task ${after.status}`, {
       task: after.id,
       worker: after.worker_id ?? undefined,
@@ -95,6 +97,7 @@ async function create({ req, principal, ctx }: Req) {
     timeout_s: b.timeout_s ?? null,
   });
   const task = await ctx.store.insertTask(row);
+  ctx.metrics.created(task);
   log("info", "task created", {
     task: task.id,
     codebase: task.codebase_id ?? "global",
