@@ -16,6 +16,7 @@ import { PUBLIC_PATHS } from "./routes/dashboard.ts";
 import { allRoutes } from "./routes/index.ts";
 import { openStore } from "./store/index.ts";
 import type { StoreOptions } from "./store/types.ts";
+import { startRetention, type RetentionSettings } from "./retention.ts";
 import { startSweeper } from "./sweeper.ts";
 
 export type { StoreOptions } from "./store/types.ts";
@@ -40,6 +41,8 @@ export interface ServerOptions {
   listCountCap?: number;
   /** Serve the web dashboard at `/` (default true; `ui: false` / `--no-ui` turns it off). */
   ui?: boolean;
+  /** Output and task retention (default 30 and 365 days; see retention.ts). */
+  retention?: RetentionSettings;
 }
 
 export interface ServerHandle {
@@ -146,6 +149,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     throw new Error(`cannot listen on ${opts.host}:${opts.port}: ${errorMessage(err)}`);
   }
   const sweeper = startSweeper(ctx, opts.sweepIntervalMs ?? 1000);
+  const retention = startRetention(store, opts.retention ?? { outputDays: 30, taskDays: 365 });
   const port = server.port!;
   const url = `http://${urlHost(opts.host)}:${port}`;
 
@@ -159,6 +163,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       (stopped ??= (async () => {
         stopping = true;
         await sweeper.stop();
+        await retention.stop();
         hub.closeAll();
         const graceful = server.stop(false);
         const t = setTimeout(() => void server.stop(true), STOP_GRACE_MS);

@@ -261,6 +261,16 @@ ALTER TABLE workers ADD COLUMN instance_id TEXT, ADD COLUMN instance_pid INTEGER
     postgres: PAGING_INDEXES + `CREATE INDEX tasks_id_c ON tasks (id COLLATE "C");
 `,
   },
+  {
+    version: 4,
+    name: "retention",
+    // Finished tasks that still have output, oldest first: what output retention deletes
+    // next, found without walking the tasks it already emptied.
+    sqlite: `CREATE INDEX tasks_output_prunable ON tasks (completed_at) WHERE output_count > 0 AND completed_at IS NOT NULL;
+`,
+    postgres: `CREATE INDEX tasks_output_prunable ON tasks (completed_at) WHERE output_count > 0 AND completed_at IS NOT NULL;
+`,
+  },
 ];
 
 /** Arbitrary constant key for pg_advisory_xact_lock: "codetether migrations". */
