@@ -247,6 +247,14 @@ function fromText(k: KeyName, raws: string[], where: string, base: PathBase): un
       value = items.map((s) => codebaseFromText(s, base, where));
       checkUnique(value as CodebaseEntry[], where);
       break;
+    case "json":
+      try {
+        value = JSON.parse(last);
+      } catch {
+        // no parser detail: it can quote the text, which may hold a secret
+        fail(`${where}: expected JSON, e.g. [{"url":"https://...","secret":"..."}]`);
+      }
+      break;
     default:
       value = last;
   }

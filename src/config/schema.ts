@@ -11,13 +11,23 @@ export const CodebaseEntry = z.object({
 });
 export type CodebaseEntry = z.infer<typeof CodebaseEntry>;
 
+export const WEBHOOK_EVENTS = ["task.completed", "task.failed", "task.cancelled", "worker.offline"] as const;
+export const WebhookEntry = z
+  .object({
+    url: z.string().regex(/^https?:\/\/[^\s/]+/, "expected an http:// or https:// URL"),
+    events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).default([...WEBHOOK_EVENTS]),
+    secret: z.string().min(16, "must be at least 16 characters (it signs every delivery)"),
+  })
+  .strict();
+export type WebhookEntry = z.infer<typeof WebhookEntry>;
+
 const positive = (what: string) => z.number({ error: `expected a number (${what})` }).positive(`must be > 0 (${what})`);
 const positiveInt = (what: string) =>
   z.number({ error: `expected an integer (${what})` }).int(`must be a whole number (${what})`).positive(`must be > 0 (${what})`);
 
 /** How a raw string from env/flag becomes a value of the key's type. */
 /** "paths" is a list of filesystem paths: relative ones resolve against the config file's directory or the cwd. */
-export type Kind = "string" | "url" | "number" | "int" | "bool" | "list" | "paths" | "codebases" | "enum";
+export type Kind = "string" | "url" | "number" | "int" | "bool" | "list" | "paths" | "codebases" | "enum" | "json";
 
 export type Scope = "client" | "worker" | "server";
 
@@ -255,6 +265,16 @@ export const KEYS = {
     env: ["A2A_AUTH_TOKENS"],
     flag: "auth-tokens",
     description: "Accepted tokens, comma list of name:token or bare tokens (empty: auth off)",
+    secret: true,
+    scope: ["server"],
+  },
+  webhooks: {
+    schema: z.array(WebhookEntry),
+    kind: "json",
+    default: [],
+    env: ["A2A_WEBHOOKS"],
+    flag: "webhooks",
+    description: `Signed POSTs on task and worker events: JSON [{url, events, secret}] (events: ${WEBHOOK_EVENTS.join(", ")}; default all)`,
     secret: true,
     scope: ["server"],
   },

@@ -3,6 +3,7 @@ import type { Settings } from "../protocol/index.ts";
 import type { Auth } from "./auth.ts";
 import type { Hub } from "./hub.ts";
 import type { Metrics } from "./metrics.ts";
+import type { Webhooks } from "./webhooks.ts";
 import type { Store } from "./store/types.ts";
 
 export interface ServerContext {
@@ -10,6 +11,7 @@ export interface ServerContext {
   hub: Hub;
   auth: Auth;
   metrics: Metrics;
+  webhooks: Webhooks;
   /** Events reach the other replicas (PostgreSQL LISTEN/NOTIFY or Redis); false for SQLite. */
   crossReplica: boolean;
   version: string;

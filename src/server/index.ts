@@ -19,6 +19,8 @@ import { openStore } from "./store/index.ts";
 import type { Store, StoreOptions } from "./store/types.ts";
 import { startRetention, type RetentionSettings } from "./retention.ts";
 import { startSweeper } from "./sweeper.ts";
+import { startWebhooks } from "./webhooks.ts";
+import type { WebhookEntry } from "../config/schema.ts";
 
 export type { StoreOptions } from "./store/types.ts";
 
@@ -44,6 +46,8 @@ export interface ServerOptions {
   ui?: boolean;
   /** Push between replicas over Redis pub/sub instead of PostgreSQL LISTEN/NOTIFY (bus.ts). */
   redisUrl?: string | null;
+  /** Signed POSTs on task and worker events (webhooks.ts). */
+  webhooks?: WebhookEntry[];
   /** Output and task retention (default 30 and 365 days; see retention.ts). */
   retention?: RetentionSettings;
 }
@@ -56,6 +60,8 @@ export interface ServerHandle {
   stop(): Promise<void>;
   /** Run the sweeper now (tests). */
   sweep(): Promise<void>;
+  /** Send the webhook deliveries due now (tests). */
+  sendWebhooks(): Promise<number>;
 }
 
 const MiB = 1024 * 1024;
@@ -80,6 +86,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     hub,
     auth: createAuth(opts.authTokens, store, opts.metricsTokens ?? []),
     metrics: createMetrics(store, hub, hbS),
+    webhooks: startWebhooks(store, opts.webhooks ?? [], version),
     crossReplica: !!bus || store.crossReplica,
     version,
     leaseMs: leaseS * 1000,
@@ -156,6 +163,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       fetch: handle,
     });
   } catch (err) {
+    await ctx.webhooks.stop();
     await store.close();
     await bus?.close();
     throw new Error(`cannot listen on ${opts.host}:${opts.port}: ${errorMessage(err)}`);
@@ -171,11 +179,13 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     port,
     store: store.kind,
     sweep: () => sweeper.runOnce(),
+    sendWebhooks: () => ctx.webhooks.sendDue(),
     stop: () =>
       (stopped ??= (async () => {
         stopping = true;
         await sweeper.stop();
         await retention.stop();
+        await ctx.webhooks.stop();
         hub.closeAll();
         const graceful = server.stop(false);
         const t = setTimeout(() => void server.stop(true), STOP_GRACE_MS);

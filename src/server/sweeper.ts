@@ -41,6 +41,7 @@ export function startSweeper(ctx: ServerContext, intervalMs: number): Sweeper {
       if (s === "stale" && !stale.has(w.worker_id)) {
         stale.add(w.worker_id);
         log("warn", "worker stale", { worker: w.worker_id, last_seen: w.last_seen });
+        await ctx.webhooks.workerOffline(w, "stopped heartbeating");
       } else if (s !== "stale") stale.delete(w.worker_id);
     }
     // A worker that stopped answering may have been the last one not to decline a registration.

@@ -38,6 +38,7 @@ export default defineCommand({
         metricsTokens: config.metrics_tokens,
         retention: retentionOf(config),
         redisUrl: config.redis_url,
+        webhooks: config.webhooks,
         leaseSeconds: config.lease_seconds,
         heartbeatIntervalSeconds: config.heartbeat_interval,
         ui: config.ui,

@@ -118,6 +118,7 @@ async function unregister({ req, params, principal, ctx }: Req) {
   if (!res) throw await refusal(ctx, params.id!, instanceId);
   log("info", "worker unregistered", { worker: params.id, released: res.released.length || undefined });
   announceChanges(ctx, res.released, "worker unregistered");
+  await ctx.webhooks.workerOffline(res.worker, "unregistered");
   return json({ success: true, released: res.released.map((c: TaskChange) => c.after.id) });
 }
 

@@ -271,6 +271,42 @@ ALTER TABLE workers ADD COLUMN instance_id TEXT, ADD COLUMN instance_pid INTEGER
     postgres: `CREATE INDEX tasks_output_prunable ON tasks (completed_at) WHERE output_count > 0 AND completed_at IS NOT NULL;
 `,
   },
+  {
+    version: 6,
+    name: "webhook outbox",
+    // One row per (event, webhook): written in the transaction of the change it reports,
+    // sent by the server until the receiver says 2xx (or 48 h pass).
+    sqlite: `
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  event TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT NOT NULL,
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  delivered_at TEXT
+);
+CREATE INDEX webhook_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+`,
+    postgres: `
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  event TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT NOT NULL,
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  delivered_at TEXT
+);
+CREATE INDEX webhook_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+`,
+  },
 ];
 
 /** Arbitrary constant key for pg_advisory_xact_lock: "codetether migrations". */

@@ -19,6 +19,7 @@ import { pgClaims } from "./postgres/claims.ts";
 import { pgCodebases } from "./postgres/codebases.ts";
 import { listenForEvents } from "./postgres/events.ts";
 import type { Sql } from "./postgres/handle.ts";
+import { pgOutbox, type PgHooks } from "./postgres/outbox.ts";
 import { pgOutput } from "./postgres/output.ts";
 import { pgRetention } from "./postgres/retention.ts";
 import { pgSessions } from "./postgres/sessions.ts";
@@ -61,6 +62,7 @@ export async function openPostgres(rawUrl: string, poolSize = 10, o: { listen?: 
   if (o.listen !== false && pgbouncer)
     log("warn", "PostgreSQL through PgBouncer (pgbouncer=true) without redis_url: replicas do not push to each other; workers find tasks by polling (set redis_url)");
   const events = listen ? await listenForEvents(sql) : { publish: () => undefined, onEvent: () => undefined, stop: async () => undefined };
+  const hooks: PgHooks = { outbox: null };
   return {
     kind: "postgres",
     crossReplica: listen,
@@ -70,13 +72,14 @@ export async function openPostgres(rawUrl: string, poolSize = 10, o: { listen?: 
     },
     publish: events.publish,
     onEvent: events.onEvent,
-    ...pgWorkers(sql),
+    ...pgWorkers(sql, hooks),
     ...pgCodebases(sql),
     ...pgTasks(sql),
-    ...pgClaims(sql),
+    ...pgClaims(sql, hooks),
     ...pgOutput(sql),
     ...pgSessions(sql),
     ...pgRetention(sql),
+    ...pgOutbox(sql, hooks),
   };
 }
 

@@ -14,6 +14,7 @@ import { MIGRATIONS } from "./migrations.ts";
 import { sqliteClaims } from "./sqlite/claims.ts";
 import { sqliteCodebases } from "./sqlite/codebases.ts";
 import { sqliteHandle } from "./sqlite/handle.ts";
+import { sqliteOutbox } from "./sqlite/outbox.ts";
 import { sqliteOutput } from "./sqlite/output.ts";
 import { sqliteRetention } from "./sqlite/retention.ts";
 import { sqliteSessions } from "./sqlite/sessions.ts";
@@ -52,6 +53,7 @@ export function openSqlite(path: string): Store {
     ...sqliteOutput(h),
     ...sqliteSessions(h),
     ...sqliteRetention(h),
+    ...sqliteOutbox(h),
   };
 }
 

@@ -119,11 +119,46 @@ export interface WorkerCounts {
  * sqlite/<part>.ts and postgres/<part>.ts; sqlite.ts and postgres.ts open the database
  * and put the parts together.
  */
-export interface Store extends StoreEvents, WorkerStore, CodebaseStore, TaskStore, ClaimStore, OutputStore, SessionStore, RetentionStore {
+export interface Store extends StoreEvents, WorkerStore, CodebaseStore, TaskStore, ClaimStore, OutputStore, SessionStore, RetentionStore, OutboxStore {
   readonly kind: "sqlite" | "postgres";
   /** publish/onEvent reach other replicas (PostgreSQL with LISTEN); false for SQLite. */
   readonly crossReplica: boolean;
   close(): Promise<void>;
+}
+
+/** A webhook delivery to write: one event for one receiver. */
+export interface NewDelivery {
+  id: string;
+  url: string;
+  event: string;
+  /** The JSON body, as sent (signed as is). */
+  payload: string;
+  created_at: string;
+}
+
+export interface DeliveryRow extends NewDelivery {
+  status: "pending" | "delivered" | "failed";
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  delivered_at: string | null;
+}
+
+/** The webhook outbox (see ../webhooks.ts). */
+export interface OutboxStore {
+  /**
+   * The deliveries a task change causes, written in the same transaction as the change
+   * (every write of a task's state goes through mutateTask, sweepExpired or
+   * unregisterWorker). Set once at start; null: none.
+   */
+  setOutbox(fn: ((c: TaskChange) => NewDelivery[]) | null): void;
+  /** Deliveries of events that are not task changes (worker.offline). */
+  enqueueDeliveries(d: NewDelivery[]): Promise<void>;
+  /** Up to `limit` pending deliveries due by `now`, each held until `holdUntil` (so one replica sends it). */
+  takeDueDeliveries(now: string, holdUntil: string, limit: number): Promise<DeliveryRow[]>;
+  /** After an attempt: delivered, or tried again at `retryAt` (null: given up, failed). */
+  finishDelivery(id: string, r: { ok: true; now: string } | { ok: false; error: string; retryAt: string | null }): Promise<void>;
+  listDeliveries(limit: number): Promise<DeliveryRow[]>;
 }
 
 /** Deleting what is older than the retention settings, a little at a time (see ../retention.ts). */

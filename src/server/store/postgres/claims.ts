@@ -6,8 +6,9 @@
 import { toTaskRow, withMetadata } from "../rows.ts";
 import type { ClaimResult, ClaimStore } from "../types.ts";
 import { begin, decideAll, one, updateTask, type Sql } from "./handle.ts";
+import { type PgHooks, writeOutbox } from "./outbox.ts";
 
-export function pgClaims(sql: Sql): ClaimStore {
+export function pgClaims(sql: Sql, hooks: PgHooks): ClaimStore {
   // Routes a worker may claim from: codebases it owns, and "global" once it registered its home as "global".
   const ROUTES = (w: string) => sql`SELECT id AS route FROM codebases WHERE worker_id = ${w} UNION SELECT 'global' FROM codebases WHERE worker_id = ${w} AND name = 'global'`;
   const ELIGIBLE = (w: string) => sql`status = 'pending' AND route IN (${ROUTES(w)}) AND (target_worker_id IS NULL OR target_worker_id = ${w})`;
@@ -41,7 +42,10 @@ export function pgClaims(sql: Sql): ClaimStore {
         const before = await one(tx`SELECT * FROM tasks WHERE id = ${id} FOR UPDATE`, toTaskRow);
         if (!before) return null;
         const { next, value } = decide(before);
-        if (next) await updateTask(tx, next, withMetadata(before, next));
+        if (next) {
+          await updateTask(tx, next, withMetadata(before, next));
+          await writeOutbox(tx, hooks, [{ before, after: next }]);
+        }
         return { change: { before, after: next ?? before }, value };
       });
     },
@@ -49,7 +53,7 @@ export function pgClaims(sql: Sql): ClaimStore {
       return begin(sql, async (tx) => {
         const rows = await tx`SELECT * FROM tasks WHERE status = 'running' AND lease_expires_at < ${now}
           ORDER BY lease_expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
-        return decideAll(tx, rows, decide);
+        return decideAll(tx, rows, decide, hooks);
       });
     },
   };

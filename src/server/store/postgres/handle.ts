@@ -4,6 +4,7 @@
 import type postgres from "postgres";
 import { TASK_MUTABLE, toTaskRow } from "../rows.ts";
 import type { TaskChange, TaskRow } from "../types.ts";
+import { type PgHooks, writeOutbox } from "./outbox.ts";
 
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
@@ -22,12 +23,12 @@ const mutable = (tx: Tx, t: TaskRow, cols: readonly string[]) =>
 
 export const updateTask = (tx: Tx, t: TaskRow, cols: readonly string[] = TASK_MUTABLE) => tx`UPDATE tasks SET ${tx(mutable(tx, t, cols), ...cols)} WHERE id = ${t.id}`;
 
-/** Passes each locked row to `decide` and writes what it returns, all updates in one round trip. */
-export const decideAll = async (tx: Tx, rows: any[], decide: (t: TaskRow) => TaskRow): Promise<TaskChange[]> => {
+/** Passes each locked row to `decide` and writes what it returns (and the webhook deliveries it causes), all updates in one round trip. */
+export const decideAll = async (tx: Tx, rows: any[], decide: (t: TaskRow) => TaskRow, hooks: PgHooks): Promise<TaskChange[]> => {
   const changes = rows.map((raw) => {
     const before = toTaskRow(raw);
     return { before, after: decide(before) };
   });
-  await Promise.all(changes.map((c) => updateTask(tx, c.after)));
+  await Promise.all([...changes.map((c) => updateTask(tx, c.after)), writeOutbox(tx, hooks, changes)]);
   return changes;
 };

@@ -3,8 +3,9 @@ import { WORKER_UPSERT_SET } from "../common-sql.ts";
 import { countsByWorker, toWorkerRow } from "../rows.ts";
 import type { WorkerInput, WorkerStore } from "../types.ts";
 import { begin, decideAll, one, type Sql } from "./handle.ts";
+import type { PgHooks } from "./outbox.ts";
 
-export function pgWorkers(sql: Sql): WorkerStore {
+export function pgWorkers(sql: Sql, hooks: PgHooks): WorkerStore {
   // Calls of a worker act only for the instance that holds it; no instance given, or none recorded: as before.
   const sameInstance = (i: string | null) => sql`(${i}::text IS NULL OR instance_id IS NULL OR instance_id = ${i})`;
   return {
@@ -37,7 +38,7 @@ export function pgWorkers(sql: Sql): WorkerStore {
         const worker = await one(tx`UPDATE workers SET unregistered_at = ${now} WHERE worker_id = ${id} AND ${sameInstance(instanceId)} RETURNING *`, toWorkerRow);
         if (!worker) return null;
         const running = await tx`SELECT * FROM tasks WHERE worker_id = ${id} AND status = 'running' FOR UPDATE`;
-        return { worker, released: await decideAll(tx, running, release) };
+        return { worker, released: await decideAll(tx, running, release, hooks) };
       });
     },
     async workerCounts() {

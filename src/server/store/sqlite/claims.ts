@@ -5,6 +5,7 @@
 import { toTaskRow, withMetadata } from "../rows.ts";
 import type { ClaimResult, ClaimStore } from "../types.ts";
 import { decideAll, getTaskRaw, updateTask, type Raw, type Sqlite } from "./handle.ts";
+import { writeOutbox } from "./outbox.ts";
 
 // A worker may claim tasks routed to a codebase it owns, or to "global" when it registered
 // a codebase named "global" (its home directory), unless the task targets another worker.
@@ -46,7 +47,10 @@ export function sqliteClaims(h: Sqlite): ClaimStore {
         if (!raw) return null;
         const before = toTaskRow(raw);
         const { next, value } = decide(before);
-        if (next) updateTask(h, next, withMetadata(before, next));
+        if (next) {
+          updateTask(h, next, withMetadata(before, next));
+          writeOutbox(h, { before, after: next });
+        }
         return { change: { before, after: next ?? before }, value };
       });
     },

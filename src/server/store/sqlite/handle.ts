@@ -2,7 +2,8 @@
 // the write transaction, and the task-row helpers more than one part needs.
 import type { Database, Statement } from "bun:sqlite";
 import { TASK_MUTABLE, toTaskRow } from "../rows.ts";
-import type { TaskChange, TaskRow } from "../types.ts";
+import type { NewDelivery, TaskChange, TaskRow } from "../types.ts";
+import { writeOutbox } from "./outbox.ts";
 
 export type P = Record<string, string | number | boolean | null>;
 export type Raw = Record<string, any>;
@@ -18,6 +19,8 @@ export interface Sqlite {
   write<T>(fn: () => T): T;
   /** Finalizes every statement, then closes the database. */
   close(): void;
+  /** The webhook deliveries a task change causes (outbox.ts); null: none configured. */
+  outbox: ((c: TaskChange) => NewDelivery[]) | null;
 }
 
 export function sqliteHandle(db: Database): Sqlite {
@@ -35,6 +38,7 @@ export function sqliteHandle(db: Database): Sqlite {
       return s;
     },
     write: (fn) => db.transaction(fn).immediate(),
+    outbox: null,
     close() {
       for (const s of statements.values()) s.finalize();
       statements.clear();
@@ -64,5 +68,6 @@ export const decideAll = (h: Sqlite, rows: Raw[], decide: (t: TaskRow) => TaskRo
     const before = toTaskRow(raw);
     const after = decide(before);
     updateTask(h, after);
+    writeOutbox(h, { before, after });
     return { before, after };
   });
