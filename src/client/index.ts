@@ -35,7 +35,7 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
     monitorWorkers: () => get<{ workers: P.MonitorWorker[] }>(r.monitorWorkers),
 
     // codebases
-    registerCodebase: async (body: { name: string; path: string; description?: string | null; worker_id?: string | null; rename?: boolean }) => {
+    registerCodebase: async (body: { name: string; path: string; description?: string | null; worker_id?: string | null; rename?: boolean; isolation?: P.Isolation | null }) => {
       const data = await post<any>(r.codebases, body, undefined, "reconnect");
       // Older servers answer the codebase at the top level instead of under `codebase`.
       if (data && !data.codebase && !data.pending && data.id) return { success: true, codebase: data } as CodebaseRegistration;
@@ -61,13 +61,16 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
     postOutput: (id: string, body: { worker_id: string; attempt: number; seq: number; lines: string[] } | { worker_id: string; output: string; timestamp: string }) =>
       post<any>(r.taskOutput(id), body, undefined, "output"),
     getOutput: (id: string, since = 0) => get<P.OutputPage>(r.taskOutput(id), { since }),
+    getTaskDiff: (id: string) => get<P.TaskDiff>(r.taskDiff(id)),
 
     // dispatch
-    /** Claim a task by id, or the best eligible one (`undefined`). null = nothing to claim (204/409). */
-    claim: async (workerId: string, taskId?: string): Promise<P.ClaimResponse | null> => {
+    /** Claim a task by id, or the best eligible one (`undefined`). null = nothing to claim (204/409).
+     * `busy`: codebases whose directory this worker is using (ClaimBody.busy_codebases). */
+    claim: async (workerId: string, taskId?: string, o: { busy?: string[] } = {}): Promise<P.ClaimResponse | null> => {
       try {
+        const busy = o.busy ? { busy_codebases: o.busy } : {};
         const res = await http.request<P.ClaimResponse>("POST", r.claim, {
-          body: taskId ? { task_id: taskId, worker_id: workerId } : { worker_id: workerId },
+          body: taskId ? { task_id: taskId, worker_id: workerId, ...busy } : { worker_id: workerId, ...busy },
           headers: { "x-worker-id": workerId },
           timeoutMs: deadline("reconnect"),
         });
