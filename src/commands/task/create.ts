@@ -3,7 +3,7 @@
 import { defineCommand } from "../_command.ts";
 import type { Task } from "../../protocol/index.ts";
 import { CliError, EXIT } from "../../util/errors.ts";
-import { clientFor, intArg, positiveArg, resolveCodebase } from "../_api.ts";
+import { clientFor, intArg, isolationArg, positiveArg, resolveCodebase } from "../_api.ts";
 import { duration, note, painter, printJson, spinner, warn } from "../_output.ts";
 import { commandConfig, jsonArg } from "../_shared.ts";
 import { finish, follow, outputPrinter, taskJson } from "./_follow.ts";
@@ -18,6 +18,7 @@ const cfg = commandConfig(["client"], {
   timeout: { type: "string", valueHint: "seconds", description: "Stop the agent after this long (default: the worker's task_timeout)" },
   "target-worker": { type: "string", valueHint: "id", description: "Only this worker may run it" },
   "max-attempts": { type: "string", valueHint: "n", description: "Attempts before it fails (default: 3)" },
+  isolation: { type: "string", valueHint: "shared|worktree", description: "Override the codebase's isolation: worktree runs it in a git worktree on branch codetether/<id>" },
   wait: { type: "boolean", description: "Follow the output until the task ends; exit code = outcome" },
   raw: { type: "boolean", description: "With --wait: print OpenCode's raw JSON events, not the agent's text and tool lines" },
   ...jsonArg,
@@ -48,6 +49,7 @@ export default defineCommand({
       timeout_s: positiveArg(args.timeout, "timeout"),
       target_worker_id: str(args["target-worker"]),
       max_attempts: intArg(args["max-attempts"], "max-attempts", { min: 1, max: 100 }),
+      isolation: isolationArg(args.isolation),
     };
     const codebaseId = await resolveCodebase(client, String(codebase));
     if (body.target_worker_id) await warnUnknownWorker(client, body.target_worker_id);
