@@ -281,7 +281,7 @@ describeUnless(RUN ? undefined : "no Chromium at /usr/bin/chromium (apt install 
     const cb = "codebase" in reg ? reg.codebase.id : "";
     const t = await server.client.createTask({ codebase_id: cb, prompt: "scroll test", agent_type: "echo" });
     const claim = await server.client.claim("w-manual", t.id);
-    expect(claim?.task.id).toBe(t.id);
+    expect(claim?.task?.id).toBe(t.id);
     const attempt = claim!.attempt!;
     // seq numbers lines (the server drops a line whose (attempt, seq) it has): a batch starts at its first line's.
     const send = async (from: number, n: number) => {
