@@ -3,7 +3,7 @@
 // scripted model server: Fleet, the New task form with live output, Cancel, a session
 // with its write tool call, Resume into the same session, and the token prompt.
 // Screenshots land in test/browser/screenshots/ (git-ignored).
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
