@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { startModelServer, type ModelServer, type RecordedRequest, type ScriptStep } from "../fixtures/model-server.ts";
 import { codebaseId, startServerProc, startWorkerProc, waitTask, type ServerProc } from "../helpers/cluster.ts";
 import { createOpencodeEnv, OPENCODE_BIN, type OpencodeEnv } from "../helpers/opencode-env.ts";
-import { killAll, runCli, tempDir } from "../helpers/proc.ts";
+import { killAll, runCli, tempDir, waitUntil } from "../helpers/proc.ts";
 
 setDefaultTimeout(240_000);
 
@@ -42,6 +42,7 @@ function script(req: RecordedRequest): ScriptStep | Promise<ScriptStep> {
     if (req.toolResults.length) return { type: "text", text: `wrote ${wt[1]}` };
     return bothWriting().then(() => ({ type: "tool", name: "write", args: { filePath: "same.txt", content: `change ${wt[1]}\n` } }));
   }
+  if (text.includes("hang-in-worktree")) return { type: "hang" };
   return { type: "text", text: `answer to: ${text}` };
 }
 
@@ -136,6 +137,31 @@ describe("isolation per codebase", () => {
     const none = await runCli(["task", "diff", (await Promise.all([1].map(() => server.client.listTasks({ codebase_id: sharedId }))))[0]![0]!.id], { env });
     expect(none.code).toBe(1);
     expect(none.stderr).toContain("did not run in a worktree");
+  });
+
+  test("a worker killed mid-task leaves a worktree; its next start removes it and prunes the repository's record", async () => {
+    const dataDir = join(tmp.path, "w-kill");
+    const start = () =>
+      startWorkerProc(server.url, { name: "w-kill", dataDir, codebases: [`repo:${repo}:worktree`], env: oc.env, args: ["--opencode-bin", OPENCODE_BIN] });
+    const w = start();
+    await w.waitFor(/task stream connected/, 30_000);
+    const id = await codebaseId(server.client, "w-kill", "repo");
+    const t = await server.client.createTask({ codebase_id: id, prompt: "hang-in-worktree", model: oc.model });
+    const dir = join(dataDir, "worktrees", "w-kill", t.id);
+    await waitTask(server.client, t.id, (x) => x.status === "running", "task running", 60_000);
+    await waitUntil(() => existsSync(dir), "worktree made", 60_000);
+    const worktrees = async () => (await git(repo, "worktree", "list", "--porcelain")).match(/^worktree /gm)!.length;
+    expect(await worktrees()).toBe(2);
+    w.kill("SIGKILL");
+    await w.exited;
+    await server.client.cancelTask(t.id); // nobody runs it now; its branch stays, as any task's does
+    const again = start();
+    await again.waitFor(/task stream connected/, 30_000);
+    expect(existsSync(dir)).toBe(false);
+    expect(await worktrees()).toBe(1);
+    expect(await git(repo, "branch", "--list", `codetether/${t.id}`)).toContain(`codetether/${t.id}`);
+    again.kill("SIGTERM");
+    await again.exited;
   });
 
   test("a worktree codebase that is not a git repository is a config error naming it (exit 78)", async () => {
