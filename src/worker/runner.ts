@@ -14,7 +14,7 @@ import { findOpencode, opencodeNotFoundMessage, runOpencode } from "../opencode/
 import { deliverReport } from "./report.ts";
 import { writeReport, type Report } from "./spool.ts";
 import { effectiveIsolation, occupiedCodebase } from "./isolation.ts";
-import { createWorktree, whyNotWorktree, worktreesDir, type Worktree } from "./worktree.ts";
+import { createWorktree, whyNotWorktree, worktreeParent, worktreesDir, type Worktree } from "./worktree.ts";
 import { checkCodebasePath, isReplaced, registerLocalCodebase } from "./registration.ts";
 import { EXIT, errorMessage } from "../util/errors.ts";
 
@@ -172,7 +172,8 @@ async function inWorktree(ctx: WorkerContext, task: Task, path: string, run: (cw
   const author = { name: ctx.config.git_author_name, email: ctx.config.git_author_email };
   let wt: Worktree;
   try {
-    wt = await createWorktree({ path, taskId: task.id, dir: worktreesDir(ctx.config.data_dir, ctx.workerId), author });
+    const dir = worktreeParent(worktreesDir(ctx.config.data_dir, ctx.workerId), task.codebase_id!);
+    wt = await createWorktree({ path, taskId: task.id, dir, author });
   } catch (err) {
     return { status: "failed", error: `cannot create a worktree for task ${task.id}: ${errorMessage(err)}` };
   }

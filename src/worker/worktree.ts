@@ -17,6 +17,9 @@ export function worktreesDir(dataDir: string, workerId: string): string {
   return join(dataDir, "worktrees", workerId.replace(/[^A-Za-z0-9._-]/g, "_"));
 }
 
+/** Where the worktrees of one codebase's tasks go (session sync maps their sessions back by it). */
+export const worktreeParent = (dir: string, codebaseId: string) => join(dir, codebaseId.replace(/[^A-Za-z0-9._-]/g, "_"));
+
 /** git without what a surrounding git (a hook, a CI step) may have set for its own repository. */
 function gitEnv(): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_OPTIONAL_LOCKS: "0" };
@@ -96,6 +99,7 @@ export interface WorktreeOptions {
   /** The codebase directory (the repository's top or a directory inside it). */
   path: string;
   taskId: string;
+  /** The parent of the task's worktree (worktreeParent). */
   dir: string;
   author: { name: string; email: string };
 }

@@ -134,6 +134,14 @@ describe("isolation per codebase", () => {
     expect(show.stdout).toContain(`codetether/${a!.id}`);
     expect(show.stdout).toContain(a!.commit!);
     expect(show.stdout).toContain("1 file changed, 1 insertion(+), 0 deletions(-)");
+    // Their OpenCode sessions (run in the worktrees) are synced under the codebase.
+    const sync = await runCli(
+      ["sessions", "sync", "--json", "--server", server.url, "--name", "w-iso", "--data-dir", join(tmp.path, "w-iso"), "--opencode-bin", OPENCODE_BIN],
+      { env: { ...oc.env, A2A_CONFIG: undefined }, timeoutMs: 60_000 },
+    );
+    expect(sync.code).toBe(0);
+    const sessions = (await server.client.listSessions(repoId)).map((x: { id: string }) => x.id);
+    for (const d of done) expect(sessions).toContain(d.session_id!);
     const none = await runCli(["task", "diff", (await Promise.all([1].map(() => server.client.listTasks({ codebase_id: sharedId }))))[0]![0]!.id], { env });
     expect(none.code).toBe(1);
     expect(none.stderr).toContain("did not run in a worktree");
@@ -147,7 +155,7 @@ describe("isolation per codebase", () => {
     await w.waitFor(/task stream connected/, 30_000);
     const id = await codebaseId(server.client, "w-kill", "repo");
     const t = await server.client.createTask({ codebase_id: id, prompt: "hang-in-worktree", model: oc.model });
-    const dir = join(dataDir, "worktrees", "w-kill", t.id);
+    const dir = join(dataDir, "worktrees", "w-kill", id, t.id);
     await waitTask(server.client, t.id, (x) => x.status === "running", "task running", 60_000);
     await waitUntil(() => existsSync(dir), "worktree made", 60_000);
     const worktrees = async () => (await git(repo, "worktree", "list", "--porcelain")).match(/^worktree /gm)!.length;
