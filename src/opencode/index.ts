@@ -6,6 +6,6 @@ export { findProviders, opencodeVersion, PROVIDER_ENV_KEYS, type ProviderFinding
 export { killAllOpencode, runOpencode, type OpencodeResult, type OpencodeStatus, type RunOpencodeOptions } from "./run.ts";
 export { opencodeReader } from "./sessions-db.ts";
 export type { ExportedSession, SessionReader } from "./sessions-map.ts";
-export { sessionUsage } from "./sessions-map.ts";
+export { sessionStats, type SessionStats, type ToolStat } from "./sessions-map.ts";
 export { renderLine, type Paint } from "./render.ts";
 export { reapAgents, startWatchdog, type Watchdog } from "./agents.ts";

@@ -314,6 +314,13 @@ describeUnless(RUN ? undefined : "no Chromium at /usr/bin/chromium (apt install 
     expect(await out.textContent()).toContain("line 399");
     await server.client.release("w-manual", { task_id: t.id, worker_id: "w-manual", attempt, status: "completed", result: "done" });
     await page.locator("#task-status", { hasText: "completed" }).waitFor(WAIT);
+    // Run again on a finished task retries it: a new task with the same fields, linked back.
+    await page.getByRole("button", { name: "Run again" }).click();
+    await page.waitForURL((u) => u.hash.startsWith("#/tasks/") && !u.hash.endsWith(t.id), WAIT);
+    const again = decodeURIComponent(page.url().split("/").pop()!);
+    await page.locator("#retry-of", { hasText: t.id }).waitFor(WAIT);
+    expect(await server.client.getTask(again)).toMatchObject({ prompt: "scroll test", agent_type: "echo", codebase_id: cb, metadata: { retry_of: t.id } });
+    await server.client.cancelTask(again); // nobody runs w-manual's tasks
     expect(errors).toEqual([]);
   });
 });

@@ -262,10 +262,20 @@ ALTER TABLE workers ADD COLUMN instance_id TEXT, ADD COLUMN instance_pid INTEGER
 `,
   },
   {
+    version: 4,
+    name: "retention",
+    // Finished tasks that still have output, oldest first: what output retention deletes
+    // next, found without walking the tasks it already emptied.
+    sqlite: `CREATE INDEX tasks_output_prunable ON tasks (completed_at) WHERE output_count > 0 AND completed_at IS NOT NULL;
+`,
+    postgres: `CREATE INDEX tasks_output_prunable ON tasks (completed_at) WHERE output_count > 0 AND completed_at IS NOT NULL;
+`,
+  },
+  {
     // Isolation per codebase (issue 15): the codebase's setting and a task's override; a
     // worktree run's outcome (branch, commit, diff totals) on its task, and its diff, capped,
     // in a table of its own so `SELECT * FROM tasks` (every claim and heartbeat) stays small.
-    version: 4,
+    version: 5,
     name: "isolation",
     sqlite: `
 ALTER TABLE codebases ADD COLUMN isolation TEXT;
