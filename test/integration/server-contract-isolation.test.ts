@@ -76,6 +76,11 @@ for (const kind of STORE_KINDS) {
       expect(done).toMatchObject({ status: "completed", isolation: "worktree", branch: report.branch, commit: report.commit, diff_stat: report.diff_stat, diff_truncated: false });
       expect((await s.get(`/v1/agent/tasks/${t.id}/diff`)).body).toEqual({ task_id: t.id, diff, truncated: false });
       expect((await s.get(`${O}/tasks/nope/diff`)).status).toBe(404);
+      // a retry runs the same way, and starts with no outcome of its own
+      const again = await s.post(`${O}/tasks/${t.id}/retry`);
+      expect(again.status).toBe(201);
+      expect(again.body).toMatchObject({ isolation: "worktree", branch: null, commit: null, diff_stat: null });
+      await s.post(`${O}/tasks/${again.body.id}/cancel`);
 
       // a diff over the cap (a worker that did not cut it) is cut by the server and marked
       const big = await createTask(s, { codebase_id: w.codebaseId, isolation: "worktree" });
