@@ -47,7 +47,7 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
     monitorWorkers: () => get(P.MonitorWorkers, R.monitorWorkers),
 
     // codebases
-    registerCodebase: async (body: { name: string; path: string; description?: string | null; worker_id?: string | null; rename?: boolean }): Promise<CodebaseRegistration> => {
+    registerCodebase: async (body: { name: string; path: string; description?: string | null; worker_id?: string | null; rename?: boolean; isolation?: P.Isolation | null }): Promise<CodebaseRegistration> => {
       const res = await http.request("POST", R.codebases, { body, timeoutMs: deadline("reconnect") });
       const data = res.data && typeof res.data === "object" ? res.data : {};
       const parse = <S extends z.ZodType>(schema: S) => answer(schema, "POST", R.codebases, res.data, http.base);
@@ -78,13 +78,16 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
     postOutput: (id: string, body: { worker_id: string; attempt: number; seq: number; lines: string[] } | { worker_id: string; output: string; timestamp: string }) =>
       post(P.OutputAck, path(R.taskOutput, { id }), body, undefined, "output"),
     getOutput: (id: string, since = 0) => get(P.OutputPage, path(R.taskOutput, { id }), { since }),
+    getTaskDiff: (id: string) => get(P.TaskDiff, path(R.taskDiff, { id })),
 
     // dispatch
-    /** Claim a task by id, or the best eligible one (`undefined`). null = nothing to claim (204/409). */
-    claim: async (workerId: string, taskId?: string): Promise<P.ClaimResponse | null> => {
+    /** Claim a task by id, or the best eligible one (`undefined`). null = nothing to claim (204/409).
+     * `busy`: codebases whose directory this worker is using (ClaimBody.busy_codebases). */
+    claim: async (workerId: string, taskId?: string, o: { busy?: string[] } = {}): Promise<P.ClaimResponse | null> => {
       try {
+        const busy = o.busy ? { busy_codebases: o.busy } : {};
         const res = await http.request("POST", R.claim, {
-          body: taskId ? { task_id: taskId, worker_id: workerId } : { worker_id: workerId },
+          body: taskId ? { task_id: taskId, worker_id: workerId, ...busy } : { worker_id: workerId, ...busy },
           headers: { "x-worker-id": workerId },
           timeoutMs: deadline("reconnect"),
         });

@@ -2,7 +2,7 @@
 // "Compatibility duties"). Chosen once, when registration shows which kind the server is
 // (the register answer carries `settings` only on servers with our additions); the
 // worker's loops call this interface and never ask which kind they talk to.
-import type { ClaimResponse, TaskHeartbeatResponse, TaskStatus } from "../protocol/index.ts";
+import type { ClaimResponse, TaskHeartbeatResponse, TaskStatus, WorktreeReport } from "../protocol/index.ts";
 import type { Client } from "./index.ts";
 
 /** A task's final report (or a release without status: back to pending). */
@@ -16,13 +16,15 @@ export interface FinalReport {
   result?: string | null;
   error?: string | null;
   session_id?: string | null;
+  /** A worktree run's outcome (our server stores it; a legacy one has nowhere to put it). */
+  worktree?: WorktreeReport | null;
 }
 
 export interface WorkerApi {
   /** A fact for logs and status: the server lacks our additions (settings, task heartbeats, `{}`-claim, batches). */
   readonly legacy: boolean;
-  /** Claims the best task this worker may take; null when there is none. */
-  claimNext(): Promise<ClaimResponse | null>;
+  /** Claims the best task this worker may take, none of a `busy` codebase (isolation.ts); null when there is none. */
+  claimNext(busy?: string[]): Promise<ClaimResponse | null>;
   /** A task the stream announced (the parsed event data, whatever its shape). */
   announced(task: unknown): void;
   /** A poll tick with free slots: find tasks the stream may have missed; `ours` says which codebases this worker serves. Throws when the server cannot be asked. */
@@ -45,7 +47,7 @@ export function createWorkerApi(client: Client, workerId: string, legacy: boolea
 function currentApi(client: Client, workerId: string): WorkerApi {
   return {
     legacy: false,
-    claimNext: () => client.claim(workerId),
+    claimNext: (busy) => client.claim(workerId, undefined, { busy }),
     announced() {
       // The `{}`-claim finds every eligible task: an announcement is just a reason to claim.
     },
@@ -69,6 +71,7 @@ function currentApi(client: Client, workerId: string): WorkerApi {
         result: r.result,
         error: r.error,
         session_id: r.session_id,
+        ...r.worktree,
       });
     },
   };
@@ -81,11 +84,13 @@ function currentApi(client: Client, workerId: string): WorkerApi {
  * a bare release.
  */
 function legacyApi(client: Client, workerId: string): WorkerApi {
-  const candidates = new Set<string>();
+  // task id -> its codebase: a task of a busy codebase stays a candidate until the codebase is free
+  const candidates = new Map<string, string | null>();
   return {
     legacy: true,
-    async claimNext() {
-      for (const id of candidates) {
+    async claimNext(busy = []) {
+      for (const [id, codebase] of candidates) {
+        if (codebase && busy.includes(codebase)) continue;
         candidates.delete(id);
         const c = await client.claim(workerId, id);
         if (c) return c;
@@ -93,11 +98,11 @@ function legacyApi(client: Client, workerId: string): WorkerApi {
       return null;
     },
     announced(t) {
-      const id = (t as { id?: unknown } | null)?.id;
-      if (typeof id === "string") candidates.add(id);
+      const task = t as { id?: unknown; codebase_id?: unknown } | null;
+      if (typeof task?.id === "string") candidates.set(task.id, typeof task.codebase_id === "string" ? task.codebase_id : null);
     },
     async poll(ours) {
-      for (const t of await client.listTasks({ status: "pending" })) if (ours(t.codebase_id ?? null)) candidates.add(t.id);
+      for (const t of await client.listTasks({ status: "pending" })) if (ours(t.codebase_id ?? null)) candidates.set(t.id, t.codebase_id ?? null);
     },
     async markRunning(taskId) {
       await client.updateStatus(taskId, { status: "running", worker_id: workerId });

@@ -2,7 +2,7 @@
 // config flags a client needs, the client itself, and codebase name -> id resolution.
 import { createClient, type Client } from "../client/index.ts";
 import type { Config } from "../config/schema.ts";
-import type { Codebase } from "../protocol/index.ts";
+import { Isolation, type Codebase } from "../protocol/index.ts";
 import { CliError, EXIT } from "../util/errors.ts";
 
 let tokenInUse: string | null = null;
@@ -67,6 +67,14 @@ export function positiveArg(value: unknown, flag: string): number | undefined {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new CliError(`--${flag}: expected a number > 0, got '${value}'`, EXIT.USAGE);
   return n;
+}
+
+/** --isolation: shared | worktree (PROTOCOL.md "Extensions"). */
+export function isolationArg(value: unknown): Isolation | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  const r = Isolation.safeParse(value);
+  if (!r.success) throw new CliError(`--isolation: expected shared or worktree, got '${value}'`, EXIT.USAGE);
+  return r.data;
 }
 
 /** Ids as people read them in tables: 8 characters. Task ids are UUIDv7, whose first

@@ -24,6 +24,7 @@ export default defineCommand({
     const { checkCodebasePath } = await import("../worker/registration.ts");
     // A bad codebase path is a config error (exit 78) before anything listens or says "up".
     for (const c of config.codebases) c.path = checkCodebasePath(c.name, c.path, config.allowed_paths);
+    (await import("../worker/worktree.ts")).checkWorktreeCodebases(config.codebases);
     const { startServer } = await import("../server/index.ts");
     const { startWorker } = await import("../worker/index.ts");
     const { sessionSyncHooks } = await import("../sessions/worker-sync.ts");

@@ -159,7 +159,7 @@ async function readFileLayer(file: string, base: PathBase, warnings: string[], i
 
 function codebasesFromJson(raw: unknown, file: string, base: PathBase, warnings: string[]): CodebaseEntry[] {
   if (!Array.isArray(raw)) return fail(`${file}: key "codebases": expected a list like [{"name": "app", "path": "/srv/app"}], got ${got(raw)}`);
-  const fields = ["name", "path", "description"];
+  const fields = ["name", "path", "description", "isolation"];
   const list = raw.map((e, i): CodebaseEntry => {
     const at = `${file}: codebases[${i}]`;
     if (typeof e === "string") return codebaseFromText(e, base, at);
@@ -174,6 +174,10 @@ function codebasesFromJson(raw: unknown, file: string, base: PathBase, warnings:
     const path = absPath((e.path as string).trim(), base);
     const entry: CodebaseEntry = { name: (e.name as string | undefined)?.trim() || basename(path), path };
     if (e.description !== undefined) entry.description = e.description as string;
+    if (e.isolation !== undefined) {
+      if (e.isolation !== "shared" && e.isolation !== "worktree") fail(`${at}: "isolation" must be "shared" or "worktree", got ${got(e.isolation)}`);
+      entry.isolation = e.isolation as "shared" | "worktree";
+    }
     return entry;
   });
   checkUnique(list, `${file}: key "codebases"`);
@@ -266,12 +270,16 @@ function fromText(k: KeyName, raws: string[], where: string, base: PathBase): un
   return value;
 }
 
-/** "name:path", or a bare path whose directory name becomes the name. */
+/** "name:path", or a bare path whose directory name becomes the name; either may end in ":shared" or ":worktree". */
 function codebaseFromText(text: string, base: PathBase, where: string): CodebaseEntry {
-  const m = /^([^/\\:.~][^/\\:]*):(.*)$/.exec(text.trim());
+  const iso = /:(shared|worktree)$/.exec(text.trim());
+  const body = iso ? text.trim().slice(0, iso.index) : text.trim();
+  const m = /^([^/\\:.~][^/\\:]*):(.*)$/.exec(body);
   if (m && !m[2]!.trim()) fail(`${where}: codebase "${text}": missing path after "${m[1]}:"`);
-  const path = absPath(m ? m[2]!.trim() : text.trim(), base);
-  return { name: m ? m[1]!.trim() : basename(path), path };
+  const path = absPath(m ? m[2]!.trim() : body, base);
+  const entry: CodebaseEntry = { name: m ? m[1]!.trim() : basename(path), path };
+  if (iso) entry.isolation = iso[1] as "shared" | "worktree";
+  return entry;
 }
 
 function checkUnique(list: CodebaseEntry[], where: string): void {

@@ -8,6 +8,8 @@ export const CodebaseEntry = z.object({
   name: z.string().min(1, "name must not be empty"),
   path: z.string().min(1, "path must not be empty"),
   description: z.string().optional(),
+  /** shared (default): in the directory, one task at a time; worktree: a git worktree per task. */
+  isolation: z.enum(["shared", "worktree"], { error: 'expected "shared" or "worktree"' }).optional(),
 });
 export type CodebaseEntry = z.infer<typeof CodebaseEntry>;
 
@@ -103,7 +105,7 @@ export const KEYS = {
     default: [],
     env: ["A2A_CODEBASES"],
     flag: "codebase",
-    description: "Codebases this worker serves: [{name, path, description}]; env/flag form name:path (repeatable / comma list)",
+    description: "Codebases this worker serves: [{name, path, description, isolation}]; env/flag form name:path[:worktree] (repeatable / comma list)",
     scope: ["worker"],
   },
   opencode_bin: {
@@ -175,6 +177,25 @@ export const KEYS = {
     env: ["A2A_SYNC_SESSIONS"],
     flag: "sync-sessions",
     description: "Sync OpenCode session history to the server",
+    scope: ["worker"],
+  },
+  git_author_name: {
+    schema: z.string().min(1),
+    kind: "string",
+    default: "CodeTether",
+    env: ["A2A_GIT_AUTHOR_NAME"],
+    flag: "git-author-name",
+    description: "Author of the commits a worktree task's changes are saved in",
+    scope: ["worker"],
+  },
+  git_author_email: {
+    schema: z.string().min(1),
+    kind: "string",
+    default: (c: Record<string, unknown>) => `codetether@${String(c.worker_name ?? "localhost").replace(/[^A-Za-z0-9.-]/g, "-")}`,
+    defaultText: "codetether@<worker_name>",
+    env: ["A2A_GIT_AUTHOR_EMAIL"],
+    flag: "git-author-email",
+    description: "Email of that author",
     scope: ["worker"],
   },
   allowed_paths: {

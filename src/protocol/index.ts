@@ -137,6 +137,14 @@ export const MonitorWorkers = z.looseObject({ workers: z.array(MonitorWorker) })
 
 // ---------- codebases ----------
 
+/**
+ * Extension (issue 15): how a worker runs a codebase's tasks. `shared`: in the codebase
+ * directory, one task at a time per worker; `worktree` (git): each task in a git worktree of
+ * its own on branch `codetether/<task id>`, side by side.
+ */
+export const Isolation = z.enum(["shared", "worktree"]);
+export type Isolation = z.infer<typeof Isolation>;
+
 export const CreateCodebaseBody = z.object({
   name: z.string().min(1).max(200),
   path: z.string().min(1).max(4096),
@@ -145,6 +153,8 @@ export const CreateCodebaseBody = z.object({
   agent_config: z.record(z.string(), z.unknown()).optional().nullable(),
   /** Extension: a path already registered under another name is renamed instead of refused (409 codebase_exists). */
   rename: z.boolean().optional(),
+  /** Extension: absent keeps what the record has (default shared). */
+  isolation: Isolation.optional().nullable(),
 });
 export type CreateCodebaseBody = z.infer<typeof CreateCodebaseBody>;
 
@@ -157,6 +167,7 @@ export const Codebase = z.looseObject({
   agent_config: z.record(z.string(), z.unknown()).nullable().default(null),
   registered_at: z.string().default(""),
   status: z.string().default(""),
+  isolation: Isolation.nullable().optional().catch(null),
 });
 export type Codebase = Known<typeof Codebase>;
 
@@ -178,6 +189,10 @@ const ModelRef = z
   .regex(/^[^/:\s]+[/:].+$/, "expected provider/model")
   .transform((m) => (m.includes("/") ? m : m.replace(":", "/")));
 
+/** A worktree run's change against the commit it started from (`git diff --numstat` totals). */
+export const DiffStat = z.object({ files: z.number().int().min(0), insertions: z.number().int().min(0), deletions: z.number().int().min(0) });
+export type DiffStat = z.infer<typeof DiffStat>;
+
 export const CreateTaskBody = z.object({
   codebase_id: z.string().max(200).nullable().optional(),
   prompt: z.string().min(1, "must not be empty").max(512 * 1024),
@@ -190,6 +205,8 @@ export const CreateTaskBody = z.object({
   target_agent_name: z.string().max(200).optional().nullable(),
   timeout_s: z.number().positive().max(7 * 24 * 3600).optional().nullable(),
   max_attempts: z.number().int().min(1).max(100).default(3),
+  /** Extension: overrides the codebase's isolation for this task. */
+  isolation: Isolation.optional().nullable(),
 });
 export type CreateTaskBody = z.infer<typeof CreateTaskBody>;
 
@@ -216,6 +233,14 @@ export const Task = z.looseObject({
   lease_expires_at: z.string().nullable().default(null),
   cancel_requested: z.boolean().default(false),
   output_truncated: z.boolean().optional(),
+  isolation: Isolation.nullable().optional().catch(null),
+  // A worktree run's outcome (extension; null/absent otherwise): its branch, its commit (null
+  // when the agent changed nothing), the change against the start, and whether the stored
+  // diff (GET .../tasks/{id}/diff) was cut at the cap.
+  branch: z.string().nullable().optional(),
+  commit: z.string().nullable().optional(),
+  diff_stat: DiffStat.nullable().optional().catch(null),
+  diff_truncated: z.boolean().nullable().optional(),
   created_at: z.string().default(""),
   updated_at: z.string().default(""),
   started_at: z.string().nullable().default(null),
@@ -279,11 +304,24 @@ export const OutputPage = z.looseObject({
   truncated: z.boolean().optional(),
 });
 export type OutputPage = Known<typeof OutputPage>;
+/** GET .../tasks/{id}/diff (extension): a worktree run's diff as stored; null when none was reported. */
+export const TaskDiff = z.looseObject({ task_id: z.string(), diff: z.string().nullable(), truncated: z.boolean().default(false) });
+export type TaskDiff = Known<typeof TaskDiff>;
+
 export const OutputQuery = z.object({ since: z.coerce.number().int().min(0).default(0) });
 
 // ---------- dispatch ----------
 
-export const ClaimBody = z.object({ task_id: Id.optional().nullable(), worker_id: Id.optional().nullable() });
+export const ClaimBody = z.object({
+  task_id: Id.optional().nullable(),
+  worker_id: Id.optional().nullable(),
+  /**
+   * Extension (issue 15): codebases whose directory a task of this worker is using now.
+   * Their tasks are not claimable by this worker unless the task's own isolation is
+   * `worktree`. Absent (legacy workers): no restriction.
+   */
+  busy_codebases: z.array(z.string().max(200)).max(10000).optional().nullable(),
+});
 /** Older servers answer without `attempt` and `task` (the worker then fetches the task). */
 export const ClaimResponse = z.looseObject({
   success: z.literal(true),
@@ -303,6 +341,20 @@ export const TaskHeartbeatResponse = z.looseObject({
 });
 export type TaskHeartbeatResponse = Known<typeof TaskHeartbeatResponse>;
 
+/** The server keeps at most this much of a worktree run's diff (bytes of UTF-8). */
+export const DIFF_CAP_BYTES = 1024 * 1024;
+
+/** Extension: what a worktree run reports with its final state (see Task). */
+export const WorktreeReport = z.object({
+  branch: z.string().max(500).optional().nullable(),
+  commit: z.string().max(100).optional().nullable(),
+  diff_stat: DiffStat.optional().nullable(),
+  diff_truncated: z.boolean().optional().nullable(),
+  /** The change as `git diff`, cut by the worker at DIFF_CAP_BYTES (the server cuts there too). */
+  diff: z.string().max(4 * DIFF_CAP_BYTES).optional().nullable(),
+});
+export type WorktreeReport = z.infer<typeof WorktreeReport>;
+
 export const ReleaseBody = z.object({
   task_id: Id,
   worker_id: Id.optional().nullable(),
@@ -311,6 +363,7 @@ export const ReleaseBody = z.object({
   error: z.string().max(1024 * 1024).optional().nullable(),
   session_id: z.string().max(200).optional().nullable(),
   attempt: z.number().int().min(0).optional().nullable(),
+  ...WorktreeReport.shape,
 });
 export type ReleaseBody = z.infer<typeof ReleaseBody>;
 

@@ -33,6 +33,8 @@ export const ROUTES = {
   taskStatus: "/v1/opencode/tasks/:id/status",
   taskOutput: "/v1/opencode/tasks/:id/output",
   taskOutputStream: "/v1/opencode/tasks/:id/output/stream",
+  /** A worktree run's stored diff (isolation, issue 15). */
+  taskDiff: "/v1/opencode/tasks/:id/diff",
 
   // dispatch
   stream: "/v1/worker/tasks/stream",

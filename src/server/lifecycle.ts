@@ -7,7 +7,7 @@
 //   running -> pending (lease expired, released without status, worker unregistered)
 //           -> failed instead once attempt >= max_attempts; -> cancelled if cancel was asked
 //   pending -> cancelled (cancel)      final states never change again.
-import { isFinal, type TaskStatus } from "../protocol/index.ts";
+import { DIFF_CAP_BYTES, isFinal, type TaskStatus, type WorktreeReport } from "../protocol/index.ts";
 import { badRequest, HttpError } from "./http.ts";
 import type { TaskRow } from "./store/types.ts";
 
@@ -17,7 +17,7 @@ export interface Caller {
   attempt: number | null;
 }
 
-export interface Outcome {
+export interface Outcome extends Omit<WorktreeReport, "diff"> {
   result?: string | null;
   error?: string | null;
   session_id?: string | null;
@@ -52,10 +52,34 @@ export function finish(t: TaskRow, status: TaskStatus, o: Outcome, now: string):
     result: o.result ?? t.result,
     error: o.error ?? (status === "cancelled" && !t.error ? "cancelled" : t.error),
     session_id: o.session_id ?? t.session_id,
+    ...worktreeOutcome(t, o),
     lease_expires_at: null,
     completed_at: now,
     updated_at: now,
   };
+}
+
+/** A worktree run's report, in the task's columns; a report without one keeps what the task has. */
+function worktreeOutcome(t: TaskRow, o: Outcome): Partial<TaskRow> {
+  if (!o.branch) return {};
+  return {
+    branch: o.branch,
+    commit_sha: o.commit ?? null,
+    diff_files: o.diff_stat?.files ?? null,
+    diff_insertions: o.diff_stat?.insertions ?? null,
+    diff_deletions: o.diff_stat?.deletions ?? null,
+    diff_truncated: o.diff_truncated ?? t.diff_truncated,
+  };
+}
+
+/** A reported diff as the server keeps it: at most DIFF_CAP_BYTES, cut at a line end when one is near. */
+export function capDiff(diff: string, truncated: boolean): { diff: string; truncated: boolean } {
+  const bytes = Buffer.from(diff);
+  if (bytes.length <= DIFF_CAP_BYTES) return { diff, truncated };
+  let cut = bytes.subarray(0, DIFF_CAP_BYTES).toString("utf8").replace(/\uFFFD$/, "");
+  const nl = cut.lastIndexOf("\n");
+  if (nl > cut.length - 4096) cut = cut.slice(0, nl + 1);
+  return { diff: cut, truncated: true };
 }
 
 /** A running task loses its run: back to pending, or to a final state when retrying is pointless. */

@@ -3,6 +3,7 @@
 import type { Client } from "../client/index.ts";
 import type { Config } from "../config/schema.ts";
 import { findOpencode, opencodeReader } from "../opencode/index.ts";
+import { worktreeParent, worktreesDir } from "../worker/worktree.ts";
 import { syncSessions, type SyncResult, type SyncTarget } from "./sync.ts";
 
 export interface RoundOptions {
@@ -27,12 +28,17 @@ export async function syncRound(o: RoundOptions): Promise<SyncResult> {
     workerId: o.config.worker_id,
     dataDir: o.config.data_dir,
     reader: opencodeReader(bin, o.env),
-    target: o.target,
+    target: withWorktrees(o.target, worktreesDir(o.config.data_dir, o.config.worker_id)),
     redact: o.redact,
     codebaseId: o.codebaseId,
     dryRun: o.dryRun,
     taskOf: (sid) => o.taskOf?.(sid) ?? bySession.get(sid),
   });
+}
+
+/** Sessions of worktree tasks (their directory is <worktrees>/<codebase id>/<task id>/...) belong to that codebase. */
+function withWorktrees(t: SyncTarget, dir: string): SyncTarget {
+  return { ...t, codebases: [...t.codebases, ...t.codebases.map((c) => ({ id: c.id, path: worktreeParent(dir, c.id) }))] };
 }
 
 /** The sync target as the server knows it: this worker's codebases and its global codebase. */

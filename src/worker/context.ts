@@ -3,20 +3,25 @@ import { createClient, type Client } from "../client/index.ts";
 import { createWorkerApi, type WorkerApi } from "../client/worker-api.ts";
 import { secretStrings } from "../config/resolve.ts";
 import type { Config } from "../config/schema.ts";
-import type { Settings } from "../protocol/index.ts";
+import type { Isolation, Settings } from "../protocol/index.ts";
 import { makeRedactor } from "../util/redact.ts";
+import { createDirectoryLocks, type DirectoryLocks } from "./isolation.ts";
 import { spoolDir } from "./spool.ts";
 
 export interface RegisteredCodebase {
   id: string;
   name: string;
   path: string;
+  /** From the server's record (or this worker's config); absent: shared. */
+  isolation?: Isolation;
 }
 
 export interface RunningTask {
   id: string;
   attempt: number | null;
   started_at: string;
+  /** The codebase whose directory it runs in (shared isolation), else null; see isolation.ts. */
+  occupies: string | null;
   /** Stops the agent; the reason decides what is reported. */
   abort: (reason: AbortReason) => void;
 }
@@ -48,6 +53,8 @@ export interface WorkerContext {
   globalCodebaseId: string | null;
   codebases: Map<string, RegisteredCodebase>;
   running: Map<string, RunningTask>;
+  /** One task per shared codebase directory at a time (isolation.ts). */
+  directories: DirectoryLocks;
   spoolDir: string;
   redact: (s: string) => string;
   stats: { completed: number; failed: number; cancelled: number; lastContact: string | null };
@@ -75,6 +82,7 @@ export function createContext(config: Config, instance: WorkerInstance, replaced
     globalCodebaseId: null,
     codebases: new Map(),
     running: new Map(),
+    directories: createDirectoryLocks(),
     spoolDir: spoolDir(config.data_dir, workerId),
     redact: makeRedactor(secretStrings(config)),
     stats: { completed: 0, failed: 0, cancelled: 0, lastContact: null },

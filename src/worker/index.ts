@@ -12,6 +12,7 @@ import { acquireWorkerLock, previousInstance, recordInstance } from "./lock.ts";
 import { checkCodebasePath, registerWithRetry, workerHeartbeatLoop } from "./registration.ts";
 import { deliverSpool } from "./report.ts";
 import { agentsDir, runClaimedTask } from "./runner.ts";
+import { checkWorktreeCodebases, pruneStaleWorktrees, worktreesDir } from "./worktree.ts";
 import { statusWriter, type StatusWriter } from "./status-file.ts";
 
 export type { WorkerContext };
@@ -83,7 +84,9 @@ async function takeHost(config: Config): Promise<Host> {
   const workerId = config.worker_id;
   // Bad codebase paths are config errors: refuse before taking the lock or calling the server.
   for (const c of config.codebases) c.path = checkCodebasePath(c.name, c.path, config.allowed_paths);
+  checkWorktreeCodebases(config.codebases);
   const unlock = await acquireWorkerLock(config.data_dir, workerId);
+  await pruneStaleWorktrees(worktreesDir(config.data_dir, workerId), config.codebases);
   // Holding the lock, we are this worker's only incarnation: what an earlier one left
   // running is stopped before anything is claimed, and the watchdog stops ours if we die.
   const agents = agentsDir(config.data_dir, workerId);

@@ -9,7 +9,7 @@ import { isAbsolute, relative, resolve } from "node:path";
 import { version } from "../../package.json";
 import { ApiError } from "../client/index.ts";
 import { createWorkerApi } from "../client/worker-api.ts";
-import { Settings, WORKER_ID_IN_USE, WORKER_REPLACED, type RegisterWorkerBody } from "../protocol/index.ts";
+import { Settings, WORKER_ID_IN_USE, WORKER_REPLACED, type Isolation, type RegisterWorkerBody } from "../protocol/index.ts";
 import { backoffDelay, POLICIES, sleep } from "../util/backoff.ts";
 import { CliError, EXIT, errorMessage } from "../util/errors.ts";
 import { log } from "../util/log.ts";
@@ -32,12 +32,18 @@ export function checkCodebasePath(name: string, path: string, allowed: string[],
   return real;
 }
 
-export async function registerLocalCodebase(ctx: WorkerContext, c: { name: string; path: string; description?: string | null }): Promise<RegisteredCodebase> {
+export async function registerLocalCodebase(
+  ctx: WorkerContext,
+  c: { name: string; path: string; description?: string | null; isolation?: Isolation },
+): Promise<RegisteredCodebase> {
   const path = checkCodebasePath(c.name, c.path, ctx.config.allowed_paths, EXIT.FAILURE);
   // This worker's config names its codebases: a name changed there is a rename, not a conflict.
-  const res = await ctx.client.registerCodebase({ name: c.name, path, description: c.description ?? null, worker_id: ctx.workerId, rename: true });
+  // No isolation in the config keeps the server's (`codebase register --isolation`).
+  const res = await ctx.client.registerCodebase({ name: c.name, path, description: c.description ?? null, worker_id: ctx.workerId, rename: true, isolation: c.isolation });
   if (!("codebase" in res)) throw new Error(`server did not register codebase '${c.name}'`);
-  const cb = { id: res.codebase.id, name: c.name, path };
+  // A legacy server keeps no isolation: the config's then.
+  const isolation = res.codebase.isolation ?? c.isolation;
+  const cb = { id: res.codebase.id, name: c.name, path, ...(isolation ? { isolation } : {}) };
   const known = ctx.codebases.has(cb.id);
   ctx.codebases.set(cb.id, cb);
   if (!known) ctx.routingChanged?.();

@@ -5,7 +5,7 @@ import { homedir } from "node:os";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ApiError } from "../client/index.ts";
-import type { ClaimResponse, Task } from "../protocol/index.ts";
+import type { ClaimResponse, Isolation, Task, WorktreeReport } from "../protocol/index.ts";
 import { log } from "../util/log.ts";
 import { sleep } from "../util/backoff.ts";
 import type { AbortReason, WorkerContext } from "./context.ts";
@@ -13,6 +13,8 @@ import { createOutputSink } from "./output.ts";
 import { findOpencode, opencodeNotFoundMessage, runOpencode } from "../opencode/index.ts";
 import { deliverReport } from "./report.ts";
 import { writeReport, type Report } from "./spool.ts";
+import { effectiveIsolation, occupiedCodebase } from "./isolation.ts";
+import { createWorktree, whyNotWorktree, worktreeParent, worktreesDir, type Worktree } from "./worktree.ts";
 import { checkCodebasePath, isReplaced, registerLocalCodebase } from "./registration.ts";
 import { EXIT, errorMessage } from "../util/errors.ts";
 
@@ -21,6 +23,7 @@ interface Outcome {
   result?: string | null;
   error?: string | null;
   session_id?: string | null;
+  worktree?: WorktreeReport | null;
 }
 
 export async function runClaimedTask(ctx: WorkerContext, claim: ClaimResponse, onDone?: (t: Task, o: Outcome) => void): Promise<void> {
@@ -37,7 +40,9 @@ export async function runClaimedTask(ctx: WorkerContext, claim: ClaimResponse, o
     reason = r;
     ac.abort(r);
   };
-  ctx.running.set(taskId, { id: taskId, attempt, started_at: new Date().toISOString(), abort });
+  // Synchronously after the claim, before any await: the next claim of this fill names the codebase busy.
+  const occupies = occupiedCodebase(ctx, task);
+  ctx.running.set(taskId, { id: taskId, attempt, started_at: new Date().toISOString(), occupies, abort });
   log("info", "task claimed", { task: taskId, attempt, agent: task.agent_type, codebase: task.codebase_id });
 
   const output = createOutputSink({
@@ -54,7 +59,7 @@ export async function runClaimedTask(ctx: WorkerContext, claim: ClaimResponse, o
   try {
     // Progress only: the final report carries the outcome whether or not this arrived.
     await ctx.api.markRunning(taskId).catch((err) => log("debug", `could not mark task ${taskId} running: ${errorMessage(err)}`, { task: taskId }));
-    outcome = await execute(ctx, task, ac.signal, (l) => output.push(l));
+    outcome = await inDirectory(ctx, occupies, ac.signal, () => execute(ctx, task, ac.signal, (l) => output.push(l)));
   } catch (err) {
     outcome = { status: "failed", error: `worker error: ${errorMessage(err)}` };
   } finally {
@@ -79,6 +84,7 @@ export async function runClaimedTask(ctx: WorkerContext, claim: ClaimResponse, o
     result: outcome.result != null ? ctx.redact(outcome.result) : null,
     error: outcome.error != null ? ctx.redact(outcome.error) : null,
     session_id: outcome.session_id ?? null,
+    worktree: outcome.worktree ? { ...outcome.worktree, diff: outcome.worktree.diff != null ? ctx.redact(outcome.worktree.diff) : null } : null,
     created_at: new Date().toISOString(),
   };
   const path = writeReport(ctx.spoolDir, report);
@@ -97,6 +103,17 @@ export async function runClaimedTask(ctx: WorkerContext, claim: ClaimResponse, o
     error: report.error ? report.error.slice(0, 200) : undefined,
   });
   onDone?.(task, outcome);
+}
+
+/** Runs `fn` holding the codebase directory (shared isolation); the lease keeps beating while it waits. */
+async function inDirectory<T>(ctx: WorkerContext, codebase: string | null, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  if (!codebase) return fn();
+  const release = await ctx.directories.acquire(codebase, signal);
+  try {
+    return await fn();
+  } finally {
+    release();
+  }
 }
 
 async function heartbeatLoop(ctx: WorkerContext, taskId: string, attempt: number | null, abort: (r: AbortReason) => void, signal: AbortSignal) {
@@ -141,6 +158,48 @@ async function execute(ctx: WorkerContext, task: Task, signal: AbortSignal, onLi
   const cwd = codebasePath(ctx, task) ?? (await adoptCodebase(ctx, task.codebase_id!));
   if (!cwd) return { status: "failed", error: `codebase ${task.codebase_id} is not registered on worker ${ctx.workerId}` };
   if (!existsSync(cwd) || !statSync(cwd).isDirectory()) return { status: "failed", error: `codebase path ${cwd} is not a directory on worker ${ctx.workerId}` };
+  if (effectiveIsolation(ctx, task) === "worktree") return inWorktree(ctx, task, cwd, (dir) => runAgent(ctx, task, dir, signal, onLine));
+  return runAgent(ctx, task, cwd, signal, onLine);
+}
+
+/**
+ * A worktree task: the agent runs in a worktree of its own; whatever the run's end, its
+ * changes are committed on the task's branch and the worktree removed (see worktree.ts).
+ */
+async function inWorktree(ctx: WorkerContext, task: Task, path: string, run: (cwd: string) => Promise<Outcome>): Promise<Outcome> {
+  const why = whyNotWorktree(path);
+  if (why) return { status: "failed", error: `codebase ${task.codebase_id}: ${why}` };
+  const author = { name: ctx.config.git_author_name, email: ctx.config.git_author_email };
+  let wt: Worktree;
+  try {
+    const dir = worktreeParent(worktreesDir(ctx.config.data_dir, ctx.workerId), task.codebase_id!);
+    wt = await createWorktree({ path, taskId: task.id, dir, author });
+  } catch (err) {
+    return { status: "failed", error: `cannot create a worktree for task ${task.id}: ${errorMessage(err)}` };
+  }
+  let outcome: Outcome;
+  try {
+    outcome = await run(wt.cwd);
+  } catch (err) {
+    outcome = { status: "failed", error: `worker error: ${errorMessage(err)}` };
+  }
+  try {
+    const worktree = await wt.finish(commitMessage(task));
+    log("info", "worktree task committed", { task: task.id, branch: worktree.branch, commit: worktree.commit ?? "(no changes)" });
+    return { ...outcome, worktree };
+  } catch (err) {
+    log("warn", `could not commit the changes of task ${task.id}: ${errorMessage(err)}`, { task: task.id });
+    return { ...outcome, error: outcome.error ?? `the agent's changes could not be committed: ${errorMessage(err)}` };
+  }
+}
+
+/** The task's title (or its prompt's first line), and which task it was. */
+function commitMessage(task: Task): string {
+  const subject = (task.title || task.prompt.split("\n").find((l) => l.trim()) || "task").trim().slice(0, 72);
+  return `${subject}\n\nCodeTether-Task: ${task.id}\n`;
+}
+
+async function runAgent(ctx: WorkerContext, task: Task, cwd: string, signal: AbortSignal, onLine: (l: string) => void): Promise<Outcome> {
   const bin = findOpencode(ctx.config.opencode_bin);
   if (!bin) return { status: "failed", error: opencodeNotFoundMessage(ctx.config.opencode_bin) };
   const timeoutS = task.timeout_s ?? ctx.config.task_timeout;
@@ -174,7 +233,7 @@ async function adoptCodebase(ctx: WorkerContext, id: string): Promise<string | n
     const cb = await ctx.client.getCodebase(id);
     if (cb.worker_id !== ctx.workerId) return null;
     const path = checkCodebasePath(cb.name, cb.path, ctx.config.allowed_paths, EXIT.FAILURE);
-    ctx.codebases.set(cb.id, { id: cb.id, name: cb.name, path });
+    ctx.codebases.set(cb.id, { id: cb.id, name: cb.name, path, ...(cb.isolation ? { isolation: cb.isolation } : {}) });
     log("info", "codebase adopted", { codebase: cb.name, id: cb.id, path });
     return path;
   } catch (err) {
@@ -184,7 +243,7 @@ async function adoptCodebase(ctx: WorkerContext, id: string): Promise<string | n
 }
 
 async function registerCodebaseTask(ctx: WorkerContext, task: Task): Promise<Outcome> {
-  const m = task.metadata as { name?: string; path?: string; description?: string };
+  const m = task.metadata as { name?: string; path?: string; description?: string; isolation?: Isolation };
   if (!m.path || !m.name) return { status: "failed", error: "register_codebase task needs metadata.name and metadata.path" };
   // Not ours: hand it back so a worker that has the path can take it (max_attempts bounds the search).
   try {
@@ -193,7 +252,8 @@ async function registerCodebaseTask(ctx: WorkerContext, task: Task): Promise<Out
     return { status: null, error: `${errorMessage(err)} on worker ${ctx.workerId}` };
   }
   try {
-    const cb = await registerLocalCodebase(ctx, { name: m.name, path: m.path, description: m.description });
+    const isolation = m.isolation === "worktree" || m.isolation === "shared" ? m.isolation : undefined;
+    const cb = await registerLocalCodebase(ctx, { name: m.name, path: m.path, description: m.description, isolation });
     return { status: "completed", result: cb.id };
   } catch (err) {
     return { status: "failed", error: errorMessage(err) };

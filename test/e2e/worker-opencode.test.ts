@@ -143,9 +143,10 @@ describe("worker with the real OpenCode", () => {
 
   test("three concurrent tasks on one worker overlap (all in the model at once) and all complete", async () => {
     // Each "together" answer waits until all three runs are in the model call: run one at a
-    // time, the first would wait for ever and the test would fail.
+    // time, the first would wait for ever and the test would fail. In the home directory
+    // (global): a shared codebase runs one task at a time (isolation.test.ts).
     const ts = await Promise.all(
-      [1, 2, 3].map((i) => server.client.createTask({ codebase_id: repoId, prompt: `task ${i} together`, agent_type: "build", model: oc.model })),
+      [1, 2, 3].map((i) => server.client.createTask({ codebase_id: "global", prompt: `task ${i} together`, agent_type: "build", model: oc.model })),
     );
     for (const t of ts) {
       const done = await waitTask(server.client, t.id, (x) => x.status !== "pending" && x.status !== "running", `task ${t.id}`, 120_000);

@@ -122,11 +122,11 @@ describe("codebase", () => {
 
     const list = json((await ct(["codebase", "list", "--json"])).stdout);
     const row = list.codebases.find((c: { id: string }) => c.id === id);
-    expect(Object.keys(row).sort()).toEqual(["description", "id", "name", "path", "registered_at", "status", "worker_id"]);
-    expect(row).toMatchObject({ name: "second", path: join(tmp.path, "repo2"), worker_id: "w-op" });
+    expect(Object.keys(row).sort()).toEqual(["description", "id", "isolation", "name", "path", "registered_at", "status", "worker_id"]);
+    expect(row).toMatchObject({ name: "second", path: join(tmp.path, "repo2"), worker_id: "w-op", isolation: "shared" });
     const human = await ct(["codebase", "list"]);
     expect(human.code).toBe(0);
-    expect(human.stdout.split("\n")[0]).toMatch(/^ID\s+NAME\s+WORKER\s+STATUS\s+PATH$/);
+    expect(human.stdout.split("\n")[0]).toMatch(/^ID\s+NAME\s+WORKER\s+STATUS\s+ISOLATION\s+PATH$/);
     expect(human.stdout).toContain(id);
   }, T);
 

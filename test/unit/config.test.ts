@@ -302,6 +302,22 @@ describe("codebases and paths", () => {
     expect((await resolve({ flags: { codebase: "one:/1" } })).config.codebases).toEqual([{ name: "one", path: "/1" }]);
   });
 
+  test("isolation: a file entry's \"isolation\", or a :worktree / :shared suffix on the text form; anything else is an error", async () => {
+    const f = writeJson(join(root, "etc3", "c.json"), { codebases: [{ name: "api", path: "/srv/api", isolation: "worktree" }, "web:/srv/web:shared"] });
+    expect((await resolve({ flags: { config: f } })).config.codebases).toEqual([
+      { name: "api", path: "/srv/api", isolation: "worktree" },
+      { name: "web", path: "/srv/web", isolation: "shared" },
+    ]);
+    const r = await resolve({ env: { A2A_CODEBASES: "api:/srv/api:worktree,/srv/docs:worktree,plain:/srv/plain" } });
+    expect(r.config.codebases).toEqual([
+      { name: "api", path: "/srv/api", isolation: "worktree" },
+      { name: "docs", path: "/srv/docs", isolation: "worktree" },
+      { name: "plain", path: "/srv/plain" },
+    ]);
+    writeJson(f, { codebases: [{ name: "api", path: "/srv/api", isolation: "copy" }] });
+    expect((await configError({ flags: { config: f } })).message).toBe(`config: ${f}: codebases[0]: "isolation" must be "shared" or "worktree", got "copy"`);
+  });
+
   test("bad codebase text is an error naming the source", async () => {
     expect((await configError({ env: { A2A_CODEBASES: "api:" } })).message).toBe('config: env A2A_CODEBASES="api:": codebase "api:": missing path after "api:"');
     expect((await configError({ flags: { codebase: ["a:/x", "a:/y"] } })).message).toContain('flag --codebase "a:/x,a:/y": codebase name "a" is used twice');

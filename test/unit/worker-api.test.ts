@@ -29,6 +29,15 @@ describe("legacy worker api", () => {
     expect(foreign.status).toBe("pending");
   });
 
+  test("a task of a busy codebase stays a candidate until the codebase is free (the server does not know busy_codebases)", async () => {
+    const api = createWorkerApi(client, "w-api", true);
+    const t = legacy.addTask({ prompt: "busy", agent_type: "echo", codebase_id: "mine" });
+    api.announced({ id: t.id, codebase_id: "mine" });
+    expect(await api.claimNext(["mine"])).toBeNull();
+    expect(t.status).toBe("pending");
+    expect((await api.claimNext(["other"]))?.task_id).toBe(t.id);
+  });
+
   test("running by PUT, output line by line, no lease, final state by PUT then release", async () => {
     const api = createWorkerApi(client, "w-api", true);
     const t = legacy.addTask({ prompt: "d", agent_type: "echo" });

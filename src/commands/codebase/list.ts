@@ -24,8 +24,8 @@ export default defineCommand({
       process.stdout.write("no codebases registered (codetether codebase register NAME PATH)\n");
       return;
     }
-    const rows = codebases.map((c) => [c.id, c.name, c.worker_id ?? "-", c.status, c.path]);
-    process.stdout.write(table(["ID", "NAME", "WORKER", "STATUS", "PATH"], rows));
+    const rows = codebases.map((c) => [c.id, c.name, c.worker_id ?? "-", c.status, c.isolation ?? "shared", c.path]);
+    process.stdout.write(table(["ID", "NAME", "WORKER", "STATUS", "ISOLATION", "PATH"], rows));
   },
 });
 
@@ -39,5 +39,7 @@ export function codebaseJson(c: Codebase) {
     worker_id: c.worker_id ?? null,
     status: c.status ?? null,
     registered_at: c.registered_at ?? null,
+    // never set (or a server that keeps none): what workers do by default
+    isolation: c.isolation ?? "shared",
   };
 }

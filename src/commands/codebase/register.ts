@@ -7,7 +7,7 @@ import { homedir, hostname } from "node:os";
 import { resolve } from "node:path";
 import { ApiError, type Client } from "../../client/index.ts";
 import { CliError, EXIT } from "../../util/errors.ts";
-import { clientFor, positiveArg } from "../_api.ts";
+import { clientFor, isolationArg, positiveArg } from "../_api.ts";
 import type { Codebase, Task } from "../../protocol/index.ts";
 import { note, printJson, spinner } from "../_output.ts";
 import { follow } from "../task/_follow.ts";
@@ -24,6 +24,11 @@ const cfg = commandConfig(
     wait: { type: "boolean", description: "Without --worker-id: wait until a worker has registered PATH, then print the codebase id" },
     timeout: { type: "string", valueHint: "seconds", description: "With --wait: give up after SECONDS (default 60) and cancel the registration" },
     rename: { type: "boolean", description: "PATH is already registered under another name: rename that codebase to NAME (refused without it)" },
+    isolation: {
+      type: "string",
+      valueHint: "shared|worktree",
+      description: "shared (default): tasks run in PATH one at a time per worker; worktree (git): each in its own git worktree, side by side",
+    },
     ...jsonArg,
   },
   ["worker_name", "worker_id"],
@@ -37,6 +42,7 @@ export default defineCommand({
       "With --worker-id it belongs to that worker (PATH must exist here when that worker runs on this machine).\n" +
       "Without it, the first worker that has PATH registers it: prints the pending task id, or with --wait waits (up to --timeout, default 60s) and prints the codebase id.\n" +
       "A PATH already registered under another name is refused (exit 1, naming it) unless --rename.\n" +
+      "--isolation worktree runs each task in its own git worktree (branch codetether/<task id>); see codetether task diff.\n" +
       "Example: codetether codebase register api /srv/api --worker-id build-1 --description 'public API'",
   },
   args: cfg.args,
@@ -49,6 +55,7 @@ export default defineCommand({
     const description = typeof args.description === "string" ? args.description : null;
     if (args.timeout !== undefined && !args.wait) throw new CliError("--timeout applies only with --wait", EXIT.USAGE);
     const timeoutS = positiveArg(args.timeout, "timeout") ?? DEFAULT_WAIT_S;
+    const isolation = isolationArg(args.isolation);
 
     let pathChecked = false;
     if (workerId) {
@@ -66,7 +73,7 @@ export default defineCommand({
 
     let res: Awaited<ReturnType<typeof client.registerCodebase>>;
     try {
-      res = await client.registerCodebase({ name, path, description, worker_id: workerId, ...(args.rename ? { rename: true } : {}) });
+      res = await client.registerCodebase({ name, path, description, worker_id: workerId, ...(args.rename ? { rename: true } : {}), ...(isolation ? { isolation } : {}) });
     } catch (err) {
       if (err instanceof ApiError && err.status === 409 && /^codebase_(exists|is_global)$/.test(err.code)) {
         // The server's message names the existing codebase and how to rename it; drop the "POST /v1/...: 409" prefix.

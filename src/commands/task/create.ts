@@ -2,7 +2,7 @@
 // with its outcome (0 completed, 1 failed, 130 cancelled) so scripts can chain on it.
 import { defineCommand } from "../_command.ts";
 import { CliError, EXIT } from "../../util/errors.ts";
-import { clientFor, findSession, intArg, positiveArg, resolveCodebase } from "../_api.ts";
+import { clientFor, findSession, intArg, isolationArg, positiveArg, resolveCodebase } from "../_api.ts";
 import { commandConfig, jsonArg } from "../_shared.ts";
 import { readPrompt, str, submitTask } from "./_submit.ts";
 
@@ -16,6 +16,7 @@ const cfg = commandConfig(["client"], {
   timeout: { type: "string", valueHint: "seconds", description: "Stop the agent after this long (default: the worker's task_timeout)" },
   "target-worker": { type: "string", valueHint: "id", description: "Only this worker may run it" },
   "max-attempts": { type: "string", valueHint: "n", description: "Attempts before it fails (default: 3)" },
+  isolation: { type: "string", valueHint: "shared|worktree", description: "Override the codebase's isolation: worktree runs it in a git worktree on branch codetether/<id>" },
   resume: { type: "string", valueHint: "session-id", description: "Continue this OpenCode session (its history is the agent's context)" },
   wait: { type: "boolean", description: "Follow the output until the task ends; exit code = outcome" },
   raw: { type: "boolean", description: "With --wait: print OpenCode's raw JSON events, not the agent's text and tool lines" },
@@ -57,6 +58,7 @@ export default defineCommand({
         timeout_s: positiveArg(args.timeout, "timeout"),
         target_worker_id: str(args["target-worker"]),
         max_attempts: intArg(args["max-attempts"], "max-attempts", { min: 1, max: 100 }),
+        isolation: isolationArg(args.isolation),
         ...(resume ? { metadata: { resume_session_id: resume } } : {}),
       },
       { wait: !!args.wait, json: !!args.json, raw: !!args.raw },

@@ -7,6 +7,7 @@ export default defineCommand({
     list: () => import("./list.ts").then((m) => m.default),
     show: () => import("./show.ts").then((m) => m.default),
     logs: () => import("./logs.ts").then((m) => m.default),
+    diff: () => import("./diff.ts").then((m) => m.default),
     cancel: () => import("./cancel.ts").then((m) => m.default),
     retry: () => import("./retry.ts").then((m) => m.default),
   },

@@ -3,6 +3,7 @@ import { defineCommand } from "../_command.ts";
 import { codebaseNames, clientFor, resolveTaskId } from "../_api.ts";
 import { ago, keyValues, painter, printJson, statusText } from "../_output.ts";
 import { commandConfig, jsonArg } from "../_shared.ts";
+import type { DiffStat } from "../../protocol/index.ts";
 import { taskJson } from "./_follow.ts";
 
 const cfg = commandConfig(["client"], {
@@ -13,7 +14,7 @@ const cfg = commandConfig(["client"], {
 export default defineCommand({
   meta: {
     name: "show",
-    description: "Show a task: state, codebase, worker, attempts, times, error and result.\nExample: codetether task show 3f2a9c1e --json | jq -r .result",
+    description: "Show a task: state, codebase, worker, attempts, times, error and result; for a worktree run its branch, commit and changes.\nExample: codetether task show 3f2a9c1e --json | jq -r .result",
   },
   args: cfg.args,
   async run({ args }) {
@@ -43,11 +44,22 @@ export default defineCommand({
         ["created", when(t.created_at)],
         ["started", when(t.started_at)],
         ["completed", when(t.completed_at)],
+        ["isolation", t.isolation ?? null],
+        ["branch", t.branch ?? null],
+        ["commit", t.branch ? (t.commit ?? "(no changes)") : null],
+        ["changes", t.diff_stat ? diffStatText(t.diff_stat) + (t.diff_truncated ? " (stored diff truncated)" : "") : null],
         ["error", t.error],
       ]),
     );
     const paint = painter();
     process.stdout.write(`${paint("bold", "prompt:")}\n${t.prompt}\n`);
     if (t.result) process.stdout.write(`${paint("bold", "result:")}\n${t.result.trimEnd()}\n`);
+    if (t.commit) process.stdout.write(paint("dim", `the change: codetether task diff ${t.id}`) + "\n");
   },
 });
+
+/** "2 files changed, 5 insertions(+), 1 deletion(-)", as git says it. */
+export function diffStatText(d: DiffStat): string {
+  const n = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
+  return `${n(d.files, "file", "files")} changed, ${n(d.insertions, "insertion(+)", "insertions(+)")}, ${n(d.deletions, "deletion(-)", "deletions(-)")}`;
+}

@@ -2,7 +2,7 @@
 // absolute path), so the same pair always gets the same id. Without: a register_codebase
 // task that the first worker having the path answers by registering it itself.
 import { posix } from "node:path";
-import { CreateCodebaseBody, ROUTES } from "../../protocol/index.ts";
+import { CreateCodebaseBody, ROUTES, type Isolation } from "../../protocol/index.ts";
 import { log } from "../../util/log.ts";
 import { workerIdentity } from "../auth.ts";
 import { nowIso } from "../context.ts";
@@ -40,8 +40,8 @@ async function register(r: Req) {
   const b = parse(CreateCodebaseBody, await readObject(req, ctx.maxBodyBytes));
   const path = normalizePath(b.path);
   const workerId = await workerIdentity(ctx.auth, r.principal, req, url, b.worker_id);
-  if (!workerId) return registerByPath(r, b.name, path, b.description ?? null, !!b.rename);
-  const input = { name: b.name, path, description: b.description ?? null, worker_id: workerId, agent_config: b.agent_config ?? null };
+  if (!workerId) return registerByPath(r, b.name, path, b.description ?? null, !!b.rename, b.isolation ?? null);
+  const input = { name: b.name, path, description: b.description ?? null, worker_id: workerId, agent_config: b.agent_config ?? null, isolation: b.isolation ?? null };
   // A worker's home is always (re)registered as "global" (PROTOCOL.md), whatever it was called before.
   let res = await ctx.store.upsertCodebase(input, nowIso(), { rename: b.name === "global" });
   if (!res.ok && b.rename && res.existing.name !== "global") res = await ctx.store.upsertCodebase(input, nowIso(), { rename: true });
@@ -65,7 +65,7 @@ async function register(r: Req) {
  * name the task goes out as before (another worker may have the path too); under another
  * name it is refused, or renamed at once with `rename` (the server knows where it is).
  */
-async function registerByPath(r: Req, name: string, path: string, description: string | null, rename: boolean) {
+async function registerByPath(r: Req, name: string, path: string, description: string | null, rename: boolean, isolation: Isolation | null) {
   const { ctx } = r;
   const known = (await ctx.store.codebasesAtPath(path)).filter((c) => c.name !== name);
   if (known.length && (!rename || known.some((c) => c.name === "global"))) throw conflict(path, known, name);
@@ -79,10 +79,10 @@ async function registerByPath(r: Req, name: string, path: string, description: s
     }
     if (codebase) return json({ success: true, codebase });
   }
-  return createRegistrationTask(r, name, path, description);
+  return createRegistrationTask(r, name, path, description, isolation);
 }
 
-async function createRegistrationTask({ ctx, principal }: Req, name: string, path: string, description: string | null) {
+async function createRegistrationTask({ ctx, principal }: Req, name: string, path: string, description: string | null, isolation: Isolation | null) {
   const live = await ctx.store.countLiveWorkers();
   if (!live) throw new HttpError(400, "no_workers", "No workers available", [{ field: "worker_id", message: "no worker is registered to look for the path" }]);
   const row = newTask({
@@ -92,7 +92,8 @@ async function createRegistrationTask({ ctx, principal }: Req, name: string, pat
     agent_type: "register_codebase",
     model: null,
     priority: 0,
-    metadata: { name, path, description },
+    // isolation only when asked, so the metadata of plain registrations stays as before
+    metadata: { name, path, description, ...(isolation ? { isolation } : {}) },
     target_worker_id: null,
     target_agent_name: null,
     // Workers without the path hand the task back; give every live worker a turn.

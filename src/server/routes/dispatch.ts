@@ -3,7 +3,7 @@
 // worker id (../identity.ts; task heartbeat and release through callerFor): a replaced
 // process gets 409 worker_replaced.
 import {
-  ClaimBody, ReleaseBody, ROUTES, StreamQuery, TaskHeartbeatBody, UpdateStreamCodebasesBody,
+  ClaimBody, DIFF_CAP_BYTES, ReleaseBody, ROUTES, StreamQuery, TaskHeartbeatBody, UpdateStreamCodebasesBody,
 } from "../../protocol/index.ts";
 import { errorMessage } from "../../util/errors.ts";
 import { log } from "../../util/log.ts";
@@ -12,7 +12,7 @@ import { isoIn, nowIso, type ServerContext } from "../context.ts";
 import { badRequest, HttpError, json, notFound, parse, queryObject, readObject } from "../http.ts";
 import { MAX_INITIAL } from "../hub.ts";
 import { assertInstance } from "../identity.ts";
-import { heartbeat, release } from "../lifecycle.ts";
+import { capDiff, heartbeat, release } from "../lifecycle.ts";
 import type { Req, RouteDef } from "../router.ts";
 import { sseResponse } from "../sse.ts";
 import { toWireTask } from "../store/rows.ts";
@@ -78,7 +78,7 @@ async function claim(r: Req) {
   const workerId = await workerIdentity(ctx.auth, r.principal, req, url, b.worker_id);
   if (!workerId) throw badRequest("X-Worker-ID", "required: the claiming worker's id (header, or worker_id in the body)");
   await assertInstance(ctx, req, workerId);
-  const res = await ctx.store.claim(workerId, b.task_id ?? null, nowIso(), isoIn(ctx.leaseMs));
+  const res = await ctx.store.claim(workerId, b.task_id ?? null, nowIso(), isoIn(ctx.leaseMs), { busy: b.busy_codebases ?? [] });
   if (res.ok) {
     const t = res.task;
     ctx.metrics.claimed(t);
@@ -99,11 +99,19 @@ async function taskHeartbeat(r: Req) {
   return json(res.value);
 }
 
+/** A release may carry a worktree run's diff (up to DIFF_CAP_BYTES, more once JSON-escaped) besides the usual body. */
+const RELEASE_DIFF_ALLOWANCE = 4 * DIFF_CAP_BYTES;
+
 async function releaseTask(r: Req) {
-  const b = parse(ReleaseBody, await readObject(r.req, r.ctx.maxBodyBytes));
+  const b = parse(ReleaseBody, await readObject(r.req, r.ctx.maxBodyBytes + RELEASE_DIFF_ALLOWANCE));
   const caller = await callerFor(r, b.worker_id, b.attempt);
-  const res = await r.ctx.store.mutateTask(b.task_id, (t) => release(t, caller, b, nowIso()));
+  const diff = b.diff != null ? capDiff(b.diff, !!b.diff_truncated) : null;
+  const report = diff ? { ...b, diff_truncated: diff.truncated } : b;
+  const res = await r.ctx.store.mutateTask(b.task_id, (t) => release(t, caller, report, nowIso()));
   if (!res) throw notFound("task", b.task_id, "task_id");
+  // After the release was accepted (fencing passed): a stale run's diff is never stored.
+  // A retried release stores the same diff again.
+  if (diff) await r.ctx.store.putTaskDiff(b.task_id, diff.diff, diff.truncated, nowIso());
   announce(r.ctx, res.change, b.status && b.status !== "pending" ? undefined : "released without a final status");
   return json({ success: true, task: toWireTask(res.change.after) });
 }

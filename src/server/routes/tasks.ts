@@ -52,13 +52,15 @@ export async function callerFor(r: Req, bodyWorkerId: string | null | undefined,
   return { worker_id: id, attempt: attempt ?? null };
 }
 
-type NewTask = Pick<TaskRow, "codebase_id" | "title" | "prompt" | "agent_type" | "model" | "priority" | "metadata" | "target_worker_id" | "target_agent_name" | "max_attempts" | "timeout_s">;
+type NewTask = Pick<TaskRow, "codebase_id" | "title" | "prompt" | "agent_type" | "model" | "priority" | "metadata" | "target_worker_id" | "target_agent_name" | "max_attempts" | "timeout_s"> &
+  Partial<Pick<TaskRow, "isolation">>;
 
 /** A fresh pending task row; `route` is what claims match on (null and "global" share the "global" route). */
 export function newTask(f: NewTask): TaskRow {
   const now = nowIso();
   return {
     ...f,
+    isolation: f.isolation ?? null,
     id: Bun.randomUUIDv7(),
     route: f.codebase_id ?? "global",
     status: "pending",
@@ -76,13 +78,20 @@ export function newTask(f: NewTask): TaskRow {
     updated_at: now,
     started_at: null,
     completed_at: null,
+    branch: null,
+    commit_sha: null,
+    diff_files: null,
+    diff_insertions: null,
+    diff_deletions: null,
+    diff_truncated: null,
   };
 }
 
 async function create({ req, principal, ctx }: Req) {
   const b = parse(CreateTaskBody, await readObject(req, ctx.maxBodyBytes));
   const codebaseId = b.codebase_id || null;
-  if (codebaseId && codebaseId !== "global" && !(await ctx.store.getCodebase(codebaseId))) throw notFound("codebase", codebaseId, "codebase_id");
+  const codebase = codebaseId && codebaseId !== "global" ? await ctx.store.getCodebase(codebaseId) : null;
+  if (codebaseId && codebaseId !== "global" && !codebase) throw notFound("codebase", codebaseId, "codebase_id");
   const row = newTask({
     codebase_id: codebaseId,
     title: b.title ?? null,
@@ -95,6 +104,9 @@ async function create({ req, principal, ctx }: Req) {
     target_agent_name: b.target_agent_name ?? null,
     max_attempts: b.max_attempts,
     timeout_s: b.timeout_s ?? null,
+    // The codebase's setting is fixed into the task when it is made: the claim (which lets a
+    // worktree task run beside a busy directory) and the worker then read one field.
+    isolation: b.isolation ?? codebase?.isolation ?? null,
   });
   const task = await ctx.store.insertTask(row);
   ctx.metrics.created(task);
@@ -154,6 +166,14 @@ async function get({ params, ctx }: Req) {
   return json(toWireTask(t));
 }
 
+/** A worktree run's diff (extension), as stored: `diff` null when the task reported none. */
+async function diff({ params, ctx }: Req) {
+  const t = await ctx.store.getTask(params.id!);
+  if (!t) throw notFound("task", params.id!);
+  const d = await ctx.store.getTaskDiff(t.id);
+  return json({ task_id: t.id, diff: d?.diff ?? null, truncated: d?.truncated ?? false });
+}
+
 async function cancelTask({ params, principal, ctx }: Req) {
   const now = nowIso();
   const res = await ctx.store.mutateTask(params.id!, (t) => cancel(t, now));
@@ -180,6 +200,7 @@ export const taskRoutes: RouteDef[] = [
   { method: "POST", path: ROUTES.tasks, handler: create },
   { method: "GET", path: ROUTES.tasks, handler: list },
   { method: "GET", path: ROUTES.task, handler: get },
+  { method: "GET", path: ROUTES.taskDiff, handler: diff },
   { method: "POST", path: ROUTES.cancelTask, handler: cancelTask },
   { method: "PUT", path: ROUTES.taskStatus, handler: putStatus },
 ];

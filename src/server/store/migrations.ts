@@ -272,6 +272,30 @@ ALTER TABLE workers ADD COLUMN instance_id TEXT, ADD COLUMN instance_pid INTEGER
 `,
   },
   {
+    // Isolation per codebase (issue 15): the codebase's setting and a task's override; a
+    // worktree run's outcome (branch, commit, diff totals) on its task, and its diff, capped,
+    // in a table of its own so `SELECT * FROM tasks` (every claim and heartbeat) stays small.
+    version: 5,
+    name: "isolation",
+    sqlite: `
+ALTER TABLE codebases ADD COLUMN isolation TEXT;
+ALTER TABLE tasks ADD COLUMN isolation TEXT;
+ALTER TABLE tasks ADD COLUMN branch TEXT;
+ALTER TABLE tasks ADD COLUMN commit_sha TEXT;
+ALTER TABLE tasks ADD COLUMN diff_files INTEGER;
+ALTER TABLE tasks ADD COLUMN diff_insertions INTEGER;
+ALTER TABLE tasks ADD COLUMN diff_deletions INTEGER;
+ALTER TABLE tasks ADD COLUMN diff_truncated INTEGER;
+CREATE TABLE task_diffs (task_id TEXT PRIMARY KEY, diff TEXT NOT NULL, truncated INTEGER NOT NULL, stored_at TEXT NOT NULL);
+`,
+    postgres: `
+ALTER TABLE codebases ADD COLUMN isolation TEXT;
+ALTER TABLE tasks ADD COLUMN isolation TEXT, ADD COLUMN branch TEXT, ADD COLUMN commit_sha TEXT, ADD COLUMN diff_files INTEGER,
+  ADD COLUMN diff_insertions INTEGER, ADD COLUMN diff_deletions INTEGER, ADD COLUMN diff_truncated BOOLEAN;
+CREATE TABLE task_diffs (task_id TEXT PRIMARY KEY, diff TEXT NOT NULL, truncated BOOLEAN NOT NULL, stored_at TEXT NOT NULL);
+`,
+  },
+  {
     version: 6,
     name: "webhook outbox",
     // One row per (event, webhook): written in the transaction of the change it reports,

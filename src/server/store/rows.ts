@@ -18,12 +18,14 @@ export const TASK_COLUMNS = [
   "target_worker_id", "target_agent_name", "worker_id", "session_id", "result", "error", "attempt", "max_attempts",
   "timeout_s", "lease_expires_at", "cancel_requested", "output_bytes", "output_count", "output_truncated",
   "created_at", "updated_at", "started_at", "completed_at",
+  "isolation", "branch", "commit_sha", "diff_files", "diff_insertions", "diff_deletions", "diff_truncated",
 ] as const;
 
 /** Columns a transition may change; `mutateTask` writes exactly these. */
 export const TASK_MUTABLE = [
   "status", "worker_id", "session_id", "result", "error", "attempt", "lease_expires_at", "cancel_requested",
   "updated_at", "started_at", "completed_at",
+  "branch", "commit_sha", "diff_files", "diff_insertions", "diff_deletions", "diff_truncated",
 ] as const;
 /** Written only when a decision replaced the metadata object (register_codebase declines,
  * routes/decline.ts): rewriting it on every heartbeat would cost as much as the metadata is big. */
@@ -60,13 +62,21 @@ export function toTaskRow(r: Raw): TaskRow {
     updated_at: r.updated_at,
     started_at: r.started_at ?? null,
     completed_at: r.completed_at ?? null,
+    isolation: r.isolation ?? null,
+    branch: r.branch ?? null,
+    commit_sha: r.commit_sha ?? null,
+    diff_files: numOrNull(r.diff_files),
+    diff_insertions: numOrNull(r.diff_insertions),
+    diff_deletions: numOrNull(r.diff_deletions),
+    diff_truncated: r.diff_truncated === null || r.diff_truncated === undefined ? null : !!r.diff_truncated,
   };
 }
 
 /** The wire object: bookkeeping columns stay inside the server. */
 export function toWireTask(t: TaskRow): Task {
-  const { route: _r, output_bytes: _b, output_count: _c, ...wire } = t;
-  return wire;
+  const { route: _r, output_bytes: _b, output_count: _c, commit_sha, diff_files, diff_insertions, diff_deletions, ...wire } = t;
+  const diff_stat = diff_files === null ? null : { files: diff_files, insertions: diff_insertions ?? 0, deletions: diff_deletions ?? 0 };
+  return { ...wire, commit: commit_sha, diff_stat };
 }
 
 export function toWorkerRow(r: Raw): WorkerRow {
@@ -100,6 +110,7 @@ export function toCodebaseRow(r: Raw): CodebaseRow {
     agent_config: fromJson(r.agent_config, null),
     registered_at: r.registered_at,
     status: r.status,
+    isolation: r.isolation ?? null,
   };
 }
 

@@ -2,7 +2,7 @@
 // pass the same contract suite. Decisions about task state live in ../lifecycle.ts as pure
 // functions; a store only runs them inside a transaction that holds the task's row, so
 // both stores agree on every transition and no decision is ever half-written.
-import type { MessageRecord, OutputLine, SessionRecord, Task } from "../../protocol/index.ts";
+import type { Isolation, MessageRecord, OutputLine, SessionRecord, Task } from "../../protocol/index.ts";
 import type { TaskFilter, TaskKey, TaskPageQuery } from "./task-list.ts";
 
 export type StoreOptions =
@@ -42,9 +42,12 @@ export interface CodebaseRow {
   agent_config: Record<string, unknown> | null;
   registered_at: string;
   status: string;
+  /** null: never set (shared). */
+  isolation: Isolation | null;
 }
 
-export type CodebaseInput = Omit<CodebaseRow, "id" | "registered_at" | "status">;
+/** `isolation` null or absent keeps what the record has. */
+export type CodebaseInput = Omit<CodebaseRow, "id" | "registered_at" | "status" | "isolation"> & { isolation?: Isolation | null };
 
 /**
  * Upsert outcome. The (worker, path) pair already registered under another name is a
@@ -56,17 +59,31 @@ export type CodebaseUpsert =
   | { ok: false; existing: CodebaseRow };
 
 /** A task as stored: the wire object plus bookkeeping the wire does not show. */
-export interface TaskRow extends Task {
+export interface TaskRow extends Omit<Task, "commit" | "diff_stat"> {
   /** Routing key: codebase_id, or "global" for null/"global" (claim eligibility is `route IN <worker's set>`). */
   route: string;
   output_bytes: number;
   output_count: number;
   output_truncated: boolean;
+  isolation: Isolation | null;
+  /** A worktree run's outcome (wire: `branch`, `commit`, `diff_stat`, `diff_truncated`); null otherwise. */
+  branch: string | null;
+  commit_sha: string | null;
+  diff_files: number | null;
+  diff_insertions: number | null;
+  diff_deletions: number | null;
+  diff_truncated: boolean | null;
 }
 
 export interface TaskChange {
   before: TaskRow;
   after: TaskRow;
+}
+
+/** What a claim may not take now (see ClaimBody.busy_codebases). */
+export interface ClaimLimits {
+  /** Routes whose tasks are not claimable now unless the task's own isolation is `worktree`. */
+  busy?: string[];
 }
 
 export type ClaimResult = { ok: true; task: TaskRow } | { ok: false; reason: "none" | "not_found" | "conflict" };
@@ -244,7 +261,7 @@ export interface TaskStore {
 /** Claims, and every other decision taken while holding a task's row (see ../lifecycle.ts). */
 export interface ClaimStore {
   /** Atomic claim: by id, or the best eligible pending task (priority desc, created asc). */
-  claim(workerId: string, taskId: string | null, now: string, leaseUntil: string): Promise<ClaimResult>;
+  claim(workerId: string, taskId: string | null, now: string, leaseUntil: string, limits?: ClaimLimits): Promise<ClaimResult>;
   /** Locks the task, runs `decide` (which may throw an HttpError: nothing is written), writes `next` if any. */
   mutateTask<R>(id: string, decide: (t: TaskRow) => { next: TaskRow | null; value: R }): Promise<{ change: TaskChange; value: R } | null>;
   /** Running tasks whose lease ended before `now`, each passed to `decide` under its row lock. */
@@ -255,6 +272,10 @@ export interface OutputStore {
   /** Stores output lines after `check` (fencing) passed, deduplicated by (task, attempt, seq), capped per task. */
   appendOutput(a: AppendInput, check: (t: TaskRow) => void): Promise<AppendResult | null>;
   readOutput(taskId: string, since: number, limit: number): Promise<OutputLine[]>;
+  /** Keeps a worktree run's diff (replacing an earlier one of the task). */
+  putTaskDiff(taskId: string, diff: string, truncated: boolean, now: string): Promise<void>;
+  /** null when the task has no stored diff. */
+  getTaskDiff(taskId: string): Promise<{ diff: string; truncated: boolean } | null>;
 }
 
 /** OpenCode session history uploaded by workers (see ../../sessions/). */

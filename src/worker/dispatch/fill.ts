@@ -4,13 +4,14 @@ import { UnavailableError } from "../../client/index.ts";
 import { errorMessage } from "../../util/errors.ts";
 import { log } from "../../util/log.ts";
 import type { WorkerContext } from "../context.ts";
+import { busyCodebases } from "../isolation.ts";
 import { checkCodebasePath, isReplaced } from "../registration.ts";
 import { hasSlot, startClaimed, type DispatchState } from "./state.ts";
 
 /** One fill: claim until the slots are full or the server has nothing for us. */
 export async function claimUntilFull(s: DispatchState): Promise<void> {
   while (!s.signal.aborted && hasSlot(s)) {
-    const c = await s.ctx.api.claimNext();
+    const c = await s.ctx.api.claimNext(busyCodebases(s.ctx));
     s.ctx.contact();
     if (!c) break;
     startClaimed(s, c);

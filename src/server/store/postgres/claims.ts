@@ -12,11 +12,15 @@ export function pgClaims(sql: Sql, hooks: PgHooks): ClaimStore {
   // Routes a worker may claim from: codebases it owns, and "global" once it registered its home as "global".
   const ROUTES = (w: string) => sql`SELECT id AS route FROM codebases WHERE worker_id = ${w} UNION SELECT 'global' FROM codebases WHERE worker_id = ${w} AND name = 'global'`;
   const ELIGIBLE = (w: string) => sql`status = 'pending' AND route IN (${ROUTES(w)}) AND (target_worker_id IS NULL OR target_worker_id = ${w})`;
+  // Isolation (issue 15), kept apart from eligibility: a route the worker says is busy yields
+  // only tasks with a worktree of their own (why the worker's list: see ../sqlite/claims.ts).
+  const NOT_BUSY = (busy: string[]) => sql`(route <> ALL(${busy}::text[]) OR isolation = 'worktree')`;
   const CLAIM_SET = (w: string, now: string, lease: string) =>
     sql`status = 'running', worker_id = ${w}, attempt = tasks.attempt + 1, lease_expires_at = ${lease},
         started_at = ${now}, updated_at = ${now}, cancel_requested = false`;
   return {
-    async claim(w, taskId, now, lease): Promise<ClaimResult> {
+    async claim(w, taskId, now, lease, limits = {}): Promise<ClaimResult> {
+      const busy = limits.busy ?? [];
       if (taskId === null) {
         // The head of each route (one probe of tasks_pending_route, locked rows skipped), then the
         // best head. A plain ORDER BY over `route IN (...)` would sort every pending task per claim.
@@ -26,13 +30,14 @@ export function pgClaims(sql: Sql, hooks: PgHooks): ClaimStore {
               SELECT id, priority, created_at, seq FROM tasks
               WHERE route = r.route AND status = 'pending' AND (target_worker_id IS NULL OR target_worker_id = ${w})
                 AND agent_type <> 'register_codebase' -- claimed by id only, by a worker that has the path
+                AND ${NOT_BUSY(busy)}
               ORDER BY priority DESC, created_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED) c
             ORDER BY c.priority DESC, c.created_at, c.seq LIMIT 1)
           UPDATE tasks SET ${CLAIM_SET(w, now, lease)} FROM pick WHERE tasks.id = pick.id RETURNING tasks.*`;
         return raw ? { ok: true, task: toTaskRow(raw) } : { ok: false, reason: "none" };
       }
       // A plain UPDATE waits for a concurrent claimer's row lock, then re-checks `pending`: one winner.
-      const [raw] = await sql`UPDATE tasks SET ${CLAIM_SET(w, now, lease)} WHERE id = ${taskId} AND ${ELIGIBLE(w)} RETURNING *`;
+      const [raw] = await sql`UPDATE tasks SET ${CLAIM_SET(w, now, lease)} WHERE id = ${taskId} AND ${ELIGIBLE(w)} AND ${NOT_BUSY(busy)} RETURNING *`;
       if (raw) return { ok: true, task: toTaskRow(raw) };
       const [exists] = await sql`SELECT 1 AS x FROM tasks WHERE id = ${taskId}`;
       return { ok: false, reason: exists ? "conflict" : "not_found" };

@@ -10,10 +10,11 @@ export function pgCodebases(sql: Sql): CodebaseStore {
       const rename = !!o.rename;
       // The old name comes from a self-join on the pre-statement snapshot; the WHERE skips
       // the update (no row returned) when it would rename without being asked to.
-      const [raw] = await sql`INSERT INTO codebases AS cb (id, name, path, description, worker_id, agent_config, registered_at, updated_at)
-        VALUES (${crypto.randomUUID()}, ${c.name}, ${c.path}, ${c.description}, ${c.worker_id}, ${cfg}, ${now}, ${now})
+      const [raw] = await sql`INSERT INTO codebases AS cb (id, name, path, description, worker_id, agent_config, isolation, registered_at, updated_at)
+        VALUES (${crypto.randomUUID()}, ${c.name}, ${c.path}, ${c.description}, ${c.worker_id}, ${cfg}, ${c.isolation ?? null}, ${now}, ${now})
         ON CONFLICT (worker_id, path) DO UPDATE SET name = excluded.name, description = excluded.description,
-          agent_config = COALESCE(excluded.agent_config, cb.agent_config), status = 'active', updated_at = excluded.updated_at
+          agent_config = COALESCE(excluded.agent_config, cb.agent_config),
+          isolation = COALESCE(excluded.isolation, cb.isolation), status = 'active', updated_at = excluded.updated_at
           WHERE ${rename} OR cb.name = excluded.name
         RETURNING cb.*, (xmax = 0) AS inserted,
           (SELECT old.name FROM codebases old WHERE old.id = cb.id) AS old_name`;

@@ -39,5 +39,12 @@ export function pgOutput(sql: Sql): OutputStore {
     async readOutput(taskId, since, limit) {
       return (await sql`SELECT * FROM task_outputs WHERE task_id = ${taskId} AND n > ${since} ORDER BY n LIMIT ${limit}`).map(outputLine);
     },
+    async putTaskDiff(taskId, diff, truncated, now) {
+      await sql`INSERT INTO task_diffs (task_id, diff, truncated, stored_at) VALUES (${taskId}, ${diff}, ${truncated}, ${now})
+        ON CONFLICT (task_id) DO UPDATE SET diff = excluded.diff, truncated = excluded.truncated, stored_at = excluded.stored_at`;
+    },
+    async getTaskDiff(taskId) {
+      return one(sql`SELECT diff, truncated FROM task_diffs WHERE task_id = ${taskId}`, (r) => ({ diff: r.diff as string, truncated: !!r.truncated }));
+    },
   };
 }

@@ -24,6 +24,7 @@ export function pgRetention(sql: Sql): RetentionStore {
         const ids = rows.map((r) => r.id as string);
         if (!ids.length) return 0;
         await tx`DELETE FROM task_outputs WHERE task_id IN ${tx(ids)}`;
+        await tx`DELETE FROM task_diffs WHERE task_id IN ${tx(ids)}`;
         await tx`DELETE FROM tasks WHERE id IN ${tx(ids)}`;
         return ids.length;
       });

@@ -11,6 +11,13 @@ import { writeOutbox } from "./outbox.ts";
 // a codebase named "global" (its home directory), unless the task targets another worker.
 const ROUTES = `SELECT id AS route FROM codebases WHERE worker_id = $w UNION SELECT 'global' FROM codebases WHERE worker_id = $w AND name = 'global'`;
 const ELIGIBLE = `status = 'pending' AND route IN (${ROUTES}) AND (target_worker_id IS NULL OR target_worker_id = $w)`;
+// Isolation (issue 15), kept apart from eligibility: a route the worker says is busy (a
+// task of it runs in the codebase directory there) yields only tasks that run in a
+// worktree of their own. Decided here, from the worker's list, rather than by the server
+// counting that worker's running tasks: only the worker knows which directories are in use
+// (a run whose lease was lost may still be stopping, a claim may be in flight), and a
+// worker that sends no list (legacy) claims as before. `$busy` is a JSON array ('[]': none).
+const NOT_BUSY = `(route NOT IN (SELECT value FROM json_each($busy)) OR isolation = 'worktree')`;
 // register_codebase tasks are claimed by id only, by a worker that has the path (it sees
 // them on its stream): a {}-claim handing them to workers without the path would burn attempts.
 // The best eligible task: the head of each of the worker's routes (one index probe each on
@@ -19,19 +26,20 @@ const ELIGIBLE = `status = 'pending' AND route IN (${ROUTES}) AND (target_worker
 const BEST = `SELECT t.id FROM (${ROUTES}) r
   JOIN tasks t ON t.id = (SELECT id FROM tasks WHERE route = r.route AND status = 'pending' AND (target_worker_id IS NULL OR target_worker_id = $w)
                           AND agent_type <> 'register_codebase'
+                          AND ${NOT_BUSY}
                           ORDER BY priority DESC, created_at, seq LIMIT 1)
   ORDER BY t.priority DESC, t.created_at, t.seq LIMIT 1`;
 const CLAIM_SET = `status = 'running', worker_id = $w, attempt = attempt + 1, lease_expires_at = $lease,
   started_at = $now, updated_at = $now, cancel_requested = 0`;
 const CLAIM_BEST = `UPDATE tasks SET ${CLAIM_SET} WHERE id = (${BEST}) RETURNING *`;
-const CLAIM_BY_ID = `UPDATE tasks SET ${CLAIM_SET} WHERE id = $id AND ${ELIGIBLE} RETURNING *`;
+const CLAIM_BY_ID = `UPDATE tasks SET ${CLAIM_SET} WHERE id = $id AND ${ELIGIBLE} AND ${NOT_BUSY} RETURNING *`;
 
 export function sqliteClaims(h: Sqlite): ClaimStore {
   const { q } = h;
   return {
-    async claim(workerId, taskId, now, leaseUntil): Promise<ClaimResult> {
+    async claim(workerId, taskId, now, leaseUntil, limits = {}): Promise<ClaimResult> {
       return h.write((): ClaimResult => {
-        const p = { w: workerId, now, lease: leaseUntil };
+        const p = { w: workerId, now, lease: leaseUntil, busy: JSON.stringify(limits.busy ?? []) };
         if (taskId === null) {
           const raw = q(CLAIM_BEST).get(p) as Raw | null;
           return raw ? { ok: true, task: toTaskRow(raw) } : { ok: false, reason: "none" };

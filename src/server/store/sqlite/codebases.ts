@@ -11,16 +11,16 @@ export function sqliteCodebases(h: Sqlite): CodebaseStore {
       return h.write((): CodebaseUpsert => {
         const found = q("SELECT * FROM codebases WHERE worker_id = $w AND path = $path").get({ w: c.worker_id, path: c.path }) as Raw | null;
         if (found && found.name !== c.name && !o.rename) return { ok: false, existing: toCodebaseRow(found) };
-        const p = { name: c.name, description: c.description, agent_config: c.agent_config ? JSON.stringify(c.agent_config) : null, now };
+        const p = { name: c.name, description: c.description, agent_config: c.agent_config ? JSON.stringify(c.agent_config) : null, isolation: c.isolation ?? null, now };
         let id: string;
         if (found) {
           id = found.id;
           q(`UPDATE codebases SET name = $name, description = $description, agent_config = COALESCE($agent_config, agent_config),
-             status = 'active', updated_at = $now WHERE id = $id`).run({ ...p, id });
+             isolation = COALESCE($isolation, isolation), status = 'active', updated_at = $now WHERE id = $id`).run({ ...p, id });
         } else {
           id = crypto.randomUUID();
-          q(`INSERT INTO codebases (id, name, path, description, worker_id, agent_config, registered_at, updated_at)
-             VALUES ($id, $name, $path, $description, $w, $agent_config, $now, $now)`).run({ ...p, id, path: c.path, w: c.worker_id });
+          q(`INSERT INTO codebases (id, name, path, description, worker_id, agent_config, isolation, registered_at, updated_at)
+             VALUES ($id, $name, $path, $description, $w, $agent_config, $isolation, $now, $now)`).run({ ...p, id, path: c.path, w: c.worker_id });
         }
         const codebase = toCodebaseRow(byId(id)!);
         return { ok: true, codebase, created: !found, renamed_from: found && found.name !== c.name ? found.name : null };

@@ -45,5 +45,18 @@ export function sqliteOutput(h: Sqlite): OutputStore {
     async readOutput(taskId, since, limit) {
       return (q("SELECT * FROM task_outputs WHERE task_id = $id AND n > $since ORDER BY n LIMIT $limit").all({ id: taskId, since, limit }) as Raw[]).map(outputLine);
     },
+    async putTaskDiff(taskId, diff, truncated, now) {
+      q(`INSERT INTO task_diffs (task_id, diff, truncated, stored_at) VALUES ($id, $diff, $truncated, $now)
+         ON CONFLICT (task_id) DO UPDATE SET diff = excluded.diff, truncated = excluded.truncated, stored_at = excluded.stored_at`).run({
+        id: taskId,
+        diff,
+        truncated: truncated ? 1 : 0,
+        now,
+      });
+    },
+    async getTaskDiff(taskId) {
+      const r = q("SELECT diff, truncated FROM task_diffs WHERE task_id = $id").get({ id: taskId }) as Raw | null;
+      return r ? { diff: r.diff, truncated: !!r.truncated } : null;
+    },
   };
 }

@@ -32,6 +32,7 @@ export function sqliteRetention(h: Sqlite): RetentionStore {
         );
         for (const id of ids) {
           q("DELETE FROM task_outputs WHERE task_id = $id").run({ id });
+          q("DELETE FROM task_diffs WHERE task_id = $id").run({ id });
           q("DELETE FROM tasks WHERE id = $id").run({ id });
         }
         return ids.length;
