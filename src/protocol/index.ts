@@ -171,6 +171,8 @@ export const CreateTaskBody = z.object({
   target_agent_name: z.string().max(200).optional().nullable(),
   timeout_s: z.number().positive().max(7 * 24 * 3600).optional().nullable(),
   max_attempts: z.number().int().min(1).max(100).default(3),
+  /** Extension (issue 15): only a worker advertising every one of these may claim the task. */
+  required_capabilities: z.array(z.string().trim().min(1).max(100)).max(100).optional().nullable(),
 });
 export type CreateTaskBody = z.infer<typeof CreateTaskBody>;
 
@@ -196,6 +198,9 @@ export const Task = z.object({
   lease_expires_at: z.string().nullable(),
   cancel_requested: z.boolean(),
   output_truncated: z.boolean().optional(),
+  /** Extensions (issue 15): capabilities a claiming worker must advertise; why a pending task waits. */
+  required_capabilities: z.array(z.string()).optional(),
+  waiting_reason: z.string().nullable().optional(),
   created_at: z.string(),
   updated_at: z.string(),
   started_at: z.string().nullable(),

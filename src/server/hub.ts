@@ -2,6 +2,7 @@
 // that feed them. `emit` delivers locally at once and publishes through the store so the
 // other replicas (PostgreSQL LISTEN/NOTIFY) deliver to their streams too.
 import { log } from "../util/log.ts";
+import { fits, type Claimant } from "./routing.ts";
 import { encodeFrame, type SseSink } from "./sse.ts";
 import { toWireTask } from "./store/rows.ts";
 import type { Store, StoreEvent, TaskRow } from "./store/types.ts";
@@ -11,6 +12,8 @@ export interface WorkerStream {
   agentName: string | null;
   /** Routes this stream hears about: codebase ids, plus "global" for null/"global" tasks. */
   routes: Set<string>;
+  /** What the worker advertised (capabilities, models, name), for routing; null: not registered. */
+  claimant: Claimant | null;
   sink: SseSink;
 }
 
@@ -30,6 +33,8 @@ export interface Hub {
   cancelRequested(t: TaskRow): void;
   output(taskId: string): void;
   final(taskId: string): void;
+  /** A worker registered again: its streams route by what it advertises now. */
+  workerChanged(w: Claimant): void;
   /** A codebase was registered for a worker: its open streams hear about it from now on. */
   addRoute(workerId: string, route: string): void;
   closeAll(): void;
@@ -48,9 +53,10 @@ export function createHub(store: Store): Hub {
 
   function pushTask(task: TaskRow) {
     // Encoded once for all streams: with many workers, per-stream JSON was most of a create's cost.
+    // Only workers the task fits are woken (issue 15); the claim enforces the same rule.
     let frame: Uint8Array | null = null;
     for (const s of streams) {
-      if (wants(s, task.route, task.target_worker_id)) s.sink.sendFrame((frame ??= encodeFrame("task_available", toWireTask(task))));
+      if (wants(s, task.route, task.target_worker_id) && fits(task, s.claimant)) s.sink.sendFrame((frame ??= encodeFrame("task_available", toWireTask(task))));
     }
   }
 
@@ -119,6 +125,10 @@ export function createHub(store: Store): Hub {
     final(taskId) {
       wakeWatchers(taskId);
       store.publish({ t: "final", id: taskId });
+    },
+    workerChanged(w) {
+      const claimant = { worker_id: w.worker_id, name: w.name, capabilities: w.capabilities, models: w.models };
+      for (const s of streams) if (s.workerId === w.worker_id) s.claimant = claimant;
     },
     addRoute(workerId, route) {
       for (const s of streams) if (s.workerId === workerId) s.routes.add(route);

@@ -9,6 +9,7 @@ import { badRequest, json, notFound, parse, queryObject, readObject } from "../h
 import { assertInstance } from "../identity.ts";
 import { cancel, setStatus, type Caller } from "../lifecycle.ts";
 import type { Req, RouteDef } from "../router.ts";
+import { waitingReason } from "../routing.ts";
 import { toWireTask } from "../store/rows.ts";
 import { decodeCursor, encodeCursor } from "../store/task-list.ts";
 import type { TaskChange, TaskRow } from "../store/types.ts";
@@ -50,13 +51,15 @@ export async function callerFor(r: Req, bodyWorkerId: string | null | undefined,
   return { worker_id: id, attempt: attempt ?? null };
 }
 
-type NewTask = Pick<TaskRow, "codebase_id" | "title" | "prompt" | "agent_type" | "model" | "priority" | "metadata" | "target_worker_id" | "target_agent_name" | "max_attempts" | "timeout_s">;
+type NewTask = Pick<TaskRow, "codebase_id" | "title" | "prompt" | "agent_type" | "model" | "priority" | "metadata" | "target_worker_id" | "target_agent_name" | "max_attempts" | "timeout_s"> &
+  Partial<Pick<TaskRow, "required_capabilities">>;
 
 /** A fresh pending task row; `route` is what claims match on (null and "global" share the "global" route). */
 export function newTask(f: NewTask): TaskRow {
   const now = nowIso();
   return {
     ...f,
+    required_capabilities: f.required_capabilities ?? [],
     id: Bun.randomUUIDv7(),
     route: f.codebase_id ?? "global",
     status: "pending",
@@ -93,6 +96,7 @@ async function create({ req, principal, ctx }: Req) {
     target_agent_name: b.target_agent_name ?? null,
     max_attempts: b.max_attempts,
     timeout_s: b.timeout_s ?? null,
+    required_capabilities: [...new Set(b.required_capabilities ?? [])],
   });
   const task = await ctx.store.insertTask(row);
   log("info", "task created", {
@@ -104,7 +108,7 @@ async function create({ req, principal, ctx }: Req) {
     by: principal.name ?? undefined,
   });
   ctx.hub.taskAvailable(task);
-  return json(toWireTask(task), 201);
+  return json(await withWaitingReason(ctx, task), 201);
 }
 
 /**
@@ -145,10 +149,16 @@ function nextPageUrl(url: URL, field: "before" | "after", cursor: string): strin
   return `${url.pathname}?${params}`;
 }
 
+/** A single task as people read it: a pending one says why it waits when no live worker can take it. */
+async function withWaitingReason(ctx: ServerContext, t: TaskRow) {
+  const reason = await waitingReason(ctx, t);
+  return reason ? { ...toWireTask(t), waiting_reason: reason } : toWireTask(t);
+}
+
 async function get({ params, ctx }: Req) {
   const t = await ctx.store.getTask(params.id!);
   if (!t) throw notFound("task", params.id!);
-  return json(toWireTask(t));
+  return json(await withWaitingReason(ctx, t));
 }
 
 async function cancelTask({ params, principal, ctx }: Req) {

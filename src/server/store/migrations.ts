@@ -261,6 +261,18 @@ ALTER TABLE workers ADD COLUMN instance_id TEXT, ADD COLUMN instance_pid INTEGER
     postgres: PAGING_INDEXES + `CREATE INDEX tasks_id_c ON tasks (id COLLATE "C");
 `,
   },
+  {
+    version: 4,
+    name: "task routing",
+    // Capability routing (issue 15): the capabilities a claiming worker must advertise, a
+    // JSON array of strings ('[]' = any worker). Rows written before this version need none.
+    sqlite: `
+ALTER TABLE tasks ADD COLUMN required_capabilities TEXT NOT NULL DEFAULT '[]';
+`,
+    postgres: `
+ALTER TABLE tasks ADD COLUMN required_capabilities JSONB NOT NULL DEFAULT '[]';
+`,
+  },
 ];
 
 /** Arbitrary constant key for pg_advisory_xact_lock: "codetether migrations". */

@@ -17,8 +17,10 @@ export const TASK_COLUMNS = [
   "id", "codebase_id", "route", "title", "prompt", "agent_type", "model", "priority", "status", "metadata",
   "target_worker_id", "target_agent_name", "worker_id", "session_id", "result", "error", "attempt", "max_attempts",
   "timeout_s", "lease_expires_at", "cancel_requested", "output_bytes", "output_count", "output_truncated",
-  "created_at", "updated_at", "started_at", "completed_at",
+  "created_at", "updated_at", "started_at", "completed_at", "required_capabilities",
 ] as const;
+/** Task columns holding JSON (text in SQLite, jsonb in PostgreSQL). */
+export const TASK_JSON_COLUMNS: ReadonlySet<string> = new Set(["metadata", "required_capabilities"]);
 
 /** Columns a transition may change; `mutateTask` writes exactly these. */
 export const TASK_MUTABLE = [
@@ -60,6 +62,7 @@ export function toTaskRow(r: Raw): TaskRow {
     updated_at: r.updated_at,
     started_at: r.started_at ?? null,
     completed_at: r.completed_at ?? null,
+    required_capabilities: fromJson(r.required_capabilities, []),
   };
 }
 

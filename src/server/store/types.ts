@@ -56,6 +56,8 @@ export type CodebaseUpsert =
 export interface TaskRow extends Task {
   /** Routing key: codebase_id, or "global" for null/"global" (claim eligibility is `route IN <worker's set>`). */
   route: string;
+  /** Capabilities a claiming worker must advertise (issue 15); [] = any worker. */
+  required_capabilities: string[];
   output_bytes: number;
   output_count: number;
   output_truncated: boolean;

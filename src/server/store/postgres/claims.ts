@@ -10,7 +10,14 @@ import { begin, decideAll, one, updateTask, type Sql } from "./handle.ts";
 export function pgClaims(sql: Sql): ClaimStore {
   // Routes a worker may claim from: codebases it owns, and "global" once it registered its home as "global".
   const ROUTES = (w: string) => sql`SELECT id AS route FROM codebases WHERE worker_id = ${w} UNION SELECT 'global' FROM codebases WHERE worker_id = ${w} AND name = 'global'`;
-  const ELIGIBLE = (w: string) => sql`status = 'pending' AND route IN (${ROUTES(w)}) AND (target_worker_id IS NULL OR target_worker_id = ${w})`;
+  // Routing (issue 15), one condition of its own: target_agent_name empty or the worker's name;
+  // every required capability advertised; a task's model advertised by the worker, or the
+  // worker advertised no models (unknown: legacy, or OpenCode missing; it may take any model).
+  const FITS = (w: string) => sql`(tasks.target_agent_name IS NULL OR tasks.target_agent_name = (SELECT name FROM workers WHERE worker_id = ${w}))
+    AND (tasks.required_capabilities = '[]'::jsonb OR tasks.required_capabilities <@ (SELECT capabilities FROM workers WHERE worker_id = ${w}))
+    AND (tasks.model IS NULL OR NOT EXISTS (SELECT 1 FROM workers WHERE worker_id = ${w} AND jsonb_array_length(models) > 0
+      AND NOT models @> jsonb_build_array(tasks.model)))`;
+  const ELIGIBLE = (w: string) => sql`status = 'pending' AND route IN (${ROUTES(w)}) AND (target_worker_id IS NULL OR target_worker_id = ${w}) AND ${FITS(w)}`;
   const CLAIM_SET = (w: string, now: string, lease: string) =>
     sql`status = 'running', worker_id = ${w}, attempt = tasks.attempt + 1, lease_expires_at = ${lease},
         started_at = ${now}, updated_at = ${now}, cancel_requested = false`;
@@ -25,6 +32,7 @@ export function pgClaims(sql: Sql): ClaimStore {
               SELECT id, priority, created_at, seq FROM tasks
               WHERE route = r.route AND status = 'pending' AND (target_worker_id IS NULL OR target_worker_id = ${w})
                 AND agent_type <> 'register_codebase' -- claimed by id only, by a worker that has the path
+                AND ${FITS(w)}
               ORDER BY priority DESC, created_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED) c
             ORDER BY c.priority DESC, c.created_at, c.seq LIMIT 1)
           UPDATE tasks SET ${CLAIM_SET(w, now, lease)} FROM pick WHERE tasks.id = pick.id RETURNING tasks.*`;
