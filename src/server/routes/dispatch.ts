@@ -54,7 +54,9 @@ async function stream(r: Req) {
     sink.send("connected", { worker_id: workerId, codebases: [...routes], settings: ctx.settings });
     ctx.store
       .pendingFor(workerId, [...routes], MAX_INITIAL)
-      .then((tasks) => tasks.forEach((t) => fits(t, s.claimant) && sink.send("task_available", toWireTask(t))))
+      .then((tasks) => {
+        for (const t of tasks) if (fits(t, s.claimant)) sink.send("task_available", toWireTask(t));
+      })
       .catch((err) => log("warn", "could not list pending tasks for a stream", { worker: workerId, error: err.message }));
     log("debug", "task stream opened", { worker: workerId, routes: routes.size });
     return () => {
