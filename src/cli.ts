@@ -19,6 +19,7 @@ const main = defineCommand({
     codebase: () => import("./commands/codebase/index.ts").then((m) => m.default),
     task: () => import("./commands/task/index.ts").then((m) => m.default),
     sessions: () => import("./commands/sessions/index.ts").then((m) => m.default),
+    models: () => import("./commands/models.ts").then((m) => m.default),
     doctor: () => import("./commands/doctor.ts").then((m) => m.default),
   },
 });

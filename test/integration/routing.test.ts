@@ -10,7 +10,7 @@ import { opencodeModels } from "../../src/opencode/index.ts";
 import { startServerProc, startWorkerProc, waitTask, type ServerProc, type WorkerProc } from "../helpers/cluster.ts";
 import { startCountingProxy, type CountingProxy } from "../helpers/faults.ts";
 import { createOpencodeEnv, OPENCODE_BIN, type OpencodeEnv } from "../helpers/opencode-env.ts";
-import { killAll, tempDir } from "../helpers/proc.ts";
+import { killAll, runCli, tempDir } from "../helpers/proc.ts";
 
 const tmp = tempDir("ct-routing-");
 let server: ServerProc;
@@ -106,5 +106,42 @@ describe("routing across real workers", () => {
     expect(again.status).toBe("pending");
     expect(again.waiting_reason).toBe("no active worker has model nowhere/m");
     await server.client.cancelTask(t.id);
+  });
+});
+
+describe("routing from the command line", () => {
+  const env = () => ({ A2A_CONFIG: undefined, A2A_SERVER_URL: server.url });
+
+  test("task create --require (repeatable, comma list) runs on the worker that has them all", async () => {
+    const r = await runCli(["task", "create", "--codebase", "global", "--agent", "echo", "--prompt", "cli gpu", "--require", "gpu", "--require", "build,gpu", "--wait", "--json"], { env: env() });
+    expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 });
+    const t = JSON.parse(r.stdout);
+    expect(t.required_capabilities).toEqual(["gpu", "build"]);
+    expect(t.worker_id).toBe("r-gpu");
+    expect(r.stderr).not.toContain("waits:");
+  });
+
+  test("a task nobody can take: create warns on stderr why, task show prints it", async () => {
+    const r = await runCli(["task", "create", "--codebase", "global", "--agent", "echo", "--prompt", "x", "--require", "tpu"], { env: env() });
+    expect(r.code).toBe(0);
+    const id = r.stdout.trim();
+    expect(r.stderr).toContain(`task ${id} waits: no active worker has capability tpu`);
+    const show = await runCli(["task", "show", id], { env: env() });
+    expect(show.stdout).toMatch(/waiting:\s+no active worker has capability tpu/);
+    expect(show.stdout).toMatch(/requires:\s+tpu/);
+    await server.client.cancelTask(id);
+  });
+
+  test("codetether models lists each model with the workers that have it (table and --json)", async () => {
+    const j = await runCli(["models", "--json"], { env: env() });
+    expect(j.code).toBe(0);
+    const fleet = JSON.parse(j.stdout);
+    expect(fleet.models).toContainEqual({ model: "provgpu/m1", workers: ["r-gpu"] });
+    expect(fleet.models).toContainEqual({ model: "provplain/m1", workers: ["r-plain"] });
+    expect(fleet.unknown).toEqual([]);
+    const t = await runCli(["models"], { env: env() });
+    expect(t.code).toBe(0);
+    expect(t.stdout.split("\n")[0]).toMatch(/^MODEL\s+WORKERS$/);
+    expect(t.stdout).toMatch(/provgpu\/m1\s+r-gpu/);
   });
 });

@@ -17,6 +17,13 @@ const cfg = commandConfig(["client"], {
   priority: { type: "string", valueHint: "n", description: "Higher runs first (default: 0)" },
   timeout: { type: "string", valueHint: "seconds", description: "Stop the agent after this long (default: the worker's task_timeout)" },
   "target-worker": { type: "string", valueHint: "id", description: "Only this worker may run it" },
+  "target-agent": { type: "string", valueHint: "name", description: "Only the worker of this name (worker_name) may run it" },
+  require: {
+    type: "string",
+    multiple: true,
+    valueHint: "cap[,cap]",
+    description: "Only a worker advertising these capabilities may run it (repeatable, comma list), e.g. --require build,gpu",
+  },
   "max-attempts": { type: "string", valueHint: "n", description: "Attempts before it fails (default: 3)" },
   wait: { type: "boolean", description: "Follow the output until the task ends; exit code = outcome" },
   raw: { type: "boolean", description: "With --wait: print OpenCode's raw JSON events, not the agent's text and tool lines" },
@@ -29,6 +36,7 @@ export default defineCommand({
     description:
       "Submit a task and print its id. --codebase takes an id, a name (must be unique) or 'global' (a worker's home directory).\n" +
       "--wait follows the output live and exits 0 completed, 1 failed, 130 cancelled; with --json it prints the final task.\n" +
+      "--require, --model and --target-agent route it to a worker that fits; when no live worker does, a warning says why.\n" +
       "Example: codetether task create --codebase api --prompt 'Add a /health route' --model anthropic/claude-sonnet-4 --wait",
   },
   args: cfg.args,
@@ -47,11 +55,15 @@ export default defineCommand({
       priority: intArg(args.priority, "priority", { min: -1_000_000, max: 1_000_000 }),
       timeout_s: positiveArg(args.timeout, "timeout"),
       target_worker_id: str(args["target-worker"]),
+      target_agent_name: str(args["target-agent"]),
+      required_capabilities: capabilityList(args.require),
       max_attempts: intArg(args["max-attempts"], "max-attempts", { min: 1, max: 100 }),
     };
     const codebaseId = await resolveCodebase(client, String(codebase));
     if (body.target_worker_id) await warnUnknownWorker(client, body.target_worker_id);
     const task = await client.createTask({ ...stripUndefined(body), codebase_id: codebaseId });
+    // The server says when no live worker can take it (capability, model, name...): say so now, not after a silent wait.
+    if (task.waiting_reason) warn(`task ${task.id} waits: ${task.waiting_reason}`);
 
     if (!args.wait) {
       if (args.json) printJson(taskJson(task));
@@ -116,6 +128,12 @@ function shownAlready(out: string, result: string): boolean {
 
 function str(v: unknown): string | undefined {
   return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+/** --require values: repeated and/or comma-separated, blanks and repeats dropped; undefined when none. */
+export function capabilityList(values: string[] | undefined): string[] | undefined {
+  const caps = [...new Set((values ?? []).flatMap((v) => v.split(",")).map((c) => c.trim()).filter(Boolean))];
+  return caps.length ? caps : undefined;
 }
 
 function stripUndefined<T extends Record<string, unknown>>(o: T): T {
