@@ -33,7 +33,7 @@ export interface Hub {
   cancelRequested(t: TaskRow): void;
   output(taskId: string): void;
   final(taskId: string): void;
-  /** A worker registered again: its streams route by what it advertises now. */
+  /** A worker registered with other capabilities, models or name: its streams (on every replica) route by those now. */
   workerChanged(w: Claimant): void;
   /** A codebase was registered for a worker: its open streams hear about it from now on. */
   addRoute(workerId: string, route: string): void;
@@ -60,6 +60,11 @@ export function createHub(store: Store): Hub {
     }
   }
 
+  function setClaimant(w: Claimant) {
+    const claimant = { worker_id: w.worker_id, name: w.name, capabilities: w.capabilities, models: w.models };
+    for (const s of streams) if (s.workerId === w.worker_id) s.claimant = claimant;
+  }
+
   function wakeWatchers(taskId: string) {
     for (const w of watchers.get(taskId) ?? []) w.wake();
   }
@@ -73,6 +78,14 @@ export function createHub(store: Store): Hub {
           .getTask(ev.id)
           .then((t) => t?.status === "pending" && pushTask(t))
           .catch((err) => log("warn", "could not load pushed task", { task: ev.id, error: err.message }));
+        return;
+      }
+      case "worker": {
+        if (![...streams].some((s) => s.workerId === ev.id)) return;
+        store
+          .getWorker(ev.id)
+          .then((w) => w && setClaimant(w))
+          .catch((err) => log("warn", "could not load a re-registered worker", { worker: ev.id, error: err.message }));
         return;
       }
       case "cancel":
@@ -127,8 +140,8 @@ export function createHub(store: Store): Hub {
       store.publish({ t: "final", id: taskId });
     },
     workerChanged(w) {
-      const claimant = { worker_id: w.worker_id, name: w.name, capabilities: w.capabilities, models: w.models };
-      for (const s of streams) if (s.workerId === w.worker_id) s.claimant = claimant;
+      setClaimant(w);
+      store.publish({ t: "worker", id: w.worker_id });
     },
     addRoute(workerId, route) {
       for (const s of streams) if (s.workerId === workerId) s.routes.add(route);

@@ -116,5 +116,24 @@ for (const kind of STORE_KINDS) {
         sg.close();
       }
     });
+
+    test("a worker that registers again with a new capability is woken for it on its open stream", async () => {
+      const w = await worker("grow", { capabilities: [] });
+      const st = openSse(`${s.url}${W}/stream?worker_id=${w.id}`);
+      try {
+        await st.waitFor((f) => f.event === "connected", "connected");
+        const cap = uid("cap");
+        const before = await create({ required_capabilities: [cap], target_worker_id: w.id });
+        const again = await s.post(`${O}/workers/register`, { worker_id: w.id, name: w.id, capabilities: [cap] });
+        expect(again.status).toBe(200);
+        const after = await create({ required_capabilities: [cap], target_worker_id: w.id });
+        expect(after.waiting_reason).toBeUndefined();
+        await st.waitFor((f) => f.event === "task_available" && JSON.parse(f.data).id === after.id, "woken after re-register");
+        expect(taskEvents(st).map((x) => x.id)).not.toContain(before.id);
+        expect((await s.post(`${W}/claim`, { task_id: before.id }, w.headers)).status).toBe(200);
+      } finally {
+        st.close();
+      }
+    });
   });
 }

@@ -32,6 +32,10 @@ export function workerOut(w: WorkerRow, ctx: ServerContext): WorkerRecord {
   };
 }
 
+/** Did what routing looks at change? (Older workers re-register every minute with the same.) */
+const routingChanged = (a: WorkerRow | null, b: WorkerRow) =>
+  !a || a.name !== b.name || JSON.stringify(a.capabilities) !== JSON.stringify(b.capabilities) || JSON.stringify(a.models) !== JSON.stringify(b.models);
+
 async function register({ req, url, principal, ctx }: Req) {
   const body = parse(RegisterWorkerBody, await readObject(req, ctx.maxBodyBytes));
   await workerIdentity(ctx.auth, principal, req, url, body.worker_id);
@@ -71,7 +75,7 @@ async function register({ req, url, principal, ctx }: Req) {
     },
   );
   ctx.auth.noteOwner(worker.worker_id, worker.owner);
-  ctx.hub.workerChanged(worker);
+  if (routingChanged(previous, worker)) ctx.hub.workerChanged(worker);
   if (admission === "restart" || admission === "takeover") {
     log("warn", admission === "restart" ? "worker restarted: new process took over its worker id" : "worker id taken over from a silent process", {
       worker: worker.worker_id,

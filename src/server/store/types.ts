@@ -94,6 +94,8 @@ export interface AppendResult {
 export type StoreEvent =
   | { t: "task"; id: string; route: string; target: string | null }
   | { t: "cancel"; id: string; worker: string }
+  /** A worker registered with other capabilities, models or name (routing of its streams). */
+  | { t: "worker"; id: string }
   | { t: "output"; id: string }
   | { t: "final"; id: string };
 
