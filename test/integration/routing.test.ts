@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { opencodeModels } from "../../src/opencode/index.ts";
 import { startServerProc, startWorkerProc, waitTask, type ServerProc, type WorkerProc } from "../helpers/cluster.ts";
+import { startLegacyServer } from "../fixtures/legacy-server.ts";
 import { startCountingProxy, type CountingProxy } from "../helpers/faults.ts";
 import { createOpencodeEnv, OPENCODE_BIN, type OpencodeEnv } from "../helpers/opencode-env.ts";
 import { killAll, runCli, tempDir } from "../helpers/proc.ts";
@@ -143,5 +144,18 @@ describe("routing from the command line", () => {
     expect(t.code).toBe(0);
     expect(t.stdout.split("\n")[0]).toMatch(/^MODEL\s+WORKERS$/);
     expect(t.stdout).toMatch(/provgpu\/m1\s+r-gpu/);
+  });
+
+  test("--require against an older server that drops the field: a warning says the task may run anywhere", async () => {
+    const legacy = startLegacyServer();
+    try {
+      const r = await runCli(["task", "create", "--codebase", "global", "--agent", "echo", "--prompt", "x", "--require", "gpu"], {
+        env: { A2A_CONFIG: undefined, A2A_SERVER_URL: legacy.url },
+      });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain("does not know --require (an older server)");
+    } finally {
+      legacy.stop();
+    }
   });
 });

@@ -64,6 +64,9 @@ export default defineCommand({
     const task = await client.createTask({ ...stripUndefined(body), codebase_id: codebaseId });
     // The server says when no live worker can take it (capability, model, name...): say so now, not after a silent wait.
     if (task.waiting_reason) warn(`task ${task.id} waits: ${task.waiting_reason}`);
+    if (body.required_capabilities && !task.required_capabilities) {
+      warn(`${client.base} does not know --require (an older server): task ${task.id} may run on any worker`);
+    }
 
     if (!args.wait) {
       if (args.json) printJson(taskJson(task));
