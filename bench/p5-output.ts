@@ -56,7 +56,7 @@ await benchmark("p5-output", "Output delivery", { lines: LINES, agent: "fake ope
     const request = http.request.bind(http);
     let storedAt = 0;
     const outputStarts: number[] = [];
-    http.request = (async (method: string, path: string, opts?: Parameters<typeof request>[2]) => {
+    http.request = (async (method: Parameters<typeof request>[0], path: string, opts?: Parameters<typeof request>[2]) => {
       const isOutput = method === "POST" && path.endsWith("/output");
       if (isOutput) outputStarts.push(now());
       const res = await request(method, path, opts);

@@ -47,7 +47,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     // A counter around the worker's own transport; every call still goes to the server unchanged.
     const http = w.ctx.client.http;
     const request = http.request.bind(http);
-    http.request = (async (method: string, path: string, opts?: Parameters<typeof request>[2]) => {
+    http.request = (async (method: Parameters<typeof request>[0], path: string, opts?: Parameters<typeof request>[2]) => {
       const key = (status: number | string) => `${method} ${path.replace(/\/[0-9a-f]{8}-[0-9a-f-]{27,}/g, "/:id")} ${status}`;
       try {
         const res = await request(method, path, opts);

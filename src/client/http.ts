@@ -1,8 +1,10 @@
 // The transport under the typed API: ofetch with the auth header, a deadline on every
-// call, and errors sorted into "the server said no" (ApiError) and "no server"
-// (UnavailableError). They are plain errors: what they mean for an exit code is the
-// CLI's business (src/commands/_main.ts), not the transport's.
-import { ofetch, type $Fetch } from "ofetch";
+// call, and errors sorted into "the server said no" (ApiError), "no server"
+// (UnavailableError) and "the server said something we cannot use" (ProtocolError). They
+// are plain errors: what they mean for an exit code is the CLI's business
+// (src/commands/_main.ts), not the transport's.
+import { ofetch, type $Fetch, type FetchResponse } from "ofetch";
+import type { z } from "zod";
 
 export class ApiError extends Error {
   constructor(
@@ -27,6 +29,26 @@ export class UnavailableError extends Error {
   }
 }
 
+/** A 2xx answer whose body does not fit the protocol: named here, not a crash somewhere later. */
+export class ProtocolError extends Error {
+  constructor(
+    message: string,
+    readonly url: string,
+  ) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}
+
+export type Method = "GET" | "POST" | "PUT" | "DELETE";
+
+export interface RequestOptions {
+  body?: Record<string, unknown>;
+  query?: Record<string, unknown>;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
 export interface HttpOptions {
   serverUrl: string;
   token?: string | null;
@@ -35,12 +57,13 @@ export interface HttpOptions {
   timeoutMs?: number;
 }
 
-export const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_TIMEOUT_MS = 30_000;
 
 export interface Http {
   base: string;
   headers: Record<string, string>;
-  request<T>(method: string, path: string, opts?: { body?: unknown; query?: Record<string, unknown>; headers?: Record<string, string>; timeoutMs?: number }): Promise<{ status: number; data: T; headers: Headers }>;
+  /** The parsed JSON body (text when it is not JSON, undefined when empty), unchecked: see `answer`. */
+  request(method: Method, path: string, opts?: RequestOptions): Promise<{ status: number; data: unknown; headers: Headers }>;
 }
 
 export function createHttp(o: HttpOptions): Http {
@@ -54,13 +77,13 @@ export function createHttp(o: HttpOptions): Http {
   return {
     base,
     headers,
-    async request<T>(method: string, path: string, opts: { body?: unknown; query?: Record<string, unknown>; headers?: Record<string, string>; timeoutMs?: number } = {}) {
+    async request(method: Method, path: string, opts: RequestOptions = {}) {
       const url = base + path;
-      let res;
+      let res: FetchResponse<string>;
       try {
         res = await f.raw(path, {
-          method: method as any,
-          body: opts.body as any,
+          method,
+          body: opts.body,
           query: opts.query ? Object.fromEntries(Object.entries(opts.query).filter(([, v]) => v !== undefined && v !== null)) : undefined,
           headers: opts.headers,
           // Always a number: ofetch lays per-call options over the defaults, so an
@@ -76,8 +99,8 @@ export function createHttp(o: HttpOptions): Http {
           : err instanceof Error ? err.message.replace(/^\[[A-Z]+\] "[^"]*": /, "") : String(err);
         throw new UnavailableError(`server unreachable at ${base}: ${why}`, url);
       }
-      const text = (res._data as string | undefined) ?? "";
-      let data: any = undefined;
+      const text = res._data ?? "";
+      let data: unknown;
       if (text) {
         try {
           data = JSON.parse(text);
@@ -85,17 +108,45 @@ export function createHttp(o: HttpOptions): Http {
           data = text;
         }
       }
+      const said = (key: "error" | "message") => (data && typeof data === "object" && key in data ? String((data as Record<string, unknown>)[key] || "") : "");
       if (res.status >= 500) {
         // 502-504 are proxies telling us the server is down; other 5xx are server bugs, still not our input.
-        const msg = typeof data === "object" && data?.message ? data.message : `HTTP ${res.status}`;
-        throw new UnavailableError(`server error from ${method} ${url}: ${msg}`, url);
+        throw new UnavailableError(`server error from ${method} ${url}: ${said("message") || `HTTP ${res.status}`}`, url);
       }
       if (res.status >= 400) {
-        const code = typeof data === "object" && data?.error ? String(data.error) : `http_${res.status}`;
-        const msg = typeof data === "object" && data?.message ? String(data.message) : typeof data === "string" && data ? data.slice(0, 300) : `HTTP ${res.status}`;
-        throw new ApiError(res.status, code, `${method} ${path}: ${res.status} ${msg}`, url);
+        const msg = said("message") || (typeof data === "string" && data ? data.slice(0, 300) : `HTTP ${res.status}`);
+        throw new ApiError(res.status, said("error") || `http_${res.status}`, `${method} ${path}: ${res.status} ${msg}`, url);
       }
-      return { status: res.status, data: data as T, headers: res.headers };
+      return { status: res.status, data, headers: res.headers };
     },
   };
+}
+
+/**
+ * The answer of `method path` checked against its protocol schema. A body that does not fit
+ * is a ProtocolError naming the route and the fields: "server answered GET
+ * /v1/opencode/tasks/ab12 with an unexpected body: status: missing (expected one of ...)".
+ */
+export function answer<S extends z.ZodType>(schema: S, method: Method, path: string, data: unknown, base = ""): z.output<S> {
+  const r = schema.safeParse(data);
+  if (r.success) return r.data;
+  if (data === undefined) throw new ProtocolError(`server answered ${method} ${path} with an empty body, expected JSON`, base + path);
+  const problems = r.error.issues.slice(0, 5).map((i) => `${i.path.map(String).join(".") || "body"}: ${problem(i, valueAt(data, i.path))}`);
+  if (r.error.issues.length > 5) problems.push(`and ${r.error.issues.length - 5} more`);
+  throw new ProtocolError(`server answered ${method} ${path} with an unexpected body: ${problems.join("; ")}`, base + path);
+}
+
+function valueAt(data: unknown, path: PropertyKey[]): unknown {
+  let v = data;
+  for (const k of path) v = v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
+}
+
+/** zod's words, with what actually came: "missing (expected string)", "expected number, got string \"3\"". */
+function problem(i: z.core.$ZodIssue, got: unknown): string {
+  const expected = i.code === "invalid_type" ? i.expected : i.code === "invalid_value" ? `one of ${i.values.map((v) => JSON.stringify(v)).join(", ")}` : null;
+  if (!expected) return i.message;
+  if (got === undefined) return `missing (expected ${expected})`;
+  const shown = typeof got === "string" ? `string ${JSON.stringify(got.length > 60 ? `${got.slice(0, 60)}...` : got)}` : got === null ? "null" : Array.isArray(got) ? "an array" : typeof got;
+  return `expected ${expected}, got ${shown}`;
 }

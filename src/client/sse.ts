@@ -1,6 +1,7 @@
 // Server-Sent Events over fetch (frames by eventsource-parser): yields {event, data} frames until the
 // stream ends, the signal aborts, or no frame arrives within `idleMs` (dead stream).
 import { EventSourceParserStream } from "eventsource-parser/stream";
+import { errorMessage } from "../util/errors.ts";
 import { ApiError, UnavailableError } from "./http.ts";
 
 export interface SseFrame {
@@ -27,7 +28,7 @@ export async function* readSse(
       res = await fetch(url, { headers: { accept: "text/event-stream", ...opts.headers }, signal: ctrl.signal });
     } catch (err) {
       if (opts.signal.aborted) return;
-      throw new UnavailableError(`stream unreachable at ${url}: ${(err as Error).message}`, url);
+      throw new UnavailableError(`stream unreachable at ${url}: ${errorMessage(err)}`, url);
     }
     if (!res.ok || !res.body) {
       const text = await res.text().catch(() => "");
@@ -46,12 +47,12 @@ export async function* readSse(
     const frames = text.pipeThrough(new EventSourceParserStream());
     const reader = frames.getReader();
     while (true) {
-      let next;
+      let next: Awaited<ReturnType<typeof reader.read>>;
       try {
         next = await reader.read();
       } catch (err) {
         if (opts.signal.aborted) return;
-        throw new UnavailableError(`stream ${url} broke: ${(err as Error).message}`, url);
+        throw new UnavailableError(`stream ${url} broke: ${errorMessage(err)}`, url);
       }
       if (next.done) return;
       yield { event: next.value.event ?? "message", data: next.value.data };

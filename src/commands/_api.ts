@@ -101,3 +101,12 @@ export async function codebaseNames(client: Client): Promise<(id: string | null 
   const names = new Map((await client.listCodebases()).map((c) => [c.id, c.name]));
   return (id) => (!id || id === "global" ? "global" : (names.get(id) ?? shortId(id)));
 }
+
+/** A session the server holds, with its codebase: looked up in every codebase (sessions are stored per codebase). */
+export async function findSession(client: Client, id: string): Promise<{ session: Record<string, any>; codebase: Codebase }> {
+  for (const codebase of await client.listCodebases()) {
+    const session = (await client.listSessions(codebase.id)).find((x: { id?: string }) => x.id === id);
+    if (session) return { session, codebase };
+  }
+  throw new CliError(`session ${id} not found on ${client.base} (see: codetether sessions list)`);
+}

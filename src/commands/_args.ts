@@ -15,6 +15,7 @@ export interface ArgSpec {
   required?: boolean;
   default?: unknown;
   negativeDescription?: string;
+  /** A string flag: repeatable; a positional (the last one): takes every remaining argument. */
   multiple?: boolean;
   /** A string flag that also takes `--no-<name>` (parsed as false), like `--no-config`. */
   negatable?: boolean;
@@ -123,13 +124,17 @@ export function parseArgv(specs: ArgSpecs, argv: string[], ctx: ParseContext): P
     else args[name] = value;
   }
 
-  if (positionals.length > idx.positional.length) {
+  const last = idx.positional.at(-1);
+  const variadic = last !== undefined && specs[last]!.multiple === true;
+  if (!variadic && positionals.length > idx.positional.length) {
     const extra = positionals[idx.positional.length]!;
     const takes = idx.positional.length ? `takes ${idx.positional.map((p) => p.toUpperCase()).join(" ")}` : "takes no arguments";
     throw usage(`unexpected argument '${extra}': ${ctx.command} ${takes}`);
   }
   idx.positional.forEach((p, i) => {
-    if (positionals[i] !== undefined) args[p] = positionals[i];
+    if (variadic && p === last) {
+      if (positionals.length > i) args[p] = positionals.slice(i);
+    } else if (positionals[i] !== undefined) args[p] = positionals[i];
   });
   for (const [name, spec] of Object.entries(specs)) {
     if (!spec.required || args[name] !== undefined) continue;

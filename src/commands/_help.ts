@@ -70,7 +70,10 @@ export async function renderHelp(cmd: Command<any>, path: string[], stream: Node
   const usage = [
     prog,
     subs ? "<command>" : "",
-    ...positional.map(([n, s]) => (s.required ? n.toUpperCase() : `[${n.toUpperCase()}]`)),
+    ...positional.map(([n, s]) => {
+      const name = `${n.toUpperCase()}${s.multiple ? "..." : ""}`;
+      return s.required ? name : `[${name}]`;
+    }),
     ...required,
     flags.length > required.length || subs ? "[options]" : "",
   ].filter(Boolean);

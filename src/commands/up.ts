@@ -1,10 +1,11 @@
 // `codetether up`: the embedded default — the server on SQLite and a worker on this
 // machine, in one foreground process.
 import { mkdirSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, } from "node:path";
 import { defineCommand } from "./_command.ts";
 import { painter } from "./_output.ts";
 import { commandConfig } from "./_shared.ts";
+import { retentionOf, storeOptions } from "./server/_store.ts";
 import { runInForeground, setupCommandLogging } from "./worker/_foreground.ts";
 
 const cfg = commandConfig(["worker", "server"], {});
@@ -33,8 +34,10 @@ export default defineCommand({
     const server = await startServer({
       host: config.host,
       port: config.port,
-      store: config.database_url ? { kind: "postgres", url: config.database_url } : { kind: "sqlite", path: config.db_path ?? join(config.data_dir, "server.db") },
+      store: storeOptions(config),
       authTokens: config.auth_tokens,
+      metricsTokens: config.metrics_tokens,
+      retention: retentionOf(config),
       leaseSeconds: config.lease_seconds,
       heartbeatIntervalSeconds: config.heartbeat_interval,
       ui: config.ui,

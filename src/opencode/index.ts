@@ -7,6 +7,6 @@ export { killAllOpencode, runOpencode, type OpencodeResult, type OpencodeStatus,
 export { opencodeModels, parseModelList, type ModelProbe } from "./models.ts";
 export { opencodeReader } from "./sessions-db.ts";
 export type { ExportedSession, SessionReader } from "./sessions-map.ts";
-export { sessionUsage } from "./sessions-map.ts";
+export { sessionStats, type SessionStats, type ToolStat } from "./sessions-map.ts";
 export { renderLine, type Paint } from "./render.ts";
 export { reapAgents, startWatchdog, type Watchdog } from "./agents.ts";

@@ -139,13 +139,27 @@ export function mapExport(data: { info: Record<string, any>; messages?: { info: 
   };
 }
 
-/** Cost and tokens summed over a session's messages (OpenCode records them per assistant message); null when none did. */
-export function sessionUsage(messages: MessageRecord[]): { cost: number | null; tokens: { input: number; output: number } | null } {
+export interface ToolStat {
+  tool: string;
+  calls: number;
+  errors: number;
+}
+
+export interface SessionStats {
+  cost: number | null;
+  tokens: { input: number; output: number } | null;
+  /** Calls and errors per tool, busiest first. */
+  tools: ToolStat[];
+}
+
+/** What a session cost and did, from its messages: cost and tokens (OpenCode records them per assistant message; null when none did) and tool calls. */
+export function sessionStats(messages: MessageRecord[]): SessionStats {
   let cost = 0;
   let input = 0;
   let output = 0;
   let seenCost = false;
   let seenTokens = false;
+  const tools = new Map<string, ToolStat>();
   for (const m of messages) {
     if (typeof m.cost === "number" && Number.isFinite(m.cost)) {
       cost += m.cost;
@@ -157,6 +171,17 @@ export function sessionUsage(messages: MessageRecord[]): { cost: number | null; 
       output += typeof t.output === "number" ? t.output : 0;
       seenTokens = true;
     }
+    for (const p of m.parts ?? []) {
+      if (p.type !== "tool" || typeof p.tool !== "string") continue;
+      const stat = tools.get(p.tool) ?? { tool: p.tool, calls: 0, errors: 0 };
+      tools.set(p.tool, stat);
+      stat.calls++;
+      if ((p.state as { status?: unknown } | undefined)?.status === "error") stat.errors++;
+    }
   }
-  return { cost: seenCost ? cost : null, tokens: seenTokens ? { input, output } : null };
+  return {
+    cost: seenCost ? cost : null,
+    tokens: seenTokens ? { input, output } : null,
+    tools: [...tools.values()].sort((a, b) => b.calls - a.calls || a.tool.localeCompare(b.tool)),
+  };
 }

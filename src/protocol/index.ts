@@ -1,13 +1,22 @@
-// PROTOCOL.md in code: zod schemas and types of every wire object. The server validates
-// requests with these; the client types its calls with them. Never duplicate them.
+// PROTOCOL.md in code: zod schemas and types of every wire object, and (routes.ts) every
+// path. The server validates requests with these; the client validates answers with them
+// (src/client/). Never duplicate them.
+//
+// Answers are parsed tolerantly, for servers older or newer than this one: their objects
+// are loose (fields a newer server adds pass through), and fields an older server may not
+// send have the default our server would send. Their types (`Known`) name only the fields
+// we know.
 import { z } from "zod";
 
-export const PROTOCOL_VERSION = "v1";
+export { API, API_ALIAS, path, ROUTES, type Route } from "./routes.ts";
+
+/** The type of an answer parsed loose: the fields we know, without an index signature. */
+type Known<S extends z.ZodObject> = z.output<z.ZodObject<S["shape"]>>;
 
 // ---------- shared pieces ----------
 
 /** Timestamps arrive as ISO 8601, naive ISO (taken as UTC) or epoch milliseconds; stored as ISO `...Z`. */
-export const Timestamp = z.union([z.string(), z.number()]).transform((v, ctx) => {
+const Timestamp = z.union([z.string(), z.number()]).transform((v, ctx) => {
   let d: Date;
   if (typeof v === "number") d = new Date(v);
   else if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(v)) d = new Date(v.replace(" ", "T") + "Z");
@@ -33,8 +42,12 @@ export const ErrorBody = z.object({
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
-export const Health = z.object({ status: z.literal("ok"), version: z.string(), store: z.enum(["sqlite", "postgres"]) });
-export type Health = z.infer<typeof Health>;
+export const Health = z.looseObject({ status: z.literal("ok"), version: z.string(), store: z.enum(["sqlite", "postgres"]) });
+export type Health = Known<typeof Health>;
+
+/** The answer of a call nobody reads beyond "accepted": `{"success":true,...}` (older servers may send less). */
+export const Ack = z.looseObject({ success: z.boolean().optional() });
+export type Ack = Known<typeof Ack>;
 
 export const Settings = z.object({
   heartbeat_interval_s: z.number().positive(),
@@ -45,7 +58,7 @@ export type Settings = z.infer<typeof Settings>;
 
 // ---------- workers ----------
 
-export const WorkerStatus = z.enum(["active", "stale", "offline"]);
+const WorkerStatus = z.enum(["active", "stale", "offline"]);
 
 export const RegisterWorkerBody = z.object({
   worker_id: Id,
@@ -73,15 +86,15 @@ export const WORKER_ID_IN_USE = "worker_id_in_use";
 export const WORKER_REPLACED = "worker_replaced";
 
 /** The process holding a worker id, as the server records it (null fields: unknown / legacy). */
-export const WorkerInstance = z.object({
+export const WorkerInstance = z.looseObject({
   instance_id: z.string().nullable(),
   hostname: z.string().nullable(),
   pid: z.number().nullable(),
   started_at: z.string().nullable(),
 });
-export type WorkerInstance = z.infer<typeof WorkerInstance>;
+export type WorkerInstance = Known<typeof WorkerInstance>;
 
-export const WorkerRecord = z.object({
+export const WorkerRecord = z.looseObject({
   id: z.string(),
   worker_id: z.string(),
   name: z.string(),
@@ -97,16 +110,17 @@ export const WorkerRecord = z.object({
   last_seen: z.string(),
   instance: WorkerInstance.optional().nullable(),
 });
-export type WorkerRecord = z.infer<typeof WorkerRecord>;
+export type WorkerRecord = Known<typeof WorkerRecord>;
 
-export const RegisterWorkerResponse = z.object({
+export const RegisterWorkerResponse = z.looseObject({
   success: z.literal(true),
-  worker: WorkerRecord.partial().passthrough(),
-  settings: Settings.optional(),
+  worker: WorkerRecord.partial(),
+  // Absent or unusable settings mean a legacy server: the worker keeps its own timings.
+  settings: Settings.optional().catch(undefined),
 });
-export type RegisterWorkerResponse = z.infer<typeof RegisterWorkerResponse>;
+export type RegisterWorkerResponse = Known<typeof RegisterWorkerResponse>;
 
-export const MonitorWorker = z.object({
+export const MonitorWorker = z.looseObject({
   id: z.string(),
   name: z.string(),
   status: WorkerStatus,
@@ -118,7 +132,8 @@ export const MonitorWorker = z.object({
   capabilities: z.array(z.string()),
   instance: WorkerInstance.optional().nullable(),
 });
-export type MonitorWorker = z.infer<typeof MonitorWorker>;
+export type MonitorWorker = Known<typeof MonitorWorker>;
+export const MonitorWorkers = z.looseObject({ workers: z.array(MonitorWorker) });
 
 // ---------- codebases ----------
 
@@ -133,27 +148,31 @@ export const CreateCodebaseBody = z.object({
 });
 export type CreateCodebaseBody = z.infer<typeof CreateCodebaseBody>;
 
-export const Codebase = z.object({
+export const Codebase = z.looseObject({
   id: z.string(),
   name: z.string(),
   path: z.string(),
-  description: z.string().nullable(),
-  worker_id: z.string().nullable(),
-  agent_config: z.record(z.string(), z.unknown()).nullable(),
-  registered_at: z.string(),
-  status: z.string(),
+  description: z.string().nullable().default(null),
+  worker_id: z.string().nullable().default(null),
+  agent_config: z.record(z.string(), z.unknown()).nullable().default(null),
+  registered_at: z.string().default(""),
+  status: z.string().default(""),
 });
-export type Codebase = z.infer<typeof Codebase>;
+export type Codebase = Known<typeof Codebase>;
+
+/** `POST codebases` answers: registered (older servers send the codebase at the top level), or a pending registration task. */
+export const CodebaseRegistered = z.looseObject({ success: z.literal(true), codebase: Codebase });
+export const CodebasePending = z.looseObject({ success: z.literal(true), pending: z.literal(true), task_id: z.string() });
 
 // ---------- tasks ----------
 
 export const TaskStatus = z.enum(["pending", "running", "completed", "failed", "cancelled"]);
 export type TaskStatus = z.infer<typeof TaskStatus>;
-export const FINAL_STATUSES: readonly TaskStatus[] = ["completed", "failed", "cancelled"];
+const FINAL_STATUSES: readonly TaskStatus[] = ["completed", "failed", "cancelled"];
 export const isFinal = (s: TaskStatus) => FINAL_STATUSES.includes(s);
 
 /** `provider:model` is accepted and stored as `provider/model`. */
-export const ModelRef = z
+const ModelRef = z
   .string()
   .max(200)
   .regex(/^[^/:\s]+[/:].+$/, "expected provider/model")
@@ -176,37 +195,40 @@ export const CreateTaskBody = z.object({
 });
 export type CreateTaskBody = z.infer<typeof CreateTaskBody>;
 
-export const Task = z.object({
+/** A task as servers answer it. Older servers send less than ours: what a worker cannot run without is required. */
+export const Task = z.looseObject({
   id: z.string(),
-  codebase_id: z.string().nullable(),
-  title: z.string().nullable(),
+  codebase_id: z.string().nullable().default(null),
+  title: z.string().nullable().default(null),
   prompt: z.string(),
-  agent_type: z.string(),
-  model: z.string().nullable(),
-  priority: z.number(),
+  agent_type: z.string().default("build"),
+  model: z.string().nullable().default(null),
+  priority: z.number().default(0),
   status: TaskStatus,
-  metadata: z.record(z.string(), z.unknown()),
-  target_worker_id: z.string().nullable(),
-  target_agent_name: z.string().nullable(),
-  worker_id: z.string().nullable(),
-  session_id: z.string().nullable(),
-  result: z.string().nullable(),
-  error: z.string().nullable(),
-  attempt: z.number(),
-  max_attempts: z.number(),
-  timeout_s: z.number().nullable(),
-  lease_expires_at: z.string().nullable(),
-  cancel_requested: z.boolean(),
+  metadata: z.record(z.string(), z.unknown()).default({}),
+  target_worker_id: z.string().nullable().default(null),
+  target_agent_name: z.string().nullable().default(null),
+  worker_id: z.string().nullable().default(null),
+  session_id: z.string().nullable().default(null),
+  result: z.string().nullable().default(null),
+  error: z.string().nullable().default(null),
+  attempt: z.number().default(0),
+  max_attempts: z.number().default(3),
+  timeout_s: z.number().nullable().default(null),
+  lease_expires_at: z.string().nullable().default(null),
+  cancel_requested: z.boolean().default(false),
   output_truncated: z.boolean().optional(),
-  /** Extensions (issue 15): capabilities a claiming worker must advertise; why a pending task waits. */
+  /** Extensions (issue 15): capabilities a claiming worker must advertise (absent: an older server); why a pending task waits. */
   required_capabilities: z.array(z.string()).optional(),
   waiting_reason: z.string().nullable().optional(),
-  created_at: z.string(),
-  updated_at: z.string(),
-  started_at: z.string().nullable(),
-  completed_at: z.string().nullable(),
+  created_at: z.string().default(""),
+  updated_at: z.string().default(""),
+  started_at: z.string().nullable().default(null),
+  completed_at: z.string().nullable().default(null),
 });
-export type Task = z.infer<typeof Task>;
+export type Task = Known<typeof Task>;
+/** The answer of calls that change a task (cancel, status, release, decline); older servers send only `{"success":true}`. */
+export const TaskAck = Ack.extend({ task: Task.optional() });
 
 export const ListTasksQuery = z.object({
   status: TaskStatus.optional(),
@@ -245,25 +267,30 @@ export const OutputLegacyBody = z.object({
   timestamp: Timestamp.optional().nullable(),
   attempt: z.number().int().min(0).optional().nullable(),
 });
-/** Batch when `lines` is present, else the legacy single line. */
-export const OutputBody = z.union([OutputBatchBody, OutputLegacyBody]);
-export type OutputBody = z.infer<typeof OutputBody>;
 
-export const OutputLine = z.object({ seq: z.number(), attempt: z.number(), line: z.string(), timestamp: z.string() });
-export type OutputLine = z.infer<typeof OutputLine>;
-export const OutputPage = z.object({
+/** What `POST .../output` stored; older servers answer `{"success":true}` only. */
+export const OutputAck = Ack.extend({
+  stored: z.number().optional(),
+  duplicates: z.number().optional(),
+  dropped: z.number().optional(),
+  truncated: z.boolean().optional(),
+});
+export const OutputLine = z.looseObject({ seq: z.number(), attempt: z.number(), line: z.string(), timestamp: z.string() });
+export type OutputLine = Known<typeof OutputLine>;
+export const OutputPage = z.looseObject({
   task_id: z.string(),
   outputs: z.array(OutputLine),
   total: z.number(),
   truncated: z.boolean().optional(),
 });
-export type OutputPage = z.infer<typeof OutputPage>;
+export type OutputPage = Known<typeof OutputPage>;
 export const OutputQuery = z.object({ since: z.coerce.number().int().min(0).default(0) });
 
 // ---------- dispatch ----------
 
 export const ClaimBody = z.object({ task_id: Id.optional().nullable(), worker_id: Id.optional().nullable() });
-export const ClaimResponse = z.object({
+/** Older servers answer without `attempt` and `task` (the worker then fetches the task). */
+export const ClaimResponse = z.looseObject({
   success: z.literal(true),
   task_id: z.string(),
   worker_id: z.string(),
@@ -271,15 +298,15 @@ export const ClaimResponse = z.object({
   lease_expires_at: z.string().optional().nullable(),
   task: Task.optional(),
 });
-export type ClaimResponse = z.infer<typeof ClaimResponse>;
+export type ClaimResponse = Known<typeof ClaimResponse>;
 
 export const TaskHeartbeatBody = z.object({ task_id: Id, worker_id: Id.optional().nullable(), attempt: z.number().int().min(0).optional().nullable() });
-export const TaskHeartbeatResponse = z.object({
+export const TaskHeartbeatResponse = z.looseObject({
   success: z.literal(true),
   lease_expires_at: z.string(),
   cancel_requested: z.boolean(),
 });
-export type TaskHeartbeatResponse = z.infer<typeof TaskHeartbeatResponse>;
+export type TaskHeartbeatResponse = Known<typeof TaskHeartbeatResponse>;
 
 export const ReleaseBody = z.object({
   task_id: Id,
@@ -299,8 +326,6 @@ export type DeclineBody = z.infer<typeof DeclineBody>;
 export const StreamQuery = z.object({ worker_id: Id, agent_name: z.string().max(200).optional() });
 export const UpdateStreamCodebasesBody = z.object({ codebases: z.array(z.string().max(200)).max(10000) });
 
-/** SSE event names the server sends on the worker stream. */
-export const STREAM_EVENTS = ["connected", "task_available", "heartbeat", "task_cancel"] as const;
 /** Event names an (older) server may use for a new task; our worker accepts all of them. */
 export const TASK_EVENT_NAMES = ["task", "task_available", "task_assigned", "task.created", "task.assigned"];
 
@@ -321,6 +346,11 @@ export const SessionRecord = z
     // Totals over the session's messages, where OpenCode recorded them (added by our workers).
     cost: z.number().min(0).optional().nullable(),
     tokens: z.object({ input: z.number().min(0), output: z.number().min(0) }).passthrough().optional().nullable(),
+    tools: z
+      .array(z.object({ tool: z.string().max(200), calls: z.number().int().min(0), errors: z.number().int().min(0) }))
+      .max(1000)
+      .optional()
+      .nullable(),
   })
   .passthrough();
 export type SessionRecord = z.infer<typeof SessionRecord>;
@@ -330,7 +360,7 @@ export const SessionsSyncBody = z.object({
   sessions: z.array(SessionRecord).max(10000),
 });
 
-export const MessagePart = z
+const MessagePart = z
   .object({
     id: z.string().max(200),
     type: z.string().max(100),
@@ -360,35 +390,26 @@ export const MessagesSyncBody = z.object({
   messages: z.array(MessageRecord).max(10000),
 });
 
-// ---------- routes (paths are relative to the server URL) ----------
+/** A session as the server lists it: the record as synced, with where it is kept. */
+export const StoredSession = z.looseObject({
+  id: z.string(),
+  codebase_id: z.string().nullable().optional(),
+  task_id: z.string().nullable().optional(),
+  title: z.string().nullable().optional(),
+  updated: z.string().nullable().optional(),
+  messageCount: z.number().nullable().optional(),
+  // usage and tool statistics our workers add when they sync; anything else reads as absent
+  cost: z.number().nullable().optional().catch(null),
+  tokens: z.object({ input: z.number(), output: z.number() }).nullable().optional().catch(null),
+  tools: z.array(z.object({ tool: z.string(), calls: z.number(), errors: z.number() })).nullable().optional().catch(null),
+});
+export type StoredSession = Known<typeof StoredSession>;
 
-export const API = "/v1/opencode";
-export const API_ALIAS = "/v1/agent";
-export const routes = {
-  health: "/health",
-  monitorWorkers: "/v1/monitor/workers",
-  workers: `${API}/workers`,
-  worker: (id: string) => `${API}/workers/${encodeURIComponent(id)}`,
-  registerWorker: `${API}/workers/register`,
-  workerHeartbeat: (id: string) => `${API}/workers/${encodeURIComponent(id)}/heartbeat`,
-  unregisterWorker: (id: string) => `${API}/workers/${encodeURIComponent(id)}/unregister`,
-  codebases: `${API}/codebases`,
-  codebase: (id: string) => `${API}/codebases/${encodeURIComponent(id)}`,
-  tasks: `${API}/tasks`,
-  task: (id: string) => `${API}/tasks/${encodeURIComponent(id)}`,
-  cancelTask: (id: string) => `${API}/tasks/${encodeURIComponent(id)}/cancel`,
-  taskStatus: (id: string) => `${API}/tasks/${encodeURIComponent(id)}/status`,
-  taskOutput: (id: string) => `${API}/tasks/${encodeURIComponent(id)}/output`,
-  taskOutputStream: (id: string) => `${API}/tasks/${encodeURIComponent(id)}/output/stream`,
-  stream: "/v1/worker/tasks/stream",
-  claim: "/v1/worker/tasks/claim",
-  taskHeartbeat: "/v1/worker/tasks/heartbeat",
-  release: "/v1/worker/tasks/release",
-  decline: "/v1/worker/tasks/decline",
-  streamCodebases: "/v1/worker/codebases",
-  sessionsSync: (cb: string) => `${API}/codebases/${encodeURIComponent(cb)}/sessions/sync`,
-  messagesSync: (cb: string, sid: string) =>
-    `${API}/codebases/${encodeURIComponent(cb)}/sessions/${encodeURIComponent(sid)}/messages/sync`,
-  sessions: (cb: string) => `${API}/codebases/${encodeURIComponent(cb)}/sessions`,
-  messages: (cb: string, sid: string) => `${API}/codebases/${encodeURIComponent(cb)}/sessions/${encodeURIComponent(sid)}/messages`,
-} as const;
+export const StoredMessage = z.looseObject({
+  id: z.string(),
+  role: z.string().nullable().optional(),
+  parts: z
+    .array(z.looseObject({ type: z.string(), text: z.string().nullable().optional(), tool: z.string().nullable().optional(), state: z.unknown().optional() }))
+    .default([]),
+});
+export type StoredMessage = Known<typeof StoredMessage>;

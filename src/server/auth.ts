@@ -12,8 +12,12 @@
 // claim, report, stream, sync sessions. One shared `workers:<token>` therefore serves a
 // fleet, while `worker1:<a>` and `worker2:<b>` cannot impersonate each other.
 // Tokens are compared by SHA-256 digest and never logged or echoed.
+//
+// `metrics_tokens` (same form) may read GET /metrics and nothing else: what a Prometheus
+// scraper needs, without the power to create or cancel tasks. With only metrics tokens
+// configured, /metrics needs one and the API stays open, as without tokens.
 import { createHash } from "node:crypto";
-import { Id } from "../protocol/index.ts";
+import { Id, ROUTES } from "../protocol/index.ts";
 import { badRequest, HttpError } from "./http.ts";
 import type { Store } from "./store/types.ts";
 
@@ -24,7 +28,8 @@ export interface Principal {
 
 export interface Auth {
   enabled: boolean;
-  authenticate(req: Request): Principal;
+  /** `route`: the matched template (null: none), so a metrics-only token can be held to /metrics. */
+  authenticate(req: Request, route?: string | null): Principal;
   /** Refuses (403) when a named token acts as a worker owned by another name. */
   authorizeWorker(p: Principal, workerId: string): Promise<void>;
   /** Remembers the owner written at registration. */
@@ -46,23 +51,31 @@ export function parseTokens(entries: string[]): Map<string, string | null> {
   return out;
 }
 
-export function createAuth(entries: string[], store: Store): Auth {
+export function createAuth(entries: string[], store: Store, metricsEntries: string[] = []): Auth {
   const tokens = parseTokens(entries);
+  const metricsOnly = parseTokens(metricsEntries);
   // Owners never change once set, so a cached owner stays true across replicas.
   const owners = new Map<string, string>();
   return {
     enabled: tokens.size > 0,
-    authenticate(req) {
-      if (!tokens.size) return { name: null };
+    authenticate(req, route = null) {
+      const forMetrics = route === ROUTES.metrics;
+      if (!tokens.size && !(forMetrics && metricsOnly.size)) return { name: null };
       const refuse = (status: number, code: string, message: string) =>
         new HttpError(status, code, `Authorization: ${message}`, [{ field: "Authorization", message }]);
       const h = req.headers.get("authorization");
       if (!h) throw refuse(401, "unauthorized", "missing; send 'Authorization: Bearer <token>'");
       const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
       if (!m) throw refuse(401, "unauthorized", "must be 'Bearer <token>'");
-      const name = tokens.get(digest(m[1]!));
-      if (name === undefined) throw refuse(403, "forbidden", "token not accepted by this server");
-      return { name };
+      const d = digest(m[1]!);
+      const name = tokens.get(d);
+      if (name !== undefined) return { name };
+      const scraper = metricsOnly.get(d);
+      if (scraper !== undefined) {
+        if (forMetrics) return { name: scraper };
+        throw refuse(403, "forbidden", `token${scraper ? ` '${scraper}'` : ""} is a metrics token: it may read ${ROUTES.metrics} only`);
+      }
+      throw refuse(403, "forbidden", "token not accepted by this server");
     },
     async authorizeWorker(p, workerId) {
       if (p.name === null) return;

@@ -2,12 +2,14 @@
 import type { Settings } from "../protocol/index.ts";
 import type { Auth } from "./auth.ts";
 import type { Hub } from "./hub.ts";
+import type { Metrics } from "./metrics.ts";
 import type { Store } from "./store/types.ts";
 
 export interface ServerContext {
   store: Store;
   hub: Hub;
   auth: Auth;
+  metrics: Metrics;
   version: string;
   leaseMs: number;
   heartbeatIntervalS: number;

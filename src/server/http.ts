@@ -1,6 +1,8 @@
 // Request/response plumbing shared by all routes: the error type every 4xx comes from,
 // size-capped JSON body reading, and zod validation that names the offending field.
 import type { z } from "zod";
+import type { ErrorBody } from "../protocol/index.ts";
+import { errorMessage } from "../util/errors.ts";
 
 export interface FieldProblem {
   field: string;
@@ -29,7 +31,7 @@ export function json(body: unknown, status = 200, headers?: Record<string, strin
 }
 
 export function errorResponse(e: HttpError): Response {
-  const body: Record<string, unknown> = { error: e.code, message: e.message };
+  const body: ErrorBody = { error: e.code, message: e.message };
   if (e.details?.length) body.details = e.details;
   return json(body, e.status);
 }
@@ -52,7 +54,7 @@ export async function readJson(req: Request, maxBytes: number): Promise<unknown>
   } catch (err) {
     if (err instanceof HttpError) throw err;
     // The client went away (or broke the framing) mid-body: its fault, not a server error.
-    throw badRequest("body", `incomplete request body (${(err as Error).message})`, "incomplete_body");
+    throw badRequest("body", `incomplete request body (${errorMessage(err)})`, "incomplete_body");
   }
   if (body.byteLength === 0) return undefined;
   let text: string;
@@ -67,7 +69,7 @@ export async function readJson(req: Request, maxBytes: number): Promise<unknown>
     // Only escapes (\u0000, \ud800) can smuggle such characters in; skip the reviver otherwise.
     return text.includes("\\u") ? JSON.parse(text, sanitize) : JSON.parse(text);
   } catch (err) {
-    throw badRequest("body", `not valid JSON (${(err as Error).message})`, "invalid_json");
+    throw badRequest("body", `not valid JSON (${errorMessage(err)})`, "invalid_json");
   }
 }
 

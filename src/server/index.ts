@@ -3,23 +3,20 @@
 // command's business, `stop()` is the graceful part.
 import type { Server } from "bun";
 import { version } from "../../package.json";
+import { errorMessage } from "../util/errors.ts";
 import { log } from "../util/log.ts";
 import { createAuth } from "./auth.ts";
 import type { ServerContext } from "./context.ts";
 import { errorResponse, HttpError, json } from "./http.ts";
 import { createHub } from "./hub.ts";
+import { createMetrics } from "./metrics.ts";
 import { createRouter } from "./router.ts";
 import dashboard from "../web/index.html";
-import { codebaseRoutes } from "./routes/codebases.ts";
-import { declineRoutes } from "./routes/decline.ts";
-import { dashboardRoutes, PUBLIC_PATHS } from "./routes/dashboard.ts";
-import { dispatchRoutes } from "./routes/dispatch.ts";
-import { outputRoutes } from "./routes/output.ts";
-import { sessionRoutes } from "./routes/sessions.ts";
-import { taskRoutes } from "./routes/tasks.ts";
-import { workerRoutes } from "./routes/workers.ts";
+import { PUBLIC_PATHS } from "./routes/dashboard.ts";
+import { allRoutes } from "./routes/index.ts";
 import { openStore } from "./store/index.ts";
 import type { StoreOptions } from "./store/types.ts";
+import { startRetention, type RetentionSettings } from "./retention.ts";
 import { startSweeper } from "./sweeper.ts";
 
 export type { StoreOptions } from "./store/types.ts";
@@ -29,6 +26,8 @@ export interface ServerOptions {
   port: number;
   store: StoreOptions;
   authTokens: string[];
+  /** Tokens that may read /metrics and nothing else (same `name:token` form). */
+  metricsTokens?: string[];
   leaseSeconds?: number;
   heartbeatIntervalSeconds?: number;
   /** Larger request bodies get 413 (default 1 MiB). */
@@ -42,6 +41,8 @@ export interface ServerOptions {
   listCountCap?: number;
   /** Serve the web dashboard at `/` (default true; `ui: false` / `--no-ui` turns it off). */
   ui?: boolean;
+  /** Output and task retention (default 30 and 365 days; see retention.ts). */
+  retention?: RetentionSettings;
 }
 
 export interface ServerHandle {
@@ -67,7 +68,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const ctx: ServerContext = {
     store,
     hub,
-    auth: createAuth(opts.authTokens, store),
+    auth: createAuth(opts.authTokens, store, opts.metricsTokens ?? []),
+    metrics: createMetrics(store, hub, hbS),
     version,
     leaseMs: leaseS * 1000,
     heartbeatIntervalS: hbS,
@@ -78,18 +80,29 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     listCountCap: opts.listCountCap ?? 10_000,
     settings: { heartbeat_interval_s: hbS, lease_s: leaseS, poll_interval_s: opts.pollIntervalSeconds ?? 5 },
   };
-  const router = createRouter([...workerRoutes, ...codebaseRoutes, ...taskRoutes, ...outputRoutes, ...dispatchRoutes, ...declineRoutes, ...sessionRoutes, ...dashboardRoutes]);
+  const router = createRouter(allRoutes);
   let stopping = false;
   let inflight = 0;
 
   async function handle(req: Request, server: Server<unknown> | undefined): Promise<Response> {
+    const started = performance.now();
+    let route = "unmatched";
+    const res = await answer(req, server, (r) => {
+      route = r;
+    });
+    ctx.metrics.http(req.method, route, res.status, (performance.now() - started) / 1000);
+    return res;
+  }
+
+  async function answer(req: Request, server: Server<unknown> | undefined, matched: (route: string) => void): Promise<Response> {
     // HTTP/1.0 requests without a Host header arrive with a relative URL.
     const url = new URL(req.url, "http://localhost");
     inflight++;
     try {
       if (stopping) throw new HttpError(503, "shutting_down", "server is shutting down");
-      const principal = req.method === "GET" && PUBLIC_PATHS.has(url.pathname) ? { name: null } : ctx.auth.authenticate(req);
       const m = router.match(req.method, url.pathname);
+      if (m && "route" in m) matched(m.route);
+      const principal = req.method === "GET" && PUBLIC_PATHS.has(url.pathname) ? { name: null } : ctx.auth.authenticate(req, m && "route" in m ? m.route : null);
       if (!m) throw new HttpError(404, "not_found", `no route ${req.method} ${url.pathname}`);
       if ("allowed" in m) {
         const res = errorResponse(new HttpError(405, "method_not_allowed", `${req.method} not allowed on ${url.pathname} (allowed: ${m.allowed.join(", ")})`));
@@ -101,10 +114,11 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       if (err instanceof HttpError) return errorResponse(err);
       const code = (err as { code?: string }).code;
       if (code && UNAVAILABLE.has(code)) {
-        log("warn", "store unavailable", { method: req.method, path: url.pathname, error: (err as Error).message });
+        log("warn", "store unavailable", { method: req.method, path: url.pathname, error: errorMessage(err) });
+        ctx.metrics.storeError();
         return json({ error: "store_unavailable", message: "the database is unavailable; retry shortly" }, 503, { "retry-after": "1" });
       }
-      log("error", "request failed", { method: req.method, path: url.pathname, error: (err as Error).message, stack: (err as Error).stack });
+      log("error", "request failed", { method: req.method, path: url.pathname, error: errorMessage(err), stack: (err as Error).stack });
       return json({ error: "internal", message: "internal server error" }, 500);
     } finally {
       inflight--;
@@ -132,9 +146,10 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     });
   } catch (err) {
     await store.close();
-    throw new Error(`cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
+    throw new Error(`cannot listen on ${opts.host}:${opts.port}: ${errorMessage(err)}`);
   }
   const sweeper = startSweeper(ctx, opts.sweepIntervalMs ?? 1000);
+  const retention = startRetention(store, opts.retention ?? { outputDays: 30, taskDays: 365 });
   const port = server.port!;
   const url = `http://${urlHost(opts.host)}:${port}`;
 
@@ -148,6 +163,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       (stopped ??= (async () => {
         stopping = true;
         await sweeper.stop();
+        await retention.stop();
         hub.closeAll();
         const graceful = server.stop(false);
         const t = setTimeout(() => void server.stop(true), STOP_GRACE_MS);

@@ -1,7 +1,8 @@
-// A small method + path router: patterns like `/v1/opencode/tasks/:id/output`, params
-// URL-decoded, `/v1/agent/...` served by the same handlers as `/v1/opencode/...`.
+// A small method + path router: the protocol's route templates (src/protocol/routes.ts,
+// like `/v1/opencode/tasks/:id/output`), params URL-decoded, `/v1/agent/...` served by the
+// same handlers as `/v1/opencode/...`.
 import type { Server } from "bun";
-import { API, API_ALIAS } from "../protocol/index.ts";
+import { API, API_ALIAS, type Route } from "../protocol/routes.ts";
 import type { Principal } from "./auth.ts";
 import { badRequest } from "./http.ts";
 import type { ServerContext } from "./context.ts";
@@ -19,7 +20,8 @@ export type Handler = (r: Req) => Response | Promise<Response>;
 
 export interface RouteDef {
   method: "GET" | "POST" | "PUT" | "DELETE";
-  path: string;
+  /** A template of ROUTES: a path written anywhere else does not compile. */
+  path: Route;
   handler: Handler;
 }
 
@@ -27,7 +29,7 @@ interface Compiled extends RouteDef {
   parts: string[];
 }
 
-export type Match = { handler: Handler; params: Record<string, string> } | { allowed: string[] } | null;
+export type Match = { handler: Handler; params: Record<string, string>; route: Route } | { allowed: string[] } | null;
 
 export function createRouter(defs: RouteDef[]) {
   const routes: Compiled[] = defs.map((d) => ({ ...d, parts: d.path.split("/").slice(1) }));
@@ -59,7 +61,7 @@ export function createRouter(defs: RouteDef[]) {
       for (const r of routes) {
         const params = matchParts(r, parts);
         if (!params) continue;
-        if (r.method === method) return { handler: r.handler, params };
+        if (r.method === method) return { handler: r.handler, params, route: r.path };
         allowed.push(r.method);
       }
       return allowed.length ? { allowed } : null;

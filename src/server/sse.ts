@@ -1,6 +1,8 @@
 // One Server-Sent Events response: `event: <name>\ndata: <json>\n\n` frames, a heartbeat
 // timer, and one cleanup when either side closes.
 import type { Server } from "bun";
+import { errorMessage } from "../util/errors.ts";
+import { log } from "../util/log.ts";
 
 export interface SseSink {
   send(event: string, data: unknown): void;
@@ -32,10 +34,14 @@ export function sseResponse(
     req.signal.removeEventListener("abort", finish);
     try {
       cleanup?.();
-    } catch {}
+    } catch (err) {
+      log("warn", "stream cleanup failed", { error: errorMessage(err) });
+    }
     try {
       controller.close();
-    } catch {}
+    } catch {
+      // the client went away first: the stream is closed already
+    }
   };
   const sink: SseSink = {
     send(event, data) {

@@ -5,8 +5,8 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import type { Client } from "../client/index.ts";
-import { sessionUsage, type SessionReader } from "../opencode/index.ts";
-import type { MessageRecord, SessionRecord } from "../protocol/index.ts";
+import { sessionStats, type SessionReader } from "../opencode/index.ts";
+import type { SessionRecord } from "../protocol/index.ts";
 
 export type { SessionReader };
 
@@ -53,7 +53,9 @@ function loadState(path: string): SentState {
   try {
     const s = JSON.parse(readFileSync(path, "utf8"));
     if (s?.version === 1 && s.sessions) return s;
-  } catch {}
+  } catch {
+    // no state yet (first round) or unreadable: everything is sent again, which is safe
+  }
   return { version: 1, sessions: {} };
 }
 
@@ -115,7 +117,7 @@ export async function syncSessions(o: SyncOptions): Promise<SyncResult> {
       if (!o.dryRun) await o.client.syncMessages(cb, s.id, { worker_id: o.workerId, messages: batch });
       res.messages_sent += batch.length;
     }
-    const record = redactDeep({ ...s, messageCount: s.messageCount ?? messages.length, ...sessionUsage(messages), ...(taskId ? { task_id: taskId } : {}) }, o.redact);
+    const record = redactDeep({ ...s, messageCount: s.messageCount ?? messages.length, ...sessionStats(messages), ...(taskId ? { task_id: taskId } : {}) }, o.redact);
     changed.set(cb, [...(changed.get(cb) ?? []), record]);
     if (!o.dryRun) {
       // Messages first, then the session: a crash in between re-sends the session next round.

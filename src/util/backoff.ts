@@ -26,8 +26,6 @@ export const POLICIES = {
   output: { baseMs: 250, maxMs: 10_000, attempts: Infinity, timeoutMs: 10_000 },
   /** Session history uploads: large bodies; retried at the next sync. */
   sync: { baseMs: 1000, maxMs: 60_000, attempts: Infinity, timeoutMs: 60_000 },
-  /** One-shot CLI calls (operator commands): fail fast. */
-  cli: { baseMs: 200, maxMs: 1000, attempts: 2, timeoutMs: 15_000 },
 } as const satisfies Record<string, BackoffPolicy>;
 
 export type PolicyName = keyof typeof POLICIES;

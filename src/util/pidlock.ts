@@ -19,7 +19,7 @@ export interface PidLockPaths {
   lock: string;
 }
 
-export function pidAlive(pid: number): boolean {
+function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
@@ -30,23 +30,25 @@ export function pidAlive(pid: number): boolean {
 }
 
 /** Pid and host written by the holder; host is null in files written before hosts were recorded. */
-export function readHolder(file: string): { pid: number; host: string | null } {
+function readHolder(file: string): { pid: number; host: string | null } {
   let text = "";
   try {
     text = readFileSync(file, "utf8").trim();
-  } catch {}
+  } catch {
+    // no pid file: the holder died between locking and writing it; reported as pid NaN
+  }
   const [pid, host] = text.split(/\s+/);
   return { pid: Number(pid), host: host || null };
 }
 
-export interface Holder {
+interface Holder {
   pid: number;
   /** Set when the holder runs on another host. */
   host: string | null;
 }
 
 /** "pid 123", or "pid 123 on build-2" for a holder on another host. */
-export const describeHolder = (h: Holder) => `pid ${h.pid}${h.host ? ` on ${h.host}` : ""}`;
+const describeHolder = (h: Holder) => `pid ${h.pid}${h.host ? ` on ${h.host}` : ""}`;
 
 /**
  * The live holder other than this process, or null. A holder on another host (a data
@@ -72,7 +74,7 @@ export function pidLockHolder(p: PidLockPaths): number | null {
  * holder (SIGKILL, power loss) is broken and taken. Resolves to the release function.
  */
 export async function acquirePidLock(p: PidLockPaths, refuse: (holder: string) => Error): Promise<() => Promise<void>> {
-  const opts = { lockfilePath: p.lock, realpath: false, stale: STALE_MS, onCompromised: () => {} };
+  const opts = { lockfilePath: p.lock, realpath: false, stale: STALE_MS, onCompromised: () => undefined }; // a lost lock is found by the next start, not here
   let release: () => Promise<void>;
   try {
     release = await lockfile.lock(p.file, opts);
@@ -91,7 +93,7 @@ export async function acquirePidLock(p: PidLockPaths, refuse: (holder: string) =
   heldHere.add(p.lock);
   return async () => {
     heldHere.delete(p.lock);
-    await release().catch(() => {});
+    await release().catch(() => undefined); // already released (stale): removing the file below is what matters
     rmSync(p.file, { force: true });
   };
 }

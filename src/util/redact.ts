@@ -8,7 +8,7 @@ const MIN_LENGTH = 4;
 /** Flag-like values of such vars (SOME_KEY=true) are not secrets. */
 const NOT_SECRET = new Set(["true", "false", "null", "none", "undefined"]);
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** The values that `makeRedactor` hides, longest first (so a secret containing another is hidden whole). */
 export function secretValues(secrets: (string | null | undefined)[], env: NodeJS.ProcessEnv = process.env): string[] {
@@ -26,6 +26,6 @@ export function secretValues(secrets: (string | null | undefined)[], env: NodeJS
 export function makeRedactor(secrets: (string | null | undefined)[], env: NodeJS.ProcessEnv = process.env): (s: string) => string {
   const values = secretValues(secrets, env);
   if (values.length === 0) return (s) => s;
-  const re = new RegExp(values.map(escape).join("|"), "g");
+  const re = new RegExp(values.map(escapeRegExp).join("|"), "g");
   return (s) => (typeof s === "string" && s.length >= MIN_LENGTH ? s.replace(re, "***") : s);
 }

@@ -9,7 +9,7 @@ export function closest(word: string, candidates: readonly string[]): string | u
   return candidates.filter((c) => c.includes(word)).sort((a, b) => a.length - b.length)[0];
 }
 
-export function levenshtein(a: string, b: string): number {
+function levenshtein(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];

@@ -3,6 +3,7 @@
 import { signal } from "@preact/signals";
 import { render } from "preact";
 import { useState } from "preact/hooks";
+import { ROUTES } from "../protocol/routes.ts";
 import { api, ApiError, needLogin, setToken, token } from "./api.ts";
 import { route } from "./util.ts";
 import { Codebases } from "./views/codebases.tsx";
@@ -21,7 +22,7 @@ const info = signal<Info | null>(null);
 
 async function loadInfo() {
   try {
-    info.value = await api<Info>("/v1/dashboard/info");
+    info.value = await api<Info>(ROUTES.dashboardInfo);
     if (info.value.auth && !token.value) needLogin.value = true;
   } catch {
     // an older server without /v1/dashboard/info: assume no auth; calls that need it will ask
@@ -47,7 +48,7 @@ function Login() {
     setError(null);
     setToken(value.trim());
     try {
-      await api("/v1/monitor/workers"); // any authenticated read: 403 means the token is wrong
+      await api(ROUTES.monitorWorkers); // any authenticated read: 403 means the token is wrong
       needLogin.value = false;
     } catch (err) {
       setToken(null);

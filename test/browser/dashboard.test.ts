@@ -3,7 +3,7 @@
 // scripted model server: Fleet, the New task form with live output, Cancel, a session
 // with its write tool call, Resume into the same session, and the token prompt.
 // Screenshots land in test/browser/screenshots/ (git-ignored).
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -295,7 +295,7 @@ describeUnless(RUN ? undefined : "no Chromium at /usr/bin/chromium (apt install 
     const cb = "codebase" in reg ? reg.codebase.id : "";
     const t = await server.client.createTask({ codebase_id: cb, prompt: "scroll test", agent_type: "echo" });
     const claim = await server.client.claim("w-manual", t.id);
-    expect(claim?.task.id).toBe(t.id);
+    expect(claim?.task?.id).toBe(t.id);
     const attempt = claim!.attempt!;
     // seq numbers lines (the server drops a line whose (attempt, seq) it has): a batch starts at its first line's.
     const send = async (from: number, n: number) => {
@@ -328,6 +328,13 @@ describeUnless(RUN ? undefined : "no Chromium at /usr/bin/chromium (apt install 
     expect(await out.textContent()).toContain("line 399");
     await server.client.release("w-manual", { task_id: t.id, worker_id: "w-manual", attempt, status: "completed", result: "done" });
     await page.locator("#task-status", { hasText: "completed" }).waitFor(WAIT);
+    // Run again on a finished task retries it: a new task with the same fields, linked back.
+    await page.getByRole("button", { name: "Run again" }).click();
+    await page.waitForURL((u) => u.hash.startsWith("#/tasks/") && !u.hash.endsWith(t.id), WAIT);
+    const again = decodeURIComponent(page.url().split("/").pop()!);
+    await page.locator("#retry-of", { hasText: t.id }).waitFor(WAIT);
+    expect(await server.client.getTask(again)).toMatchObject({ prompt: "scroll test", agent_type: "echo", codebase_id: cb, metadata: { retry_of: t.id } });
+    await server.client.cancelTask(again); // nobody runs w-manual's tasks
     expect(errors).toEqual([]);
   });
 });

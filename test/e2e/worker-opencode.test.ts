@@ -170,11 +170,15 @@ describe("worker with the real OpenCode", () => {
     const first = JSON.parse(r.stdout);
     expect(first.sessions_sent).toBeGreaterThanOrEqual(1);
     const sessions = await server.client.listSessions(repoId);
-    const s = sessions.find((x: any) => x.id === done.session_id);
+    const s = sessions.find((x) => x.id === done.session_id);
     expect(s).toBeTruthy();
-    expect(s.task_id).toBe(t.id);
+    expect(s?.task_id).toBe(t.id);
     const msgs = await server.client.listMessages(repoId, done.session_id!);
     expect(JSON.stringify(msgs)).toContain('"tool":"write"');
+    // Tool statistics and usage of the real run, computed at sync: one write call, no errors;
+    // the scripted model reports token usage on every answer.
+    expect(s!.tools).toEqual([{ tool: "write", calls: 1, errors: 0 }]);
+    expect(s!.tokens!.input + s!.tokens!.output).toBeGreaterThan(0);
 
     const again = await runCli(
       ["sessions", "sync", "--json", "--server", server.url, "--name", "w-oc", "--data-dir", join(tmp.path, "w-oc"), "--opencode-bin", OPENCODE_BIN],
@@ -184,15 +188,18 @@ describe("worker with the real OpenCode", () => {
 
     // Continue the session: only the new messages go up, and a dry run first sends nothing.
     const before = (await server.client.listMessages(repoId, done.session_id!)).length;
-    const cont = await server.client.createTask({
-      codebase_id: repoId,
-      prompt: "continue the conversation",
-      agent_type: "build",
-      model: oc.model,
-      metadata: { resume_session_id: done.session_id },
+    // From the CLI, as a person would: no --codebase, it is the session's.
+    const created = await runCli(["task", "create", "--resume", done.session_id!, "--prompt", "continue the conversation", "--model", oc.model, "--json", "--server", server.url], {
+      env: { A2A_CONFIG: undefined },
     });
+    expect({ code: created.code, stderr: created.stderr }).toEqual({ code: 0, stderr: "" });
+    const cont = JSON.parse(created.stdout);
+    expect(cont).toMatchObject({ codebase_id: repoId, metadata: { resume_session_id: done.session_id } });
     const contDone = await waitTask(server.client, cont.id, (x) => x.status === "completed", "continued task completed", 120_000);
     expect(contDone.session_id).toBe(done.session_id);
+    // The continued run had the earlier conversation as its context.
+    const contReq = model.chatRequests().find((q) => q.lastUserText === "continue the conversation");
+    expect(JSON.stringify(contReq?.body.messages)).toContain(`sync test write-file ${file}`);
     const syncArgs = ["sessions", "sync", "--json", "--server", server.url, "--name", "w-oc", "--data-dir", join(tmp.path, "w-oc"), "--opencode-bin", OPENCODE_BIN];
     const dry = await runCli([...syncArgs, "--dry-run"], { env: { ...oc.env, A2A_CONFIG: undefined }, timeoutMs: 60_000 });
     const dryOut = JSON.parse(dry.stdout);

@@ -45,6 +45,12 @@ for (const kind of STORE_KINDS) {
       const yes = await s.post(`${W}/claim`, {}, gpu.headers);
       expect(yes.status).toBe(200);
       expect(yes.body.task_id).toBe(t.id);
+      const done = await s.post(`${W}/release`, { task_id: t.id, status: "completed", result: "ok", attempt: yes.body.attempt }, gpu.headers);
+      expect(done.status).toBe(200);
+      // A retry asks the same of its worker.
+      const again = await s.post(`${O}/tasks/${t.id}/retry`, {});
+      expect(again.body.required_capabilities).toEqual(["gpu", "build"]);
+      expect((await s.post(`${W}/claim`, { task_id: again.body.id }, plain.headers)).status).toBe(409);
       // A task without requirements is still claimable by anyone.
       const any = await create({});
       expect((await s.post(`${W}/claim`, { task_id: any.id }, plain.headers)).status).toBe(200);

@@ -34,7 +34,7 @@ beforeAll(async () => {
       { id: "p2", type: "tool", tool: "write", state: { status: "completed" } },
       { id: "p3", type: "text", text: "I wrote it." },
     ]),
-  ], { cost: 0.0213, tokens: { input: 1200, output: 300 } });
+  ], { cost: 0.0213, tokens: { input: 1200, output: 300 }, tools: [{ tool: "write", calls: 1, errors: 0 }, { tool: "bash", calls: 2, errors: 1 }] });
 });
 afterAll(async () => {
   await killAll();
@@ -94,11 +94,44 @@ describe("sessions show", () => {
     expect(out).toContain("[user] write the file");
     expect(out).toMatch(/\[assistant\] tool write completed/);
     expect(out.indexOf("write the file")).toBeLessThan(out.indexOf("I wrote it."));
+    expect(out).toContain("\nusage 1.5k tok $0.02\n");
+    expect(out).toContain("\ntools write 1, bash 2 (1 failed)\n");
   });
 
   test("an unknown session: exit 1, one line naming it and the server", async () => {
     const r = await runCli(["sessions", "show", "ses_nowhere"], { env: env() });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`session ses_nowhere not found on ${server.url}`);
+  });
+});
+
+describe("resuming a session", () => {
+  test("sessions resume ID --prompt: a task on the session's codebase that continues it", async () => {
+    const r = await runCli(["sessions", "resume", "ses_new", "--prompt", "and now the tests", "--json"], { env: env() });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    const t = JSON.parse(r.stdout);
+    expect(t).toMatchObject({ codebase_id: webCb, prompt: "and now the tests", agent_type: "build", status: "pending", metadata: { resume_session_id: "ses_new" } });
+  });
+
+  test("task create --resume takes the session's codebase; a different --codebase is a usage error naming both", async () => {
+    const ok = await runCli(["task", "create", "--resume", "ses_old", "--prompt", "more", "--agent", "echo"], { env: env() });
+    expect({ code: ok.code, stderr: ok.stderr }).toEqual({ code: 0, stderr: "" });
+    const t = await createApi(server.url).get(`${O}/tasks/${ok.stdout.trim()}`);
+    expect(t.body).toMatchObject({ codebase_id: apiCb, agent_type: "echo", metadata: { resume_session_id: "ses_old" } });
+
+    const clash = await runCli(["task", "create", "--resume", "ses_old", "--codebase", "web", "--prompt", "more"], { env: env() });
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toContain(`session ses_old belongs to codebase app (${apiCb}), not web; leave out --codebase`);
+  });
+
+  test("an unknown session, or neither --codebase nor --resume: one line, nothing created", async () => {
+    const before = (await createApi(server.url).get(`${O}/tasks?limit=100`)).body.length;
+    const unknown = await runCli(["sessions", "resume", "ses_gone", "--prompt", "x"], { env: env() });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(`session ses_gone not found on ${server.url}`);
+    const neither = await runCli(["task", "create", "--prompt", "x"], { env: env() });
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain("missing --codebase (or --resume SESSION");
+    expect((await createApi(server.url).get(`${O}/tasks?limit=100`)).body.length).toBe(before);
   });
 });

@@ -102,10 +102,11 @@ describe("session sync", () => {
     expect(await server.client.listMessages(cbId, "ses_00001")).toHaveLength(5);
   });
 
-  test("each session carries the cost and tokens summed over its messages; none recorded stays null", async () => {
+  test("each session carries cost, tokens and tool calls (errors per tool) from its messages; usage none recorded stays null", async () => {
     const priced = session(900, 1_700_000_300_000, 4);
     priced.m[1] = { ...priced.m[1]!, cost: 0.0125, tokens: { input: 1000, output: 200, reasoning: 0, cache: { read: 50, write: 0 } } };
     priced.m[3] = { ...priced.m[3]!, cost: 0.0075, tokens: { input: 1500, output: 300 } };
+    priced.m[3]!.parts = [{ id: "prt_900_err", type: "tool", tool: "bash", state: { status: "error" } }, { id: "prt_900_w", type: "tool", tool: "write", state: { status: "completed" } }];
     const plain = session(902, 1_700_000_300_000, 2); // even index: the global codebase
     const calls = { list: 0, export: 0 };
     const r = await syncSessions({
@@ -120,7 +121,9 @@ describe("session sync", () => {
     const got = (await server.client.listSessions(globalId)).find((s) => s.id === "ses_00900") as any;
     expect(got.cost).toBeCloseTo(0.02, 10);
     expect(got.tokens).toEqual({ input: 2500, output: 500 });
+    // tool calls and failures per tool, busiest first
+    expect(got.tools).toEqual([{ tool: "write", calls: 2, errors: 0 }, { tool: "bash", calls: 1, errors: 1 }]);
     const none = (await server.client.listSessions(globalId)).find((s) => s.id === "ses_00902") as any;
-    expect({ cost: none.cost, tokens: none.tokens }).toEqual({ cost: null, tokens: null });
+    expect({ cost: none.cost, tokens: none.tokens, tools: none.tools }).toEqual({ cost: null, tokens: null, tools: [{ tool: "write", calls: 1, errors: 0 }] });
   });
 });

@@ -2,13 +2,11 @@
 // SQLite at <data_dir>/server.db unless --db or a PostgreSQL --database-url/DATABASE_URL.
 // SIGTERM/SIGINT: stop accepting, close streams, finish in-flight requests, close the store.
 import { defineCommand } from "../_command.ts";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { secretStrings } from "../../config/resolve.ts";
 import { CliError, EXIT } from "../../util/errors.ts";
 import { log, setupLogging } from "../../util/log.ts";
-import { warn } from "../_output.ts";
 import { commandConfig } from "../_shared.ts";
+import { retentionOf, storeOptions } from "./_store.ts";
 
 const cfg = commandConfig(["server"], {});
 
@@ -28,13 +26,7 @@ export default defineCommand({
       format: config.log_format,
       redact: (s) => secrets.reduce((acc, x) => acc.replaceAll(x, "***"), s),
     });
-    if (config.database_url && config.db_path) warn("both database_url and db_path are set: using PostgreSQL (database_url)");
-    let store: { kind: "postgres"; url: string } | { kind: "sqlite"; path: string };
-    if (config.database_url) store = { kind: "postgres", url: config.database_url };
-    else {
-      mkdirSync(config.data_dir, { recursive: true });
-      store = { kind: "sqlite", path: config.db_path ?? join(config.data_dir, "server.db") };
-    }
+    const store = storeOptions(config);
     const { startServer } = await import("../../server/index.ts");
     let server: Awaited<ReturnType<typeof startServer>>;
     try {
@@ -43,6 +35,8 @@ export default defineCommand({
         port: config.port,
         store,
         authTokens: config.auth_tokens,
+        metricsTokens: config.metrics_tokens,
+        retention: retentionOf(config),
         leaseSeconds: config.lease_seconds,
         heartbeatIntervalSeconds: config.heartbeat_interval,
         ui: config.ui,

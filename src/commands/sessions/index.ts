@@ -6,5 +6,6 @@ export default defineCommand({
     sync: () => import("./sync.ts").then((m) => m.default),
     list: () => import("./list.ts").then((m) => m.default),
     show: () => import("./show.ts").then((m) => m.default),
+    resume: () => import("./resume.ts").then((m) => m.default),
   },
 });

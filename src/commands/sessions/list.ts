@@ -1,5 +1,6 @@
 // `codetether sessions list`: the OpenCode sessions the server holds, newest first.
 import { createClient } from "../../client/index.ts";
+import type { StoredSession } from "../../protocol/index.ts";
 import { codebaseNames, resolveCodebase } from "../_api.ts";
 import { defineCommand } from "../_command.ts";
 import { ago, clip, printJson, table, termWidth, usageText } from "../_output.ts";
@@ -20,7 +21,7 @@ export default defineCommand({
     const { config } = await cfg.load(args);
     const client = createClient({ serverUrl: config.server_url, token: config.auth_token });
     const ids = args.codebase ? [await resolveCodebase(client, args.codebase, { literalGlobal: false })] : (await client.listCodebases()).map((c) => c.id);
-    const rows: any[] = [];
+    const rows: (StoredSession & { codebase_id: string; message_count?: unknown })[] = [];
     for (const id of ids) for (const s of await client.listSessions(id)) rows.push({ ...s, codebase_id: s.codebase_id ?? id });
     rows.sort((a, b) => String(b.updated ?? "").localeCompare(String(a.updated ?? "")));
     if (args.json) return printJson(rows);

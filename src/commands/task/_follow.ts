@@ -14,11 +14,6 @@ export function taskJson(t: Task): Record<string, unknown> {
   return Object.fromEntries(TASK_KEYS.map((k) => [k, (t as Record<string, unknown>)[k] ?? null]));
 }
 
-/** Exit code of a final task: completed 0, failed 1, cancelled 130. */
-export function exitFor(t: Task): number {
-  return t.status === "completed" ? EXIT.OK : t.status === "cancelled" ? EXIT.CANCELLED : EXIT.FAILURE;
-}
-
 /** Throws the CliError a final, unsuccessful task ends the command with. */
 export function finish(t: Task): void {
   if (t.status === "completed") return;

@@ -55,8 +55,8 @@ export default defineCommand({
   },
 });
 
-/** Newest first, up to `limit`, following the server's Link pages. */
-async function fetchNewest(client: ReturnType<typeof clientFor>, filters: Record<string, unknown>, limit: number) {
+/** Newest first, up to `limit`, following the server's Link pages; with `since`, none created before it. */
+export async function fetchNewest(client: ReturnType<typeof clientFor>, filters: Record<string, unknown>, limit: number, since?: number) {
   const tasks: Task[] = [];
   let query: Record<string, unknown> | null = { ...filters, order: "newest", limit: Math.min(limit, PAGE) };
   let total: number | null = null;
@@ -66,12 +66,13 @@ async function fetchNewest(client: ReturnType<typeof clientFor>, filters: Record
     total ??= page.total;
     tasks.push(...page.tasks);
     more = !!page.next || page.tasks.length === Number(query.limit);
+    if (since !== undefined && page.tasks.some((t) => Date.parse(t.created_at) < since)) break;
     // Without a Link header (an older server) there is no next page to ask for.
     query = page.next ? { ...page.next, limit: Math.min(limit - tasks.length, PAGE) } : null;
   }
   // An older server ignores order=newest (priority, then oldest first): sort here.
   tasks.sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at));
-  const shown = tasks.slice(0, limit);
+  const shown = (since === undefined ? tasks : tasks.filter((t) => Date.parse(t.created_at) >= since)).slice(0, limit);
   return { tasks: shown, total, more: more && (total === null || total > shown.length) };
 }
 

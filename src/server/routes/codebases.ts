@@ -2,7 +2,7 @@
 // absolute path), so the same pair always gets the same id. Without: a register_codebase
 // task that the first worker having the path answers by registering it itself.
 import { posix } from "node:path";
-import { CreateCodebaseBody } from "../../protocol/index.ts";
+import { CreateCodebaseBody, ROUTES } from "../../protocol/index.ts";
 import { log } from "../../util/log.ts";
 import { workerIdentity } from "../auth.ts";
 import { nowIso } from "../context.ts";
@@ -122,8 +122,8 @@ async function remove({ params, ctx }: Req) {
 }
 
 export const codebaseRoutes: RouteDef[] = [
-  { method: "POST", path: "/v1/opencode/codebases", handler: register },
-  { method: "GET", path: "/v1/opencode/codebases", handler: list },
-  { method: "GET", path: "/v1/opencode/codebases/:id", handler: get },
-  { method: "DELETE", path: "/v1/opencode/codebases/:id", handler: remove },
+  { method: "POST", path: ROUTES.codebases, handler: register },
+  { method: "GET", path: ROUTES.codebases, handler: list },
+  { method: "GET", path: ROUTES.codebase, handler: get },
+  { method: "DELETE", path: ROUTES.codebase, handler: remove },
 ];

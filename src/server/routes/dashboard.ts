@@ -1,12 +1,13 @@
 // What the web dashboard (src/web/) needs beyond the worker protocol: whether to ask for a
 // token and whether to warn that the server is open to the network (public, like /health:
 // the page must know before it has a token), and the queue per codebase for Fleet.
+import { ROUTES } from "../../protocol/index.ts";
 import { json } from "../http.ts";
 import type { Req, RouteDef } from "../router.ts";
 import type { TaskTimes } from "../store/types.ts";
 
 /** Routes that answer without a token. */
-export const PUBLIC_PATHS = new Set(["/health", "/v1/dashboard/info"]);
+export const PUBLIC_PATHS = new Set<string>([ROUTES.health, ROUTES.dashboardInfo]);
 
 /** A bind address only this machine can reach. */
 export function isLoopback(host: string): boolean {
@@ -52,7 +53,7 @@ export function activity(tasks: TaskTimes[], now: number, minutes = WINDOW_MIN):
   const out: Activity = { minutes: [], completed: [], failed: [], cancelled: [], queued: [] };
   for (let i = 0; i < minutes; i++) {
     out.minutes.push(first + i * MINUTE);
-    out.completed.push(0), out.failed.push(0), out.cancelled.push(0), out.queued.push(0);
+    for (const series of [out.completed, out.failed, out.cancelled, out.queued]) series.push(0);
   }
   // The end of minute k is first + (k+1) min (the last one: now); a task waits at minute k's
   // end when created <= end < started. Counted with +1/-1 marks and one running sum.
@@ -77,7 +78,7 @@ async function activityRoute({ ctx }: Req) {
 }
 
 export const dashboardRoutes: RouteDef[] = [
-  { method: "GET", path: "/v1/monitor/activity", handler: activityRoute },
-  { method: "GET", path: "/v1/dashboard/info", handler: info },
-  { method: "GET", path: "/v1/monitor/queue", handler: queue },
+  { method: "GET", path: ROUTES.monitorActivity, handler: activityRoute },
+  { method: "GET", path: ROUTES.dashboardInfo, handler: info },
+  { method: "GET", path: ROUTES.monitorQueue, handler: queue },
 ];

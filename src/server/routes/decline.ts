@@ -3,7 +3,7 @@
 // in the task's metadata (`declined`), where `task show` and `codebase register --wait` can
 // name them; once every active worker has declined, nobody can register the path and the
 // task fails at once instead of staying pending forever (issue 17).
-import { DeclineBody, type Task } from "../../protocol/index.ts";
+import { DeclineBody, ROUTES, type Task } from "../../protocol/index.ts";
 import { workerIdentity } from "../auth.ts";
 import { nowIso, workerStatus, type ServerContext } from "../context.ts";
 import { badRequest, HttpError, json, notFound, parse, readObject } from "../http.ts";
@@ -89,4 +89,4 @@ export async function failUnanswerableRegistrations(ctx: ServerContext): Promise
   }
 }
 
-export const declineRoutes: RouteDef[] = [{ method: "POST", path: "/v1/worker/tasks/decline", handler: decline }];
+export const declineRoutes: RouteDef[] = [{ method: "POST", path: ROUTES.decline, handler: decline }];

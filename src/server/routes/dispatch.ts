@@ -3,8 +3,9 @@
 // worker id (../identity.ts; task heartbeat and release through callerFor): a replaced
 // process gets 409 worker_replaced.
 import {
-  ClaimBody, ReleaseBody, StreamQuery, TaskHeartbeatBody, UpdateStreamCodebasesBody,
+  ClaimBody, ReleaseBody, ROUTES, StreamQuery, TaskHeartbeatBody, UpdateStreamCodebasesBody,
 } from "../../protocol/index.ts";
+import { errorMessage } from "../../util/errors.ts";
 import { log } from "../../util/log.ts";
 import { workerIdentity } from "../auth.ts";
 import { isoIn, nowIso, type ServerContext } from "../context.ts";
@@ -57,7 +58,7 @@ async function stream(r: Req) {
       .then((tasks) => {
         for (const t of tasks) if (fits(t, s.claimant)) sink.send("task_available", toWireTask(t));
       })
-      .catch((err) => log("warn", "could not list pending tasks for a stream", { worker: workerId, error: err.message }));
+      .catch((err) => log("warn", "could not list pending tasks for a stream", { worker: workerId, error: errorMessage(err) }));
     log("debug", "task stream opened", { worker: workerId, routes: routes.size });
     return () => {
       off();
@@ -93,6 +94,7 @@ async function claim(r: Req) {
   const res = await ctx.store.claim(workerId, b.task_id ?? null, nowIso(), isoIn(ctx.leaseMs));
   if (res.ok) {
     const t = res.task;
+    ctx.metrics.claimed(t);
     log("info", "task claimed", { task: t.id, worker: workerId, attempt: t.attempt, of: t.max_attempts });
     return json({ success: true, task_id: t.id, worker_id: workerId, attempt: t.attempt, lease_expires_at: t.lease_expires_at, task: toWireTask(t) });
   }
@@ -140,9 +142,9 @@ async function updateRouting(r: Req) {
 }
 
 export const dispatchRoutes: RouteDef[] = [
-  { method: "GET", path: "/v1/worker/tasks/stream", handler: stream },
-  { method: "POST", path: "/v1/worker/tasks/claim", handler: claim },
-  { method: "POST", path: "/v1/worker/tasks/heartbeat", handler: taskHeartbeat },
-  { method: "POST", path: "/v1/worker/tasks/release", handler: releaseTask },
-  { method: "PUT", path: "/v1/worker/codebases", handler: updateRouting },
+  { method: "GET", path: ROUTES.stream, handler: stream },
+  { method: "POST", path: ROUTES.claim, handler: claim },
+  { method: "POST", path: ROUTES.taskHeartbeat, handler: taskHeartbeat },
+  { method: "POST", path: ROUTES.release, handler: releaseTask },
+  { method: "PUT", path: ROUTES.streamCodebases, handler: updateRouting },
 ];

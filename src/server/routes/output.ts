@@ -1,6 +1,8 @@
 // Task output: workers post lines (batches numbered by seq, or the legacy one line per
 // request); followers page through them (`since`) or stream them live until `done`.
-import { isFinal, OutputBatchBody, OutputLegacyBody, OutputQuery } from "../../protocol/index.ts";
+import { isFinal, OutputBatchBody, OutputLegacyBody, OutputQuery, ROUTES } from "../../protocol/index.ts";
+import { coalesced } from "../../util/coalesce.ts";
+import { errorMessage } from "../../util/errors.ts";
 import { log } from "../../util/log.ts";
 import { nowIso } from "../context.ts";
 import { json, notFound, parse, queryObject, readObject } from "../http.ts";
@@ -31,7 +33,10 @@ async function post(r: Req) {
     (t) => assertCanWriteOutput(t, caller),
   );
   if (!res) throw notFound("task", r.params.id!);
-  if (res.stored) r.ctx.hub.output(res.task.id);
+  if (res.stored) {
+    r.ctx.hub.output(res.task.id);
+    r.ctx.metrics.output(res.stored, input.lines.reduce((n, l) => n + Buffer.byteLength(l), 0));
+  }
   if (res.newlyTruncated) log("warn", "task output truncated", { task: res.task.id, cap_bytes: r.ctx.outputCapBytes });
   return json({ success: true, stored: res.stored, duplicates: res.duplicates, dropped: res.dropped, truncated: res.task.output_truncated });
 }
@@ -49,34 +54,28 @@ async function stream({ req, params, url, server, ctx }: Req) {
   const taskId = params.id!;
   if (!(await ctx.store.getTask(taskId))) throw notFound("task", taskId);
   return sseResponse(req, server, ctx.streamHeartbeatMs, (sink) => {
-    let busy = false;
-    let again = false;
     // Lines are read from the store (persisted first), then `done` once the task is final.
-    const pump = async () => {
-      if (busy) return void (again = true);
-      busy = true;
-      try {
-        do {
-          again = false;
-          const t = await ctx.store.getTask(taskId);
-          for (;;) {
-            const lines = await ctx.store.readOutput(taskId, since, PAGE);
-            for (const l of lines) sink.send("output", { task_id: taskId, ...l });
-            since += lines.length;
-            if (lines.length < PAGE || sink.closed) break;
-          }
-          if (!t || isFinal(t.status)) {
-            sink.send("done", { task_id: taskId, status: t?.status ?? null, total: since });
-            return sink.close();
-          }
-        } while (again && !sink.closed);
-      } catch (err) {
-        log("warn", "output stream failed", { task: taskId, error: (err as Error).message });
+    // Wake-ups while a pass runs collapse into one more pass.
+    const pump = coalesced(
+      async () => {
+        if (sink.closed) return;
+        const t = await ctx.store.getTask(taskId);
+        for (;;) {
+          const lines = await ctx.store.readOutput(taskId, since, PAGE);
+          for (const l of lines) sink.send("output", { task_id: taskId, ...l });
+          since += lines.length;
+          if (lines.length < PAGE || sink.closed) break;
+        }
+        if (!t || isFinal(t.status)) {
+          sink.send("done", { task_id: taskId, status: t?.status ?? null, total: since });
+          sink.close();
+        }
+      },
+      (err) => {
+        log("warn", "output stream failed", { task: taskId, error: errorMessage(err) });
         sink.close();
-      } finally {
-        busy = false;
-      }
-    };
+      },
+    );
     const off = ctx.hub.addWatcher({ taskId, wake: () => void pump(), close: () => sink.close() });
     const poll = setInterval(() => void pump(), STREAM_SAFETY_POLL_MS);
     void pump();
@@ -88,7 +87,7 @@ async function stream({ req, params, url, server, ctx }: Req) {
 }
 
 export const outputRoutes: RouteDef[] = [
-  { method: "POST", path: "/v1/opencode/tasks/:id/output", handler: post },
-  { method: "GET", path: "/v1/opencode/tasks/:id/output", handler: get },
-  { method: "GET", path: "/v1/opencode/tasks/:id/output/stream", handler: stream },
+  { method: "POST", path: ROUTES.taskOutput, handler: post },
+  { method: "GET", path: ROUTES.taskOutput, handler: get },
+  { method: "GET", path: ROUTES.taskOutputStream, handler: stream },
 ];

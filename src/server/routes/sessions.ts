@@ -1,5 +1,5 @@
 // OpenCode session history synced by workers: stored as sent (upsert by id), listed back.
-import { MessagesSyncBody, SessionsSyncBody } from "../../protocol/index.ts";
+import { MessagesSyncBody, ROUTES, SessionsSyncBody } from "../../protocol/index.ts";
 import { workerIdentity } from "../auth.ts";
 import { nowIso } from "../context.ts";
 import { json, notFound, parse, readObject } from "../http.ts";
@@ -38,8 +38,8 @@ async function listMessages(r: Req) {
 }
 
 export const sessionRoutes: RouteDef[] = [
-  { method: "POST", path: "/v1/opencode/codebases/:id/sessions/sync", handler: syncSessions },
-  { method: "GET", path: "/v1/opencode/codebases/:id/sessions", handler: listSessions },
-  { method: "POST", path: "/v1/opencode/codebases/:id/sessions/:sid/messages/sync", handler: syncMessages },
-  { method: "GET", path: "/v1/opencode/codebases/:id/sessions/:sid/messages", handler: listMessages },
+  { method: "POST", path: ROUTES.sessionsSync, handler: syncSessions },
+  { method: "GET", path: ROUTES.sessions, handler: listSessions },
+  { method: "POST", path: ROUTES.messagesSync, handler: syncMessages },
+  { method: "GET", path: ROUTES.messages, handler: listMessages },
 ];

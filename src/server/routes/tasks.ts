@@ -1,7 +1,7 @@
 // Tasks: create, list, get, cancel, and the legacy PUT status. Also the one place that
 // logs a task's state changes and pushes them (announce*), used by every route that
 // changes tasks and by the sweeper.
-import { CreateTaskBody, isFinal, ListTasksQuery, TaskStatusBody } from "../../protocol/index.ts";
+import { CreateTaskBody, isFinal, ListTasksQuery, ROUTES, TaskStatusBody } from "../../protocol/index.ts";
 import { log } from "../../util/log.ts";
 import { workerIdentity } from "../auth.ts";
 import { nowIso, type ServerContext } from "../context.ts";
@@ -17,7 +17,9 @@ import type { TaskChange, TaskRow } from "../store/types.ts";
 /** Logs and pushes one task change: finished -> output followers; back to pending -> worker streams. */
 export function announce(ctx: ServerContext, { before, after }: TaskChange, why?: string): void {
   if (before.status === after.status) return;
+  if (before.status === "running" && why === "lease expired") ctx.metrics.leaseExpired(after);
   if (isFinal(after.status)) {
+    ctx.metrics.finished(after);
     log(after.status === "completed" ? "info" : "warn", `task ${after.status}`, {
       task: after.id,
       worker: after.worker_id ?? undefined,
@@ -99,6 +101,7 @@ async function create({ req, principal, ctx }: Req) {
     required_capabilities: [...new Set(b.required_capabilities ?? [])],
   });
   const task = await ctx.store.insertTask(row);
+  ctx.metrics.created(task);
   log("info", "task created", {
     task: task.id,
     codebase: task.codebase_id ?? "global",
@@ -184,9 +187,9 @@ async function putStatus(r: Req) {
 }
 
 export const taskRoutes: RouteDef[] = [
-  { method: "POST", path: "/v1/opencode/tasks", handler: create },
-  { method: "GET", path: "/v1/opencode/tasks", handler: list },
-  { method: "GET", path: "/v1/opencode/tasks/:id", handler: get },
-  { method: "POST", path: "/v1/opencode/tasks/:id/cancel", handler: cancelTask },
-  { method: "PUT", path: "/v1/opencode/tasks/:id/status", handler: putStatus },
+  { method: "POST", path: ROUTES.tasks, handler: create },
+  { method: "GET", path: ROUTES.tasks, handler: list },
+  { method: "GET", path: ROUTES.task, handler: get },
+  { method: "POST", path: ROUTES.cancelTask, handler: cancelTask },
+  { method: "PUT", path: ROUTES.taskStatus, handler: putStatus },
 ];

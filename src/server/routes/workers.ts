@@ -1,7 +1,7 @@
 // Health, monitoring and the worker registry: register (idempotent upsert; one live process
 // per worker id, see ../identity.ts), heartbeat, unregister (hands its running tasks back at
 // once), list/get.
-import { RegisterWorkerBody, type MonitorWorker, type WorkerRecord } from "../../protocol/index.ts";
+import { RegisterWorkerBody, ROUTES, type MonitorWorker, type WorkerRecord } from "../../protocol/index.ts";
 import { log } from "../../util/log.ts";
 import { workerIdentity } from "../auth.ts";
 import { nowIso, workerStatus, type ServerContext } from "../context.ts";
@@ -162,11 +162,11 @@ async function health({ ctx }: Req) {
 }
 
 export const workerRoutes: RouteDef[] = [
-  { method: "GET", path: "/health", handler: health },
-  { method: "GET", path: "/v1/monitor/workers", handler: monitor },
-  { method: "POST", path: "/v1/opencode/workers/register", handler: register },
-  { method: "GET", path: "/v1/opencode/workers", handler: list },
-  { method: "GET", path: "/v1/opencode/workers/:id", handler: get },
-  { method: "POST", path: "/v1/opencode/workers/:id/heartbeat", handler: heartbeat },
-  { method: "POST", path: "/v1/opencode/workers/:id/unregister", handler: unregister },
+  { method: "GET", path: ROUTES.health, handler: health },
+  { method: "GET", path: ROUTES.monitorWorkers, handler: monitor },
+  { method: "POST", path: ROUTES.registerWorker, handler: register },
+  { method: "GET", path: ROUTES.workers, handler: list },
+  { method: "GET", path: ROUTES.worker, handler: get },
+  { method: "POST", path: ROUTES.workerHeartbeat, handler: heartbeat },
+  { method: "POST", path: ROUTES.unregisterWorker, handler: unregister },
 ];

@@ -263,6 +263,16 @@ ALTER TABLE workers ADD COLUMN instance_id TEXT, ADD COLUMN instance_pid INTEGER
   },
   {
     version: 4,
+    name: "retention",
+    // Finished tasks that still have output, oldest first: what output retention deletes
+    // next, found without walking the tasks it already emptied.
+    sqlite: `CREATE INDEX tasks_output_prunable ON tasks (completed_at) WHERE output_count > 0 AND completed_at IS NOT NULL;
+`,
+    postgres: `CREATE INDEX tasks_output_prunable ON tasks (completed_at) WHERE output_count > 0 AND completed_at IS NOT NULL;
+`,
+  },
+  {
+    version: 5,
     name: "task routing",
     // Capability routing (issue 15): the capabilities a claiming worker must advertise, a
     // JSON array of strings ('[]' = any worker). Rows written before this version need none.

@@ -19,6 +19,7 @@ import { pgCodebases } from "./postgres/codebases.ts";
 import { listenForEvents } from "./postgres/events.ts";
 import type { Sql } from "./postgres/handle.ts";
 import { pgOutput } from "./postgres/output.ts";
+import { pgRetention } from "./postgres/retention.ts";
 import { pgSessions } from "./postgres/sessions.ts";
 import { pgTasks } from "./postgres/tasks.ts";
 import { pgWorkers } from "./postgres/workers.ts";
@@ -55,6 +56,7 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Store> {
     ...pgClaims(sql),
     ...pgOutput(sql),
     ...pgSessions(sql),
+    ...pgRetention(sql),
   };
 }
 

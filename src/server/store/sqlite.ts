@@ -15,6 +15,7 @@ import { sqliteClaims } from "./sqlite/claims.ts";
 import { sqliteCodebases } from "./sqlite/codebases.ts";
 import { sqliteHandle } from "./sqlite/handle.ts";
 import { sqliteOutput } from "./sqlite/output.ts";
+import { sqliteRetention } from "./sqlite/retention.ts";
 import { sqliteSessions } from "./sqlite/sessions.ts";
 import { sqliteTasks } from "./sqlite/tasks.ts";
 import { sqliteWorkers } from "./sqlite/workers.ts";
@@ -24,6 +25,9 @@ export function openSqlite(path: string): Store {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path, { create: true, strict: true });
   db.exec("PRAGMA busy_timeout = 5000");
+  // A new database hands freed pages back in steps (retention's reclaimSpace); this can only
+  // be chosen before the first table exists.
+  if (!db.query("SELECT 1 FROM sqlite_master LIMIT 1").get()) db.exec("PRAGMA auto_vacuum = INCREMENTAL");
   if (path !== ":memory:") db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA synchronous = NORMAL");
   migrate(db);
@@ -46,6 +50,7 @@ export function openSqlite(path: string): Store {
     ...sqliteClaims(h),
     ...sqliteOutput(h),
     ...sqliteSessions(h),
+    ...sqliteRetention(h),
   };
 }
 

@@ -118,9 +118,25 @@ export interface WorkerCounts {
  * sqlite/<part>.ts and postgres/<part>.ts; sqlite.ts and postgres.ts open the database
  * and put the parts together.
  */
-export interface Store extends StoreEvents, WorkerStore, CodebaseStore, TaskStore, ClaimStore, OutputStore, SessionStore {
+export interface Store extends StoreEvents, WorkerStore, CodebaseStore, TaskStore, ClaimStore, OutputStore, SessionStore, RetentionStore {
   readonly kind: "sqlite" | "postgres";
   close(): Promise<void>;
+}
+
+/** Deleting what is older than the retention settings, a little at a time (see ../retention.ts). */
+export interface RetentionStore {
+  /**
+   * Deletes up to `maxLines` output lines of the oldest task finished before `before` that
+   * has any; once a task has none left it is marked (output_count 0, metadata.output_pruned_at)
+   * and counted in `tasks`. Nothing left to do: both 0.
+   */
+  pruneOutputBatch(before: string, maxLines: number, now: string): Promise<{ lines: number; tasks: number }>;
+  /** Deletes up to `max` tasks finished before `before`, with any output left. Returns how many. */
+  pruneTasksBatch(before: string, max: number): Promise<number>;
+  /** What the two would delete (dry run). */
+  prunable(outputBefore: string, tasksBefore: string): Promise<{ output_tasks: number; output_lines: number; tasks: number }>;
+  /** Hands freed space back where the store can do so cheaply. */
+  reclaimSpace(): Promise<void>;
 }
 
 export interface StoreEvents {

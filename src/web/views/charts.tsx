@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { ROUTES } from "../../protocol/routes.ts";
 import { api } from "../api.ts";
 import { usePoll } from "../util.ts";
 
@@ -39,7 +40,7 @@ function Chart({ title, data, series }: { title: string; data: uPlot.AlignedData
 
 export function ActivityCharts() {
   const [a, setA] = useState<Activity | null>(null);
-  usePoll(async () => setA(await api<Activity>("/v1/monitor/activity")), 15_000, []);
+  usePoll(async () => setA(await api<Activity>(ROUTES.monitorActivity)), 15_000, []);
   if (!a) return null;
   const x = a.minutes.map((m) => m / 1000);
   const finished = a.completed.reduce((n, v) => n + v, 0) + a.failed.reduce((n, v) => n + v, 0) + a.cancelled.reduce((n, v) => n + v, 0);

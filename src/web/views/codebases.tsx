@@ -1,6 +1,7 @@
 // Codebases: each with its worker and queue; register one by path (any worker that has it)
 // or for a given worker.
 import { useState } from "preact/hooks";
+import { ROUTES } from "../../protocol/routes.ts";
 import { api, ApiError } from "../api.ts";
 import { href, usePoll } from "../util.ts";
 import type { Codebase, WorkerRecord } from "./shared.ts";
@@ -12,9 +13,9 @@ export function Codebases() {
   const [msg, setMsg] = useState<{ kind: "ok" | "error"; text: preact.ComponentChildren } | null>(null);
   const load = async () => {
     const [c, w, q] = await Promise.all([
-      api<Codebase[]>("/v1/opencode/codebases"),
-      api<WorkerRecord[]>("/v1/opencode/workers"),
-      api<{ codebases: { codebase_id: string; pending: number }[] }>("/v1/monitor/queue"),
+      api<Codebase[]>(ROUTES.codebases),
+      api<WorkerRecord[]>(ROUTES.workers),
+      api<{ codebases: { codebase_id: string; pending: number }[] }>(ROUTES.monitorQueue),
     ]);
     setCodebases(c);
     setWorkers(w);
@@ -29,7 +30,7 @@ export function Codebases() {
     const body = { name: String(f.get("name")).trim(), path: String(f.get("path")).trim(), worker_id: String(f.get("worker_id") || "") || undefined };
     setMsg(null);
     try {
-      const r = await api<any>("/v1/opencode/codebases", { body });
+      const r = await api<any>(ROUTES.codebases, { body });
       if (r.pending) setMsg({ kind: "ok", text: <>Asked the workers: the first that has <code>{body.path}</code> registers it (<a href={href(["tasks", r.task_id])}>task</a>).</> });
       else setMsg({ kind: "ok", text: <>Registered <a href={href(["sessions", r.codebase.id])}>{r.codebase.name}</a>.</> });
       form.reset();

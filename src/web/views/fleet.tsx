@@ -1,5 +1,6 @@
 // Fleet: every worker with its state and heartbeat age, and the queue per codebase.
 import { useState } from "preact/hooks";
+import { ROUTES } from "../../protocol/routes.ts";
 import { api } from "../api.ts";
 import { age, href, usePoll } from "../util.ts";
 import { ActivityCharts } from "./charts.tsx";
@@ -30,7 +31,7 @@ export function Fleet() {
   usePoll(
     async () => {
       try {
-        const [w, q] = await Promise.all([api<{ workers: MonitorWorker[] }>("/v1/monitor/workers"), api<{ codebases: QueueRow[] }>("/v1/monitor/queue")]);
+        const [w, q] = await Promise.all([api<{ workers: MonitorWorker[] }>(ROUTES.monitorWorkers), api<{ codebases: QueueRow[] }>(ROUTES.monitorQueue)]);
         setWorkers(w.workers);
         setQueue(q.codebases);
         setError(null);

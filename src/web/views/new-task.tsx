@@ -1,5 +1,6 @@
 // New task: the fields of POST /tasks; on success, the new task's page (its output live).
 import { useState } from "preact/hooks";
+import { ROUTES } from "../../protocol/routes.ts";
 import { api } from "../api.ts";
 import { go, href, route } from "../util.ts";
 import { codebaseLabel, useLists, type Task } from "./shared.ts";
@@ -27,7 +28,7 @@ export function NewTask() {
     setBusy(true);
     setError(null);
     try {
-      const t = await api<Task>("/v1/opencode/tasks", { body });
+      const t = await api<Task>(ROUTES.tasks, { body });
       go(href(["tasks", t.id]));
     } catch (err) {
       setError((err as Error).message);

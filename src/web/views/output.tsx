@@ -2,6 +2,7 @@
 // along), reconnecting from the last line seen until the task is final. Scrolls with new
 // lines unless the reader has scrolled up; scrolling back to the end resumes.
 import { useEffect, useRef, useState } from "preact/hooks";
+import { path, ROUTES } from "../../protocol/routes.ts";
 import { readStream } from "../api.ts";
 
 export function TaskOutput({ taskId, onDone }: { taskId: string; onDone?: (status: string | null) => void }) {
@@ -19,7 +20,7 @@ export function TaskOutput({ taskId, onDone }: { taskId: string; onDone?: (statu
       while (!ac.signal.aborted) {
         let finished = false;
         try {
-          await readStream(`/v1/opencode/tasks/${encodeURIComponent(taskId)}/output/stream?since=${seen}`, (e) => {
+          await readStream(`${path(ROUTES.taskOutputStream, { id: taskId })}?since=${seen}`, (e) => {
             const d = JSON.parse(e.data);
             if (e.event === "output") {
               seen++;

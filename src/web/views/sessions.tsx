@@ -2,6 +2,7 @@
 // in order with tool calls folded, a tool-usage summary, and Resume (a task that continues
 // the session on the codebase's worker; the new messages arrive with the next sync).
 import { useState } from "preact/hooks";
+import { path, ROUTES } from "../../protocol/routes.ts";
 import { api } from "../api.ts";
 import { go, href, shortId, usePoll, when } from "../util.ts";
 import { TaskOutput } from "./output.tsx";
@@ -39,7 +40,6 @@ interface Message {
   parts: Part[];
 }
 
-const sessionsPath = (cb: string) => `/v1/opencode/codebases/${encodeURIComponent(cb)}/sessions`;
 
 /** The codebase picker, then the sessions of the chosen one. */
 export function Sessions({ codebaseId }: { codebaseId?: string }) {
@@ -50,7 +50,7 @@ export function Sessions({ codebaseId }: { codebaseId?: string }) {
     async () => {
       if (!codebaseId) return;
       try {
-        setSessions(await api<Session[]>(sessionsPath(codebaseId)));
+        setSessions(await api<Session[]>(path(ROUTES.sessions, { id: codebaseId })));
         setError(null);
       } catch (e) {
         setError((e as Error).message);
@@ -160,7 +160,7 @@ function Resume({ codebase, sessionId, onFinished }: { codebase: Codebase | unde
     setError(null);
     setStatus(null);
     try {
-      const t = await api<Task>("/v1/opencode/tasks", {
+      const t = await api<Task>(ROUTES.tasks, {
         body: {
           codebase_id: codebase!.id,
           prompt: String(f.get("prompt")),
@@ -209,7 +209,7 @@ export function SessionPage({ codebaseId, sessionId }: { codebaseId: string; ses
   const [error, setError] = useState<string | null>(null);
   const load = async () => {
     try {
-      const [msgs, list] = await Promise.all([api<Message[]>(`${sessionsPath(codebaseId)}/${encodeURIComponent(sessionId)}/messages`), api<Session[]>(sessionsPath(codebaseId))]);
+      const [msgs, list] = await Promise.all([api<Message[]>(path(ROUTES.messages, { id: codebaseId, sid: sessionId })), api<Session[]>(path(ROUTES.sessions, { id: codebaseId }))]);
       setMessages(msgs);
       setSession(list.find((s) => s.id === sessionId) ?? null);
       setError(null);

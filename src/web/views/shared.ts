@@ -1,5 +1,6 @@
 // Lists several views need (workers, codebases for filters and forms), fetched once per view.
 import { useEffect, useState } from "preact/hooks";
+import { ROUTES } from "../../protocol/routes.ts";
 import { api } from "../api.ts";
 
 export interface Codebase {
@@ -52,8 +53,8 @@ export function useLists() {
   const [codebases, setCodebases] = useState<Codebase[]>([]);
   const [workers, setWorkers] = useState<WorkerRecord[]>([]);
   useEffect(() => {
-    api<Codebase[]>("/v1/opencode/codebases").then(setCodebases, () => undefined); // pickers stay empty; the page shows the API error
-    api<WorkerRecord[]>("/v1/opencode/workers").then(setWorkers, () => undefined);
+    api<Codebase[]>(ROUTES.codebases).then(setCodebases, () => undefined); // pickers stay empty; the page shows the API error
+    api<WorkerRecord[]>(ROUTES.workers).then(setWorkers, () => undefined);
   }, []);
   return { codebases, workers };
 }

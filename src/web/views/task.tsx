@@ -1,6 +1,7 @@
 // One task: its fields, live output, Cancel, Run again (same fields, a new task) and the
 // link to the OpenCode session it ran in.
 import { useState } from "preact/hooks";
+import { path, ROUTES } from "../../protocol/routes.ts";
 import { api } from "../api.ts";
 import { age, go, href, usePoll, when } from "../util.ts";
 import { TaskOutput } from "./output.tsx";
@@ -31,7 +32,7 @@ export function TaskPage({ id }: { id: string }) {
   const [busy, setBusy] = useState(false);
   const load = async () => {
     try {
-      setTask(await api<Task>(`/v1/opencode/tasks/${encodeURIComponent(id)}`));
+      setTask(await api<Task>(path(ROUTES.task, { id })));
       setError(null);
     } catch (e) {
       setError((e as Error).message);
@@ -52,10 +53,12 @@ export function TaskPage({ id }: { id: string }) {
       setBusy(false);
     }
   };
-  const cancel = () => act(async () => setTask((await api<{ task: Task }>(`/v1/opencode/tasks/${encodeURIComponent(id)}/cancel`, { body: {} })).task));
+  const cancel = () => act(async () => setTask((await api<{ task: Task }>(path(ROUTES.cancelTask, { id }), { body: {} })).task));
   const again = () =>
     act(async () => {
-      go(href(["tasks", (await api<Task>("/v1/opencode/tasks", { body: repeatBody(task!) })).id]));
+      // A finished task is retried (the new one links back by retry_of); one still going is copied.
+      const made = isFinal(task!.status) ? await api<Task>(path(ROUTES.retryTask, { id }), { body: {} }) : await api<Task>(ROUTES.tasks, { body: repeatBody(task!) });
+      go(href(["tasks", made.id]));
     });
 
   if (!task) return error ? <p class="error" role="alert">{error}</p> : <p>Loading…</p>;
@@ -79,6 +82,8 @@ export function TaskPage({ id }: { id: string }) {
   if (task.session_id) {
     rows.push(["Session", task.codebase_id ? <a id="session-link" href={href(["sessions", task.codebase_id, task.session_id])}>{task.session_id}</a> : task.session_id]);
   }
+  const retryOf = task.metadata?.retry_of;
+  if (typeof retryOf === "string") rows.push(["Retry of", <a id="retry-of" href={href(["tasks", retryOf])}><code>{retryOf}</code></a>]);
   const resumed = task.metadata?.resume_session_id;
   if (typeof resumed === "string") rows.push(["Resumes", resumed]);
   return (

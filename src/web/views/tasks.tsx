@@ -1,6 +1,7 @@
 // Tasks, newest first: filters in the URL (so a filtered list can be linked), pages by the
 // server's cursors, and the page on screen refreshed every few seconds.
 import { useState } from "preact/hooks";
+import { ROUTES } from "../../protocol/routes.ts";
 import { apiPage } from "../api.ts";
 import { age, go, href, route, shortId, usePoll } from "../util.ts";
 import { codebaseLabel, useLists, type Task } from "./shared.ts";
@@ -24,7 +25,7 @@ export function Tasks() {
   usePoll(
     async () => {
       try {
-        const page = await apiPage<Task[]>(`/v1/opencode/tasks?${params}`);
+        const page = await apiPage<Task[]>(`${ROUTES.tasks}?${params}`);
         setTasks(page.items);
         setNext(page.next ? new URL(page.next, location.href).searchParams.get("before") : null);
         setTotal(page.total !== null ? page.total.toLocaleString() : page.atLeast !== null ? `${page.atLeast.toLocaleString()}+` : "?");

@@ -2,7 +2,7 @@
 // Reconnects with backoff while the server has none (the poll loop claims meanwhile), and
 // at once when the routing set changed on a server that cannot update an open stream.
 import { readSse } from "../../client/sse.ts";
-import { TASK_EVENT_NAMES, routes } from "../../protocol/index.ts";
+import { ROUTES, TASK_EVENT_NAMES } from "../../protocol/index.ts";
 import { backoffDelay, POLICIES, sleep } from "../../util/backoff.ts";
 import { errorMessage } from "../../util/errors.ts";
 import { log } from "../../util/log.ts";
@@ -40,7 +40,7 @@ export async function streamLoop(s: DispatchState): Promise<void> {
 
 function openStream(s: DispatchState) {
   const { ctx } = s;
-  const url = `${ctx.client.base}${routes.stream}?worker_id=${encodeURIComponent(ctx.workerId)}&agent_name=${encodeURIComponent(ctx.config.worker_name)}`;
+  const url = `${ctx.client.base}${ROUTES.stream}?worker_id=${encodeURIComponent(ctx.workerId)}&agent_name=${encodeURIComponent(ctx.config.worker_name)}`;
   return readSse(url, {
     headers: { ...ctx.client.http.headers, "x-codebases": routingIds(ctx).join(","), "x-capabilities": ctx.config.capabilities.join(",") },
     signal: AbortSignal.any([s.signal, s.streamAbort.signal]),
