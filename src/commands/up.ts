@@ -38,6 +38,7 @@ export default defineCommand({
       authTokens: config.auth_tokens,
       metricsTokens: config.metrics_tokens,
       retention: retentionOf(config),
+      redisUrl: config.redis_url,
       leaseSeconds: config.lease_seconds,
       heartbeatIntervalSeconds: config.heartbeat_interval,
       ui: config.ui,

@@ -10,6 +10,8 @@ export interface ServerContext {
   hub: Hub;
   auth: Auth;
   metrics: Metrics;
+  /** Events reach the other replicas (PostgreSQL LISTEN/NOTIFY or Redis); false for SQLite. */
+  crossReplica: boolean;
   version: string;
   leaseMs: number;
   heartbeatIntervalS: number;

@@ -1,11 +1,12 @@
 // Push: the open worker task streams and output streams of this replica, and the events
-// that feed them. `emit` delivers locally at once and publishes through the store so the
-// other replicas (PostgreSQL LISTEN/NOTIFY) deliver to their streams too.
+// that feed them. Each event is delivered locally at once and published on the bus so the
+// other replicas deliver to their streams too (the store's PostgreSQL LISTEN/NOTIFY, or
+// Redis with `redis_url`, see bus.ts; SQLite has one process and nothing to tell).
 import { log } from "../util/log.ts";
 import { fits, type Claimant } from "./routing.ts";
 import { encodeFrame, type SseSink } from "./sse.ts";
 import { toWireTask } from "./store/rows.ts";
-import type { Store, StoreEvent, TaskRow } from "./store/types.ts";
+import type { Store, StoreEvent, StoreEvents, TaskRow } from "./store/types.ts";
 
 export interface WorkerStream {
   workerId: string;
@@ -37,6 +38,12 @@ export interface Hub {
   workerChanged(w: Claimant): void;
   /** A codebase was registered for a worker: its open streams hear about it from now on. */
   addRoute(workerId: string, route: string): void;
+  /**
+   * A worker's streams hear about exactly `routes` from now on, on whichever replica holds
+   * them; tasks already waiting on a newly added route are announced. Returns how many
+   * streams on this replica changed.
+   */
+  setRoutes(workerId: string, routes: string[]): Promise<number>;
   closeAll(): void;
   readonly counts: { streams: number; watchers: number };
 }
@@ -44,7 +51,10 @@ export interface Hub {
 /** Cross-replica output notifications are coalesced per task: one per window, not one per line. */
 const OUTPUT_NOTIFY_MS = 50;
 
-export function createHub(store: Store): Hub {
+/** Pending tasks announced to a stream when it opens or gains a route. */
+export const MAX_INITIAL = 1000;
+
+export function createHub(store: Store, bus: StoreEvents = store): Hub {
   const streams = new Set<WorkerStream>();
   const watchers = new Map<string, Set<OutputWatcher>>();
   const outputTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -69,8 +79,23 @@ export function createHub(store: Store): Hub {
     for (const w of watchers.get(taskId) ?? []) w.wake();
   }
 
+  async function applyRoutes(workerId: string, routes: string[]): Promise<number> {
+    const mine = [...streams].filter((s) => s.workerId === workerId);
+    if (!mine.length) return 0;
+    const added = routes.filter((id) => mine.some((s) => !s.routes.has(id)));
+    for (const s of mine) s.routes = new Set(routes);
+    // Tasks already waiting on a newly routed codebase are announced now, not at the next poll.
+    if (added.length) {
+      for (const t of await store.pendingFor(workerId, added, MAX_INITIAL)) {
+        const frame = encodeFrame("task_available", toWireTask(t));
+        for (const s of mine) if (fits(t, s.claimant)) s.sink.sendFrame(frame);
+      }
+    }
+    return mine.length;
+  }
+
   // Events from other replicas carry ids only; fetch the task when a stream here wants it.
-  store.onEvent((ev: StoreEvent) => {
+  bus.onEvent((ev: StoreEvent) => {
     switch (ev.t) {
       case "task": {
         if (![...streams].some((s) => wants(s, ev.route, ev.target))) return;
@@ -95,6 +120,9 @@ export function createHub(store: Store): Hub {
       case "final":
         wakeWatchers(ev.id);
         return;
+      case "routes":
+        applyRoutes(ev.worker, ev.routes).catch((err) => log("warn", "could not update a stream's codebases", { worker: ev.worker, error: err.message }));
+        return;
     }
   });
 
@@ -117,12 +145,12 @@ export function createHub(store: Store): Hub {
     },
     taskAvailable(t) {
       pushTask(t);
-      store.publish({ t: "task", id: t.id, route: t.route, target: t.target_worker_id });
+      bus.publish({ t: "task", id: t.id, route: t.route, target: t.target_worker_id });
     },
     cancelRequested(t) {
       if (!t.worker_id) return;
       for (const s of streams) if (s.workerId === t.worker_id) s.sink.send("task_cancel", { task_id: t.id });
-      store.publish({ t: "cancel", id: t.id, worker: t.worker_id });
+      bus.publish({ t: "cancel", id: t.id, worker: t.worker_id });
     },
     output(taskId) {
       wakeWatchers(taskId);
@@ -131,20 +159,24 @@ export function createHub(store: Store): Hub {
         taskId,
         setTimeout(() => {
           outputTimers.delete(taskId);
-          store.publish({ t: "output", id: taskId });
+          bus.publish({ t: "output", id: taskId });
         }, OUTPUT_NOTIFY_MS),
       );
     },
     final(taskId) {
       wakeWatchers(taskId);
-      store.publish({ t: "final", id: taskId });
+      bus.publish({ t: "final", id: taskId });
     },
     workerChanged(w) {
       setClaimant(w);
-      store.publish({ t: "worker", id: w.worker_id });
+      bus.publish({ t: "worker", id: w.worker_id });
     },
     addRoute(workerId, route) {
       for (const s of streams) if (s.workerId === workerId) s.routes.add(route);
+    },
+    async setRoutes(workerId, routes) {
+      bus.publish({ t: "routes", worker: workerId, routes });
+      return applyRoutes(workerId, routes);
     },
     closeAll() {
       for (const t of outputTimers.values()) clearTimeout(t);

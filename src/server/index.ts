@@ -8,6 +8,7 @@ import { log } from "../util/log.ts";
 import { createAuth } from "./auth.ts";
 import type { ServerContext } from "./context.ts";
 import { errorResponse, HttpError, json } from "./http.ts";
+import { openRedisBus } from "./bus.ts";
 import { createHub } from "./hub.ts";
 import { createMetrics } from "./metrics.ts";
 import { createRouter } from "./router.ts";
@@ -15,7 +16,7 @@ import dashboard from "../web/index.html";
 import { PUBLIC_PATHS } from "./routes/dashboard.ts";
 import { allRoutes } from "./routes/index.ts";
 import { openStore } from "./store/index.ts";
-import type { StoreOptions } from "./store/types.ts";
+import type { Store, StoreOptions } from "./store/types.ts";
 import { startRetention, type RetentionSettings } from "./retention.ts";
 import { startSweeper } from "./sweeper.ts";
 
@@ -41,6 +42,8 @@ export interface ServerOptions {
   listCountCap?: number;
   /** Serve the web dashboard at `/` (default true; `ui: false` / `--no-ui` turns it off). */
   ui?: boolean;
+  /** Push between replicas over Redis pub/sub instead of PostgreSQL LISTEN/NOTIFY (bus.ts). */
+  redisUrl?: string | null;
   /** Output and task retention (default 30 and 365 days; see retention.ts). */
   retention?: RetentionSettings;
 }
@@ -61,8 +64,15 @@ const STOP_GRACE_MS = 10_000;
 const UNAVAILABLE = new Set(["ECONNREFUSED", "ECONNRESET", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT", "SQLITE_BUSY", "57P01", "57P03", "53300"]);
 
 export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
-  const store = await openStore(opts.store);
-  const hub = createHub(store);
+  const bus = opts.redisUrl ? await openRedisBus(opts.redisUrl) : null;
+  let store: Store;
+  try {
+    store = await openStore(opts.store.kind === "postgres" && bus ? { ...opts.store, listen: false } : opts.store);
+  } catch (err) {
+    await bus?.close();
+    throw err;
+  }
+  const hub = createHub(store, bus ?? store);
   const leaseS = opts.leaseSeconds ?? 60;
   const hbS = opts.heartbeatIntervalSeconds ?? 15;
   const ctx: ServerContext = {
@@ -70,6 +80,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     hub,
     auth: createAuth(opts.authTokens, store, opts.metricsTokens ?? []),
     metrics: createMetrics(store, hub, hbS),
+    crossReplica: !!bus || store.crossReplica,
     version,
     leaseMs: leaseS * 1000,
     heartbeatIntervalS: hbS,
@@ -146,6 +157,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     });
   } catch (err) {
     await store.close();
+    await bus?.close();
     throw new Error(`cannot listen on ${opts.host}:${opts.port}: ${errorMessage(err)}`);
   }
   const sweeper = startSweeper(ctx, opts.sweepIntervalMs ?? 1000);
@@ -171,6 +183,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
         clearTimeout(t);
         for (let i = 0; inflight > 0 && i < STOP_GRACE_MS / 50; i++) await Bun.sleep(50);
         await store.close();
+        await bus?.close();
       })()),
   };
 }

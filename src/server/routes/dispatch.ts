@@ -10,6 +10,7 @@ import { log } from "../../util/log.ts";
 import { workerIdentity } from "../auth.ts";
 import { isoIn, nowIso, type ServerContext } from "../context.ts";
 import { badRequest, HttpError, json, notFound, parse, queryObject, readObject } from "../http.ts";
+import { MAX_INITIAL } from "../hub.ts";
 import { assertInstance } from "../identity.ts";
 import { heartbeat, release } from "../lifecycle.ts";
 import type { Req, RouteDef } from "../router.ts";
@@ -19,7 +20,6 @@ import { toWireTask } from "../store/rows.ts";
 import type { TaskRow } from "../store/types.ts";
 import { announce, callerFor } from "./tasks.ts";
 
-const MAX_INITIAL = 1000;
 
 /**
  * Routes a stream hears about: those the worker may claim from (codebases it owns, and
@@ -127,17 +127,11 @@ async function updateRouting(r: Req) {
   if (!workerId) throw badRequest("query.worker_id", "required: the worker whose stream to update");
   await assertInstance(ctx, req, workerId);
   const b = parse(UpdateStreamCodebasesBody, await readObject(req, ctx.maxBodyBytes));
-  const streams = ctx.hub.streamsOf(workerId);
-  if (!streams.length) throw new HttpError(404, "no_stream", `worker ${workerId} has no open task stream on this server`);
+  // Without a bus between replicas (one SQLite server), only a stream here can be updated.
+  if (!ctx.crossReplica && !ctx.hub.streamsOf(workerId).length) throw new HttpError(404, "no_stream", `worker ${workerId} has no open task stream on this server`);
   const routes = await routesFor(ctx, workerId, b.codebases);
-  const added = [...routes].filter((id) => streams.some((s) => !s.routes.has(id)));
-  for (const s of streams) s.routes = new Set(routes);
-  // Tasks already waiting on a newly routed codebase are announced now, not at the next poll.
-  if (added.length) {
-    for (const t of await ctx.store.pendingFor(workerId, added, MAX_INITIAL)) {
-      for (const s of streams) if (fits(t, s.claimant)) s.sink.send("task_available", toWireTask(t));
-    }
-  }
+  // Applied here, and by whichever replica holds the worker's stream (hub.setRoutes publishes it).
+  await ctx.hub.setRoutes(workerId, [...routes]);
   return json({ success: true, codebases: [...routes] });
 }
 

@@ -14,7 +14,7 @@ export type { Store, StoreOptions } from "./types.ts";
 export async function openStore(opts: StoreOptions): Promise<Store> {
   if (opts.kind === "sqlite") return opts.path === ":memory:" ? openSqlite(opts.path) : openLockedSqlite(opts.path);
   const { openPostgres } = await import("./postgres.ts");
-  return openPostgres(opts.url, opts.poolSize);
+  return openPostgres(opts.url, opts.poolSize, { listen: opts.listen ?? true });
 }
 
 /** `<db>.lock` (the lock) and `<db>.pid` (its holder) sit next to the database file. */

@@ -13,6 +13,7 @@
 // task's row), output, sessions.
 import postgres from "postgres";
 import { errorMessage } from "../../util/errors.ts";
+import { log } from "../../util/log.ts";
 import { MIGRATION_LOCK_KEY, MIGRATIONS } from "./migrations.ts";
 import { pgClaims } from "./postgres/claims.ts";
 import { pgCodebases } from "./postgres/codebases.ts";
@@ -30,9 +31,22 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:***@");
 }
 
-export async function openPostgres(url: string, poolSize = 10): Promise<Store> {
+/**
+ * `?pgbouncer=true` on the URL (as Prisma spells it) says the URL points at PgBouncer in
+ * transaction pooling: no prepared statements then, as a statement prepared on one server
+ * connection would be missing on the next. The parameter is ours: it is not sent on.
+ */
+export function parsePgUrl(url: string): { url: string; pgbouncer: boolean } {
+  const m = /([?&])pgbouncer=(true|1|false|0)(&|$)/.exec(url);
+  if (!m) return { url, pgbouncer: false };
+  const rest = url.slice(0, m.index) + (m[3] ? m[1] : "") + url.slice(m.index + m[0].length);
+  return { url: rest.replace(/[?&]$/, ""), pgbouncer: m[2] === "true" || m[2] === "1" };
+}
+
+export async function openPostgres(rawUrl: string, poolSize = 10, o: { listen?: boolean } = {}): Promise<Store> {
+  const { url, pgbouncer } = parsePgUrl(rawUrl);
   // onnotice: NOTICEs ("relation ... already exists, skipping" from the migrations) are not worth a log line.
-  const sql: Sql = postgres(url, { max: poolSize, onnotice: () => undefined, connect_timeout: 10, idle_timeout: 0 });
+  const sql: Sql = postgres(url, { max: poolSize, onnotice: () => undefined, connect_timeout: 10, idle_timeout: 0, prepare: !pgbouncer });
   try {
     await migrate(sql);
   } catch (err) {
@@ -41,9 +55,15 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Store> {
     await sql.end({ timeout: 1 }).catch(() => undefined);
     throw new Error(`PostgreSQL at ${redactUrl(url)}: ${errorMessage(err)}`);
   }
-  const events = await listenForEvents(sql);
+  // Without LISTEN (another bus carries the events, or PgBouncer in transaction pooling would
+  // drop them: a LISTEN there holds no session), this store neither tells nor hears other replicas.
+  const listen = o.listen !== false && !pgbouncer;
+  if (o.listen !== false && pgbouncer)
+    log("warn", "PostgreSQL through PgBouncer (pgbouncer=true) without redis_url: replicas do not push to each other; workers find tasks by polling (set redis_url)");
+  const events = listen ? await listenForEvents(sql) : { publish: () => undefined, onEvent: () => undefined, stop: async () => undefined };
   return {
     kind: "postgres",
+    crossReplica: listen,
     async close() {
       await events.stop();
       await sql.end({ timeout: 5 });

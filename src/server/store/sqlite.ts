@@ -35,6 +35,7 @@ export function openSqlite(path: string): Store {
   const h = sqliteHandle(db);
   return {
     kind: "sqlite",
+    crossReplica: false,
     async close() {
       h.close();
     },

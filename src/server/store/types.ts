@@ -5,7 +5,10 @@
 import type { MessageRecord, OutputLine, SessionRecord, Task } from "../../protocol/index.ts";
 import type { TaskFilter, TaskKey, TaskPageQuery } from "./task-list.ts";
 
-export type StoreOptions = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string; poolSize?: number };
+export type StoreOptions =
+  | { kind: "sqlite"; path: string }
+  /** `listen: false`: no LISTEN/NOTIFY (another bus, e.g. Redis, carries the events). */
+  | { kind: "postgres"; url: string; poolSize?: number; listen?: boolean };
 
 export interface WorkerRow {
   worker_id: string;
@@ -97,7 +100,9 @@ export type StoreEvent =
   /** A worker registered with other capabilities, models or name (routing of its streams). */
   | { t: "worker"; id: string }
   | { t: "output"; id: string }
-  | { t: "final"; id: string };
+  | { t: "final"; id: string }
+  /** A worker asked for its stream's codebases to change; the replica holding the stream applies it. */
+  | { t: "routes"; worker: string; routes: string[] };
 
 export interface QueueDepth {
   route: string;
@@ -120,6 +125,8 @@ export interface WorkerCounts {
  */
 export interface Store extends StoreEvents, WorkerStore, CodebaseStore, TaskStore, ClaimStore, OutputStore, SessionStore, RetentionStore {
   readonly kind: "sqlite" | "postgres";
+  /** publish/onEvent reach other replicas (PostgreSQL with LISTEN); false for SQLite. */
+  readonly crossReplica: boolean;
   close(): Promise<void>;
 }
 
