@@ -20,6 +20,7 @@ const main = defineCommand({
     task: () => import("./commands/task/index.ts").then((m) => m.default),
     sessions: () => import("./commands/sessions/index.ts").then((m) => m.default),
     webhook: () => import("./commands/webhook/index.ts").then((m) => m.default),
+    models: () => import("./commands/models.ts").then((m) => m.default),
     doctor: () => import("./commands/doctor.ts").then((m) => m.default),
   },
 });

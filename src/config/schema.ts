@@ -122,7 +122,7 @@ export const KEYS = {
     default: ["opencode", "build", "deploy"],
     env: ["A2A_CAPABILITIES"],
     flag: "capabilities",
-    description: "Capabilities advertised to the server (comma list)",
+    description: "Capabilities advertised to the server (comma list); a task created with --require goes only to a worker that has them all",
     scope: ["worker"],
   },
   auth_token: {

@@ -4,6 +4,7 @@
 export { findOpencode, opencodeInstallPlaces, opencodeNotFoundMessage } from "./bin.ts";
 export { findProviders, opencodeVersion, PROVIDER_ENV_KEYS, type ProviderFinding } from "./doctor.ts";
 export { killAllOpencode, runOpencode, type OpencodeResult, type OpencodeStatus, type RunOpencodeOptions } from "./run.ts";
+export { opencodeModels, parseModelList, type ModelProbe } from "./models.ts";
 export { opencodeReader } from "./sessions-db.ts";
 export type { ExportedSession, SessionReader } from "./sessions-map.ts";
 export { sessionStats, type SessionStats, type ToolStat } from "./sessions-map.ts";

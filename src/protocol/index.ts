@@ -207,6 +207,8 @@ export const CreateTaskBody = z.object({
   max_attempts: z.number().int().min(1).max(100).default(3),
   /** Extension: overrides the codebase's isolation for this task. */
   isolation: Isolation.optional().nullable(),
+  /** Extension (issue 15): only a worker advertising every one of these may claim the task. */
+  required_capabilities: z.array(z.string().trim().min(1).max(100)).max(100).optional().nullable(),
 });
 export type CreateTaskBody = z.infer<typeof CreateTaskBody>;
 
@@ -241,6 +243,9 @@ export const Task = z.looseObject({
   commit: z.string().nullable().optional(),
   diff_stat: DiffStat.nullable().optional().catch(null),
   diff_truncated: z.boolean().nullable().optional(),
+  /** Extensions (issue 15): capabilities a claiming worker must advertise (absent: an older server); why a pending task waits. */
+  required_capabilities: z.array(z.string()).optional(),
+  waiting_reason: z.string().nullable().optional(),
   created_at: z.string().default(""),
   updated_at: z.string().default(""),
   started_at: z.string().nullable().default(null),

@@ -3,6 +3,7 @@
 // other replicas deliver to their streams too (the store's PostgreSQL LISTEN/NOTIFY, or
 // Redis with `redis_url`, see bus.ts; SQLite has one process and nothing to tell).
 import { log } from "../util/log.ts";
+import { fits, type Claimant } from "./routing.ts";
 import { encodeFrame, type SseSink } from "./sse.ts";
 import { toWireTask } from "./store/rows.ts";
 import type { Store, StoreEvent, StoreEvents, TaskRow } from "./store/types.ts";
@@ -12,6 +13,8 @@ export interface WorkerStream {
   agentName: string | null;
   /** Routes this stream hears about: codebase ids, plus "global" for null/"global" tasks. */
   routes: Set<string>;
+  /** What the worker advertised (capabilities, models, name), for routing; null: not registered. */
+  claimant: Claimant | null;
   sink: SseSink;
 }
 
@@ -31,6 +34,8 @@ export interface Hub {
   cancelRequested(t: TaskRow): void;
   output(taskId: string): void;
   final(taskId: string): void;
+  /** A worker registered with other capabilities, models or name: its streams (on every replica) route by those now. */
+  workerChanged(w: Claimant): void;
   /** A codebase was registered for a worker: its open streams hear about it from now on. */
   addRoute(workerId: string, route: string): void;
   /**
@@ -58,10 +63,16 @@ export function createHub(store: Store, bus: StoreEvents = store): Hub {
 
   function pushTask(task: TaskRow) {
     // Encoded once for all streams: with many workers, per-stream JSON was most of a create's cost.
+    // Only workers the task fits are woken (issue 15); the claim enforces the same rule.
     let frame: Uint8Array | null = null;
     for (const s of streams) {
-      if (wants(s, task.route, task.target_worker_id)) s.sink.sendFrame((frame ??= encodeFrame("task_available", toWireTask(task))));
+      if (wants(s, task.route, task.target_worker_id) && fits(task, s.claimant)) s.sink.sendFrame((frame ??= encodeFrame("task_available", toWireTask(task))));
     }
+  }
+
+  function setClaimant(w: Claimant) {
+    const claimant = { worker_id: w.worker_id, name: w.name, capabilities: w.capabilities, models: w.models };
+    for (const s of streams) if (s.workerId === w.worker_id) s.claimant = claimant;
   }
 
   function wakeWatchers(taskId: string) {
@@ -77,7 +88,7 @@ export function createHub(store: Store, bus: StoreEvents = store): Hub {
     if (added.length) {
       for (const t of await store.pendingFor(workerId, added, MAX_INITIAL)) {
         const frame = encodeFrame("task_available", toWireTask(t));
-        for (const s of mine) s.sink.sendFrame(frame);
+        for (const s of mine) if (fits(t, s.claimant)) s.sink.sendFrame(frame);
       }
     }
     return mine.length;
@@ -92,6 +103,14 @@ export function createHub(store: Store, bus: StoreEvents = store): Hub {
           .getTask(ev.id)
           .then((t) => t?.status === "pending" && pushTask(t))
           .catch((err) => log("warn", "could not load pushed task", { task: ev.id, error: err.message }));
+        return;
+      }
+      case "worker": {
+        if (![...streams].some((s) => s.workerId === ev.id)) return;
+        store
+          .getWorker(ev.id)
+          .then((w) => w && setClaimant(w))
+          .catch((err) => log("warn", "could not load a re-registered worker", { worker: ev.id, error: err.message }));
         return;
       }
       case "cancel":
@@ -147,6 +166,10 @@ export function createHub(store: Store, bus: StoreEvents = store): Hub {
     final(taskId) {
       wakeWatchers(taskId);
       bus.publish({ t: "final", id: taskId });
+    },
+    workerChanged(w) {
+      setClaimant(w);
+      bus.publish({ t: "worker", id: w.worker_id });
     },
     addRoute(workerId, route) {
       for (const s of streams) if (s.workerId === workerId) s.routes.add(route);

@@ -51,6 +51,8 @@ export interface WorkerContext {
   /** The task calls, for the kind of server registration found (ours or a legacy one). */
   api: WorkerApi;
   globalCodebaseId: string | null;
+  /** Models OpenCode here can run, as advertised at registration (see models.ts); [] = unknown. */
+  models: string[];
   codebases: Map<string, RegisteredCodebase>;
   running: Map<string, RunningTask>;
   /** One task per shared codebase directory at a time (isolation.ts). */
@@ -80,6 +82,7 @@ export function createContext(config: Config, instance: WorkerInstance, replaced
     settings: { ...DEFAULT_SETTINGS, poll_interval_s: config.poll_interval },
     api: createWorkerApi(client, workerId, false),
     globalCodebaseId: null,
+    models: [],
     codebases: new Map(),
     running: new Map(),
     directories: createDirectoryLocks(),

@@ -8,6 +8,7 @@ import { log } from "../util/log.ts";
 import { reapAgents, startWatchdog } from "../opencode/index.ts";
 import { createContext, type WorkerContext, type WorkerInstance } from "./context.ts";
 import { startDispatcher, type Dispatcher } from "./dispatch/index.ts";
+import { modelsLoop } from "./models.ts";
 import { acquireWorkerLock, previousInstance, recordInstance } from "./lock.ts";
 import { checkCodebasePath, registerWithRetry, workerHeartbeatLoop } from "./registration.ts";
 import { deliverSpool } from "./report.ts";
@@ -127,6 +128,7 @@ function startBackground(w: WorkerState): void {
   const { ctx, stopAll } = w;
   void deliverSpool(ctx, stopAll.signal);
   void workerHeartbeatLoop(ctx, stopAll.signal, () => ctx.routingChanged?.());
+  void modelsLoop(ctx, stopAll.signal);
   void (async () => {
     while (await sleep(5000, stopAll.signal)) w.status.save();
   })();

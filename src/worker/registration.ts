@@ -58,13 +58,13 @@ export function isReplaced(err: unknown): err is ApiError {
   return err instanceof ApiError && err.status === 409 && (err.code === WORKER_REPLACED || err.message.includes(WORKER_REPLACED));
 }
 
-function registerBody(ctx: WorkerContext): RegisterWorkerBody {
+export function registerBody(ctx: WorkerContext): RegisterWorkerBody {
   return {
     worker_id: ctx.workerId,
     name: ctx.config.worker_name,
     capabilities: ctx.config.capabilities,
     hostname: hostname(),
-    models: [],
+    models: ctx.models, // probed by models.ts; [] until then (unknown: any model)
     codebases: [...ctx.codebases.keys(), "global"],
     global_codebase_id: ctx.globalCodebaseId,
     max_concurrent_tasks: ctx.config.max_concurrent_tasks,

@@ -252,6 +252,20 @@ describeUnless(RUN ? undefined : "no Chromium at /usr/bin/chromium (apt install 
     await open.stop();
   });
 
+  test("a task no live worker can take shows why it waits, and Run again keeps its requirements", async () => {
+    const t = await server.client.createTask({ codebase_id: "global", prompt: "needs a tpu", agent_type: "echo", required_capabilities: ["tpu"] });
+    await page.goto(`${server.url}/#/tasks/${t.id}`);
+    const waiting = page.locator("#task-waiting");
+    await waiting.waitFor(WAIT);
+    expect(await waiting.textContent()).toBe("no active worker has capability tpu");
+    await shot(page, "task-waiting");
+    await page.getByRole("button", { name: "Run again" }).click();
+    await page.waitForURL((u) => u.hash.startsWith("#/tasks/") && !u.hash.includes(t.id), WAIT);
+    const again = await server.client.getTask(page.url().split("/").pop()!);
+    expect(again.required_capabilities).toEqual(["tpu"]);
+    for (const id of [t.id, again.id]) await server.client.cancelTask(id);
+  });
+
   test("registering by path with no worker running explains why in place and what to run", async () => {
     const empty = await startServerProc(join(tmp.path, "no-workers"));
     const tab = await openPage(browser);

@@ -11,6 +11,11 @@ type Client = ReturnType<typeof clientFor>;
 export async function submitTask(client: Client, body: Partial<CreateTaskBody> & { prompt: string }, o: { wait: boolean; json: boolean; raw: boolean }): Promise<void> {
   if (body.target_worker_id) await warnUnknownWorker(client, body.target_worker_id);
   const task = await client.createTask(stripUndefined(body));
+  // The server says when no live worker can take it (capability, model, name...): say so now, not after a silent wait.
+  if (task.waiting_reason) warn(`task ${task.id} waits: ${task.waiting_reason}`);
+  if (body.required_capabilities?.length && !task.required_capabilities) {
+    warn(`${client.base} does not know --require (an older server): task ${task.id} may run on any worker`);
+  }
   if (!o.wait) {
     if (o.json) printJson(taskJson(task));
     else process.stdout.write(`${task.id}\n`);

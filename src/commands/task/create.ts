@@ -15,6 +15,13 @@ const cfg = commandConfig(["client"], {
   priority: { type: "string", valueHint: "n", description: "Higher runs first (default: 0)" },
   timeout: { type: "string", valueHint: "seconds", description: "Stop the agent after this long (default: the worker's task_timeout)" },
   "target-worker": { type: "string", valueHint: "id", description: "Only this worker may run it" },
+  "target-agent": { type: "string", valueHint: "name", description: "Only the worker of this name (worker_name) may run it" },
+  require: {
+    type: "string",
+    multiple: true,
+    valueHint: "cap[,cap]",
+    description: "Only a worker advertising these capabilities may run it (repeatable, comma list), e.g. --require build,gpu",
+  },
   "max-attempts": { type: "string", valueHint: "n", description: "Attempts before it fails (default: 3)" },
   isolation: { type: "string", valueHint: "shared|worktree", description: "Override the codebase's isolation: worktree runs it in a git worktree on branch codetether/<id>" },
   resume: { type: "string", valueHint: "session-id", description: "Continue this OpenCode session (its history is the agent's context)" },
@@ -29,6 +36,7 @@ export default defineCommand({
     description:
       "Submit a task and print its id. --codebase takes an id, a name (must be unique) or 'global' (a worker's home directory).\n" +
       "--wait follows the output live and exits 0 completed, 1 failed, 130 cancelled; with --json it prints the final task.\n" +
+      "--require, --model and --target-agent route it to a worker that fits; when no live worker does, a warning says why.\n" +
       "--resume SESSION continues a synced OpenCode session on its codebase's worker (see: codetether sessions list).\n" +
       "Example: codetether task create --codebase api --prompt 'Add a /health route' --model anthropic/claude-sonnet-4 --wait",
   },
@@ -57,6 +65,8 @@ export default defineCommand({
         priority: intArg(args.priority, "priority", { min: -1_000_000, max: 1_000_000 }),
         timeout_s: positiveArg(args.timeout, "timeout"),
         target_worker_id: str(args["target-worker"]),
+        target_agent_name: str(args["target-agent"]),
+        required_capabilities: capabilityList(args.require),
         max_attempts: intArg(args["max-attempts"], "max-attempts", { min: 1, max: 100 }),
         isolation: isolationArg(args.isolation),
         ...(resume ? { metadata: { resume_session_id: resume } } : {}),
@@ -66,3 +76,8 @@ export default defineCommand({
   },
 });
 
+/** --require values: repeated and/or comma-separated, blanks and repeats dropped; undefined when none. */
+export function capabilityList(values: string[] | undefined): string[] | undefined {
+  const caps = [...new Set((values ?? []).flatMap((v) => v.split(",")).map((c) => c.trim()).filter(Boolean))];
+  return caps.length ? caps : undefined;
+}

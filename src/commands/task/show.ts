@@ -32,6 +32,7 @@ export default defineCommand({
       keyValues([
         ["id", t.id],
         ["status", statusText(t.status) + (t.cancel_requested && t.status === "running" ? " (cancel requested)" : "")],
+        ...(t.waiting_reason ? [["waiting", t.waiting_reason] as [string, unknown]] : []),
         ["title", t.title],
         ["codebase", codebaseLabel(t.codebase_id)],
         ["agent", t.agent_type],
@@ -39,6 +40,8 @@ export default defineCommand({
         ["priority", t.priority],
         ["worker", t.worker_id],
         ["target worker", t.target_worker_id],
+        ["target name", t.target_agent_name],
+        ["requires", t.required_capabilities?.join(", ")],
         ["attempt", `${t.attempt} of ${t.max_attempts}`],
         ["session", t.session_id],
         ["created", when(t.created_at)],

@@ -14,6 +14,7 @@ import { MAX_INITIAL } from "../hub.ts";
 import { assertInstance } from "../identity.ts";
 import { capDiff, heartbeat, release } from "../lifecycle.ts";
 import type { Req, RouteDef } from "../router.ts";
+import { fits, type Claimant } from "../routing.ts";
 import { sseResponse } from "../sse.ts";
 import { toWireTask } from "../store/rows.ts";
 import type { TaskRow } from "../store/types.ts";
@@ -47,13 +48,15 @@ async function stream(r: Req) {
   const workerId = (await workerIdentity(ctx.auth, r.principal, req, url))!;
   await assertInstance(ctx, req, workerId);
   const routes = await routesFor(ctx, workerId, headerList(req, "X-Codebases"));
+  const claimant: Claimant | null = await ctx.store.getWorker(workerId);
   return sseResponse(req, r.server, ctx.streamHeartbeatMs, (sink) => {
-    const off = ctx.hub.addStream({ workerId, agentName: q.agent_name ?? null, routes, sink });
+    const s = { workerId, agentName: q.agent_name ?? null, routes, claimant, sink };
+    const off = ctx.hub.addStream(s);
     sink.send("connected", { worker_id: workerId, codebases: [...routes], settings: ctx.settings });
     ctx.store
       .pendingFor(workerId, [...routes], MAX_INITIAL)
       .then((tasks) => {
-        for (const t of tasks) sink.send("task_available", toWireTask(t));
+        for (const t of tasks) if (fits(t, s.claimant)) sink.send("task_available", toWireTask(t));
       })
       .catch((err) => log("warn", "could not list pending tasks for a stream", { worker: workerId, error: errorMessage(err) }));
     log("debug", "task stream opened", { worker: workerId, routes: routes.size });
@@ -64,9 +67,19 @@ async function stream(r: Req) {
   });
 }
 
-function whyNot(t: TaskRow, workerId: string): string {
+/** What a task asks of its worker beyond the codebase, in words (a 409's message). */
+function needs(t: TaskRow): string {
+  const parts: string[] = [];
+  if (t.target_agent_name) parts.push(`the name ${t.target_agent_name}`);
+  if (t.required_capabilities.length) parts.push(`capabilities ${t.required_capabilities.join(", ")}`);
+  if (t.model) parts.push(`model ${t.model}`);
+  return parts.join(" and ");
+}
+
+function whyNot(t: TaskRow, workerId: string, w: Claimant | null): string {
   if (t.status !== "pending") return `task ${t.id} is ${t.status}${t.worker_id ? ` (held by ${t.worker_id})` : ""}`;
   if (t.target_worker_id && t.target_worker_id !== workerId) return `task ${t.id} is targeted at worker ${t.target_worker_id}`;
+  if (!fits(t, w)) return `task ${t.id} needs ${needs(t)}, which worker ${workerId} does not advertise`;
   return t.route === "global"
     ? `task ${t.id} needs a worker that registered its global codebase; ${workerId} did not`
     : `task ${t.id} belongs to codebase ${t.route}, which worker ${workerId} did not register`;
@@ -88,7 +101,7 @@ async function claim(r: Req) {
   if (res.reason === "none") return new Response(null, { status: 204 });
   if (res.reason === "not_found") throw notFound("task", b.task_id!, "task_id");
   const t = await ctx.store.getTask(b.task_id!);
-  throw new HttpError(409, "not_claimable", t ? whyNot(t, workerId) : `task ${b.task_id} is not claimable`);
+  throw new HttpError(409, "not_claimable", t ? whyNot(t, workerId, await ctx.store.getWorker(workerId)) : `task ${b.task_id} is not claimable`);
 }
 
 async function taskHeartbeat(r: Req) {

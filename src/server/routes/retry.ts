@@ -11,7 +11,7 @@ import { newTask } from "./tasks.ts";
 
 /** The fields a retry copies: what the task was asked to do, where, by whom, with which limits. */
 function copyOf(t: TaskRow): TaskRow {
-  const { codebase_id, title, prompt, agent_type, model, priority, metadata, target_worker_id, target_agent_name, max_attempts, timeout_s, isolation } = t;
+  const { codebase_id, title, prompt, agent_type, model, priority, metadata, target_worker_id, target_agent_name, max_attempts, timeout_s, isolation, required_capabilities } = t;
   return newTask({
     codebase_id,
     title,
@@ -25,6 +25,7 @@ function copyOf(t: TaskRow): TaskRow {
     max_attempts,
     timeout_s,
     isolation,
+    required_capabilities,
   });
 }
 

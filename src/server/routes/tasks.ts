@@ -9,6 +9,7 @@ import { badRequest, json, notFound, parse, queryObject, readObject } from "../h
 import { assertInstance } from "../identity.ts";
 import { cancel, setStatus, type Caller } from "../lifecycle.ts";
 import type { Req, RouteDef } from "../router.ts";
+import { waitingReason } from "../routing.ts";
 import { toWireTask } from "../store/rows.ts";
 import { decodeCursor, encodeCursor } from "../store/task-list.ts";
 import type { TaskChange, TaskRow } from "../store/types.ts";
@@ -53,7 +54,7 @@ export async function callerFor(r: Req, bodyWorkerId: string | null | undefined,
 }
 
 type NewTask = Pick<TaskRow, "codebase_id" | "title" | "prompt" | "agent_type" | "model" | "priority" | "metadata" | "target_worker_id" | "target_agent_name" | "max_attempts" | "timeout_s"> &
-  Partial<Pick<TaskRow, "isolation">>;
+  Partial<Pick<TaskRow, "isolation" | "required_capabilities">>;
 
 /** A fresh pending task row; `route` is what claims match on (null and "global" share the "global" route). */
 export function newTask(f: NewTask): TaskRow {
@@ -61,6 +62,7 @@ export function newTask(f: NewTask): TaskRow {
   return {
     ...f,
     isolation: f.isolation ?? null,
+    required_capabilities: f.required_capabilities ?? [],
     id: Bun.randomUUIDv7(),
     route: f.codebase_id ?? "global",
     status: "pending",
@@ -107,6 +109,7 @@ async function create({ req, principal, ctx }: Req) {
     // The codebase's setting is fixed into the task when it is made: the claim (which lets a
     // worktree task run beside a busy directory) and the worker then read one field.
     isolation: b.isolation ?? codebase?.isolation ?? null,
+    required_capabilities: [...new Set(b.required_capabilities ?? [])],
   });
   const task = await ctx.store.insertTask(row);
   ctx.metrics.created(task);
@@ -119,7 +122,7 @@ async function create({ req, principal, ctx }: Req) {
     by: principal.name ?? undefined,
   });
   ctx.hub.taskAvailable(task);
-  return json(toWireTask(task), 201);
+  return json(await withWaitingReason(ctx, task), 201);
 }
 
 /**
@@ -160,10 +163,16 @@ function nextPageUrl(url: URL, field: "before" | "after", cursor: string): strin
   return `${url.pathname}?${params}`;
 }
 
+/** A single task as people read it: a pending one says why it waits when no live worker can take it. */
+async function withWaitingReason(ctx: ServerContext, t: TaskRow) {
+  const reason = await waitingReason(ctx, t);
+  return reason ? { ...toWireTask(t), waiting_reason: reason } : toWireTask(t);
+}
+
 async function get({ params, ctx }: Req) {
   const t = await ctx.store.getTask(params.id!);
   if (!t) throw notFound("task", params.id!);
-  return json(toWireTask(t));
+  return json(await withWaitingReason(ctx, t));
 }
 
 /** A worktree run's diff (extension), as stored: `diff` null when the task reported none. */

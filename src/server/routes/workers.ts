@@ -9,6 +9,7 @@ import { json, notFound, parse, readObject } from "../http.ts";
 import { admitInstance, instanceOf, replacedError, requestInstance, type Admission } from "../identity.ts";
 import { requeue } from "../lifecycle.ts";
 import type { Req, RouteDef } from "../router.ts";
+import { normalizeModels } from "../routing.ts";
 import type { TaskChange, WorkerRow } from "../store/types.ts";
 import { announceChanges } from "./tasks.ts";
 
@@ -31,6 +32,10 @@ export function workerOut(w: WorkerRow, ctx: ServerContext): WorkerRecord {
   };
 }
 
+/** Did what routing looks at change? (Older workers re-register every minute with the same.) */
+const routingChanged = (a: WorkerRow | null, b: WorkerRow) =>
+  !a || a.name !== b.name || JSON.stringify(a.capabilities) !== JSON.stringify(b.capabilities) || JSON.stringify(a.models) !== JSON.stringify(b.models);
+
 async function register({ req, url, principal, ctx }: Req) {
   const body = parse(RegisterWorkerBody, await readObject(req, ctx.maxBodyBytes));
   await workerIdentity(ctx.auth, principal, req, url, body.worker_id);
@@ -43,7 +48,7 @@ async function register({ req, url, principal, ctx }: Req) {
       name: body.name,
       capabilities: body.capabilities,
       hostname: body.hostname ?? null,
-      models: body.models,
+      models: normalizeModels(body.models),
       codebases: body.codebases,
       global_codebase_id: body.global_codebase_id ?? null,
       max_concurrent_tasks: body.max_concurrent_tasks ?? null,
@@ -70,6 +75,7 @@ async function register({ req, url, principal, ctx }: Req) {
     },
   );
   ctx.auth.noteOwner(worker.worker_id, worker.owner);
+  if (routingChanged(previous, worker)) ctx.hub.workerChanged(worker);
   if (admission === "restart" || admission === "takeover") {
     log("warn", admission === "restart" ? "worker restarted: new process took over its worker id" : "worker id taken over from a silent process", {
       worker: worker.worker_id,

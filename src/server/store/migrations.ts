@@ -331,6 +331,18 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 `,
   },
+  {
+    version: 7,
+    name: "task routing",
+    // Capability routing (issue 15): the capabilities a claiming worker must advertise, a
+    // JSON array of strings ('[]' = any worker). Rows written before this version need none.
+    sqlite: `
+ALTER TABLE tasks ADD COLUMN required_capabilities TEXT NOT NULL DEFAULT '[]';
+`,
+    postgres: `
+ALTER TABLE tasks ADD COLUMN required_capabilities JSONB NOT NULL DEFAULT '[]';
+`,
+  },
 ];
 
 /** Arbitrary constant key for pg_advisory_xact_lock: "codetether migrations". */

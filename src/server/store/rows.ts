@@ -19,7 +19,10 @@ export const TASK_COLUMNS = [
   "timeout_s", "lease_expires_at", "cancel_requested", "output_bytes", "output_count", "output_truncated",
   "created_at", "updated_at", "started_at", "completed_at",
   "isolation", "branch", "commit_sha", "diff_files", "diff_insertions", "diff_deletions", "diff_truncated",
+  "required_capabilities",
 ] as const;
+/** Task columns holding JSON (text in SQLite, jsonb in PostgreSQL). */
+export const TASK_JSON_COLUMNS: ReadonlySet<string> = new Set(["metadata", "required_capabilities"]);
 
 /** Columns a transition may change; `mutateTask` writes exactly these. */
 export const TASK_MUTABLE = [
@@ -69,6 +72,7 @@ export function toTaskRow(r: Raw): TaskRow {
     diff_insertions: numOrNull(r.diff_insertions),
     diff_deletions: numOrNull(r.diff_deletions),
     diff_truncated: r.diff_truncated === null || r.diff_truncated === undefined ? null : !!r.diff_truncated,
+    required_capabilities: fromJson(r.required_capabilities, []),
   };
 }
 

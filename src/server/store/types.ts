@@ -62,6 +62,8 @@ export type CodebaseUpsert =
 export interface TaskRow extends Omit<Task, "commit" | "diff_stat"> {
   /** Routing key: codebase_id, or "global" for null/"global" (claim eligibility is `route IN <worker's set>`). */
   route: string;
+  /** Capabilities a claiming worker must advertise (issue 15); [] = any worker. */
+  required_capabilities: string[];
   output_bytes: number;
   output_count: number;
   output_truncated: boolean;
@@ -112,6 +114,8 @@ export interface AppendResult {
 export type StoreEvent =
   | { t: "task"; id: string; route: string; target: string | null }
   | { t: "cancel"; id: string; worker: string }
+  /** A worker registered with other capabilities, models or name (routing of its streams). */
+  | { t: "worker"; id: string }
   | { t: "output"; id: string }
   | { t: "final"; id: string }
   /** A worker asked for its stream's codebases to change; the replica holding the stream applies it. */

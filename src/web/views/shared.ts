@@ -29,6 +29,10 @@ export interface Task {
   status: "pending" | "running" | "completed" | "failed" | "cancelled";
   metadata: Record<string, unknown>;
   target_worker_id: string | null;
+  target_agent_name?: string | null;
+  /** Routing (issue 15): capabilities its worker must have; why it waits when no live worker can take it. */
+  required_capabilities?: string[];
+  waiting_reason?: string | null;
   worker_id: string | null;
   session_id: string | null;
   result: string | null;

@@ -18,6 +18,8 @@ export function repeatBody(t: Task) {
     priority: t.priority,
     metadata: t.metadata,
     target_worker_id: t.target_worker_id ?? undefined,
+    target_agent_name: t.target_agent_name ?? undefined,
+    required_capabilities: t.required_capabilities?.length ? t.required_capabilities : undefined,
     timeout_s: t.timeout_s ?? undefined,
     max_attempts: t.max_attempts,
   };
@@ -63,9 +65,12 @@ export function TaskPage({ id }: { id: string }) {
   const worker = workers.find((w) => w.id === task.worker_id);
   const rows: [string, preact.ComponentChildren][] = [
     ["Status", <span class={`badge ${task.status}`} id="task-status">{task.status}{task.cancel_requested && !isFinal(task.status) ? " (cancelling)" : ""}</span>],
+    // Why a pending task waits: the server says so when no live worker can take it.
+    ...(task.waiting_reason ? [["Waiting", <span id="task-waiting">{task.waiting_reason}</span>] as [string, preact.ComponentChildren]] : []),
     ["Codebase", task.codebase_id && task.codebase_id !== "global" ? <a href={href(["sessions", task.codebase_id])}>{codebaseLabel(task.codebase_id, codebases, workers)}</a> : "global"],
     ["Agent", task.agent_type],
     ["Model", task.model ?? "default"],
+    ...(task.required_capabilities?.length ? [["Requires", task.required_capabilities.join(", ")] as [string, string]] : []),
     ["Priority", String(task.priority)],
     ["Worker", worker?.name ?? task.worker_id ?? "—"],
     ["Attempts", `${task.attempt} of ${task.max_attempts}`],

@@ -11,7 +11,14 @@ import { type PgHooks, writeOutbox } from "./outbox.ts";
 export function pgClaims(sql: Sql, hooks: PgHooks): ClaimStore {
   // Routes a worker may claim from: codebases it owns, and "global" once it registered its home as "global".
   const ROUTES = (w: string) => sql`SELECT id AS route FROM codebases WHERE worker_id = ${w} UNION SELECT 'global' FROM codebases WHERE worker_id = ${w} AND name = 'global'`;
-  const ELIGIBLE = (w: string) => sql`status = 'pending' AND route IN (${ROUTES(w)}) AND (target_worker_id IS NULL OR target_worker_id = ${w})`;
+  // Routing (issue 15), one condition of its own: target_agent_name empty or the worker's name;
+  // every required capability advertised; a task's model advertised by the worker, or the
+  // worker advertised no models (unknown: legacy, or OpenCode missing; it may take any model).
+  const FITS = (w: string) => sql`(tasks.target_agent_name IS NULL OR tasks.target_agent_name = (SELECT name FROM workers WHERE worker_id = ${w}))
+    AND (tasks.required_capabilities = '[]'::jsonb OR tasks.required_capabilities <@ (SELECT capabilities FROM workers WHERE worker_id = ${w}))
+    AND (tasks.model IS NULL OR NOT EXISTS (SELECT 1 FROM workers WHERE worker_id = ${w} AND jsonb_array_length(models) > 0
+      AND NOT models @> jsonb_build_array(tasks.model)))`;
+  const ELIGIBLE = (w: string) => sql`status = 'pending' AND route IN (${ROUTES(w)}) AND (target_worker_id IS NULL OR target_worker_id = ${w}) AND ${FITS(w)}`;
   // Isolation (issue 15), kept apart from eligibility: a route the worker says is busy yields
   // only tasks with a worktree of their own (why the worker's list: see ../sqlite/claims.ts).
   const NOT_BUSY = (busy: string[]) => sql`(route <> ALL(${busy}::text[]) OR isolation = 'worktree')`;
@@ -31,6 +38,7 @@ export function pgClaims(sql: Sql, hooks: PgHooks): ClaimStore {
               WHERE route = r.route AND status = 'pending' AND (target_worker_id IS NULL OR target_worker_id = ${w})
                 AND agent_type <> 'register_codebase' -- claimed by id only, by a worker that has the path
                 AND ${NOT_BUSY(busy)}
+                AND ${FITS(w)}
               ORDER BY priority DESC, created_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED) c
             ORDER BY c.priority DESC, c.created_at, c.seq LIMIT 1)
           UPDATE tasks SET ${CLAIM_SET(w, now, lease)} FROM pick WHERE tasks.id = pick.id RETURNING tasks.*`;

@@ -2,7 +2,7 @@
 // pending set). Changes of state are in claims.ts.
 import type postgres from "postgres";
 import { TaskStatus } from "../../../protocol/index.ts";
-import { TASK_COLUMNS, toTaskRow } from "../rows.ts";
+import { TASK_COLUMNS, TASK_JSON_COLUMNS, toTaskRow } from "../rows.ts";
 import { keyOf, prefixRange, type TaskFilter, type TaskPageQuery } from "../task-list.ts";
 import type { TaskStore, TaskTimes } from "../types.ts";
 import { one, type Sql } from "./handle.ts";
@@ -36,7 +36,7 @@ export function pgTasks(sql: Sql): TaskStore {
   return {
     async insertTask(t) {
       const row: Record<string, unknown> = {};
-      for (const c of TASK_COLUMNS) row[c] = c === "metadata" ? sql.json(t.metadata as any) : ((t as any)[c] ?? null);
+      for (const c of TASK_COLUMNS) row[c] = TASK_JSON_COLUMNS.has(c) ? sql.json(((t as any)[c] ?? (c === "metadata" ? {} : [])) as any) : ((t as any)[c] ?? null);
       const [raw] = await sql`INSERT INTO tasks ${sql(row, ...TASK_COLUMNS)} RETURNING *`;
       return toTaskRow(raw!);
     },

@@ -10,7 +10,16 @@ import { writeOutbox } from "./outbox.ts";
 // A worker may claim tasks routed to a codebase it owns, or to "global" when it registered
 // a codebase named "global" (its home directory), unless the task targets another worker.
 const ROUTES = `SELECT id AS route FROM codebases WHERE worker_id = $w UNION SELECT 'global' FROM codebases WHERE worker_id = $w AND name = 'global'`;
-const ELIGIBLE = `status = 'pending' AND route IN (${ROUTES}) AND (target_worker_id IS NULL OR target_worker_id = $w)`;
+// Routing (issue 15), one condition of its own: the task's target_agent_name is empty or the
+// worker's name; the worker advertised every required capability; a task with a model goes
+// to a worker that advertised it, or that advertised no models at all (unknown: a legacy
+// worker, or OpenCode missing, may take any model). `tasks.` is the task row being judged.
+const FITS = `(tasks.target_agent_name IS NULL OR tasks.target_agent_name = (SELECT name FROM workers WHERE worker_id = $w))
+  AND NOT EXISTS (SELECT 1 FROM json_each(tasks.required_capabilities) need
+    WHERE need.value NOT IN (SELECT have.value FROM workers JOIN json_each(workers.capabilities) have WHERE workers.worker_id = $w))
+  AND (tasks.model IS NULL OR NOT EXISTS (SELECT 1 FROM workers WHERE workers.worker_id = $w AND json_array_length(workers.models) > 0
+    AND tasks.model NOT IN (SELECT value FROM json_each(workers.models))))`;
+const ELIGIBLE = `status = 'pending' AND route IN (${ROUTES}) AND (target_worker_id IS NULL OR target_worker_id = $w) AND ${FITS}`;
 // Isolation (issue 15), kept apart from eligibility: a route the worker says is busy (a
 // task of it runs in the codebase directory there) yields only tasks that run in a
 // worktree of their own. Decided here, from the worker's list, rather than by the server
@@ -27,6 +36,7 @@ const BEST = `SELECT t.id FROM (${ROUTES}) r
   JOIN tasks t ON t.id = (SELECT id FROM tasks WHERE route = r.route AND status = 'pending' AND (target_worker_id IS NULL OR target_worker_id = $w)
                           AND agent_type <> 'register_codebase'
                           AND ${NOT_BUSY}
+                          AND ${FITS}
                           ORDER BY priority DESC, created_at, seq LIMIT 1)
   ORDER BY t.priority DESC, t.created_at, t.seq LIMIT 1`;
 const CLAIM_SET = `status = 'running', worker_id = $w, attempt = attempt + 1, lease_expires_at = $lease,

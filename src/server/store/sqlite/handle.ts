@@ -1,7 +1,7 @@
 // The handle every part of the SQLite store takes: the database, its prepared statements,
 // the write transaction, and the task-row helpers more than one part needs.
 import type { Database, Statement } from "bun:sqlite";
-import { TASK_MUTABLE, toTaskRow } from "../rows.ts";
+import { TASK_JSON_COLUMNS, TASK_MUTABLE, toTaskRow } from "../rows.ts";
 import type { NewDelivery, TaskChange, TaskRow } from "../types.ts";
 import { writeOutbox } from "./outbox.ts";
 
@@ -47,12 +47,12 @@ export function sqliteHandle(db: Database): Sqlite {
   };
 }
 
-/** Named parameters of a task's columns: metadata as JSON text, booleans as 0/1. */
+/** Named parameters of a task's columns: JSON columns as text, booleans as 0/1. */
 export function taskParams(t: TaskRow, cols: readonly string[]): P {
   const p: P = {};
   for (const c of cols) {
     const v = (t as any)[c];
-    p[c] = c === "metadata" ? JSON.stringify(v ?? {}) : typeof v === "boolean" ? (v ? 1 : 0) : (v ?? null);
+    p[c] = TASK_JSON_COLUMNS.has(c) ? JSON.stringify(v ?? (c === "metadata" ? {} : [])) : typeof v === "boolean" ? (v ? 1 : 0) : (v ?? null);
   }
   return p;
 }
