@@ -1,19 +1,13 @@
 // The single list of configuration keys: type, default, env var, flag, description.
 // Everything else (resolver, `config show`, citty args, README table) is derived from KEYS.
+// The zod schema of each key lives in ./validate.ts, read only by the resolver: --help
+// and the command list need the keys but not zod, whose import was most of `--help`'s
+// start-up in the compiled binary (README "Benchmarks", P4).
 import { hostname, homedir } from "node:os";
 import { join } from "node:path";
-import { z } from "zod";
+import type { CodebaseEntry, Config } from "./validate.ts";
 
-export const CodebaseEntry = z.object({
-  name: z.string().min(1, "name must not be empty"),
-  path: z.string().min(1, "path must not be empty"),
-  description: z.string().optional(),
-});
-export type CodebaseEntry = z.infer<typeof CodebaseEntry>;
-
-const positive = (what: string) => z.number({ error: `expected a number (${what})` }).positive(`must be > 0 (${what})`);
-const positiveInt = (what: string) =>
-  z.number({ error: `expected an integer (${what})` }).int(`must be a whole number (${what})`).positive(`must be > 0 (${what})`);
+export type { CodebaseEntry, Config };
 
 /** How a raw string from env/flag becomes a value of the key's type. */
 /** "paths" is a list of filesystem paths: relative ones resolve against the config file's directory or the cwd. */
@@ -22,8 +16,9 @@ export type Kind = "string" | "url" | "number" | "int" | "bool" | "list" | "path
 export type Scope = "client" | "worker" | "server";
 
 export interface KeyDef {
-  schema: z.ZodType;
   kind: Kind;
+  /** The allowed values of an "enum" key (its schema in ./validate.ts is built from them). */
+  values?: readonly string[];
   /** Default value, or a function of the partially resolved config (e.g. worker_id from worker_name). */
   default?: unknown | ((c: Record<string, unknown>, ctx: DefaultContext) => unknown);
   /** How a computed (function) default reads in docs and --help, e.g. "hostname". */
@@ -43,6 +38,15 @@ export interface DefaultContext {
   env: NodeJS.ProcessEnv;
 }
 
+export const CONFIG_FLAG = "config";
+export const CONFIG_ENV = "A2A_CONFIG";
+export const ETC_DIR = "/etc/a2a-worker";
+
+/** Where a config file is looked for when none is named; the first that exists is used. */
+export function searchPaths(home: string, cwd: string, etcDir = ETC_DIR): string[] {
+  return [join(home, ".config", "a2a-worker", "config.json"), join(etcDir, "config.json"), join(cwd, "worker-config.json")];
+}
+
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), ".local", "state");
   return join(base, "codetether");
@@ -50,7 +54,6 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export const KEYS = {
   server_url: {
-    schema: z.url({ protocol: /^https?$/, error: "expected an http(s) URL like http://host:8000" }),
     kind: "url",
     default: "http://127.0.0.1:8000",
     env: ["A2A_SERVER_URL"],
@@ -59,7 +62,6 @@ export const KEYS = {
     scope: ["client", "worker"],
   },
   worker_name: {
-    schema: z.string().min(1),
     kind: "string",
     default: () => hostname(),
     defaultText: "hostname",
@@ -69,7 +71,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   worker_id: {
-    schema: z.string().min(1).regex(/^[A-Za-z0-9._:@-]+$/, "only letters, digits and . _ : @ -"),
     kind: "string",
     default: (c: Record<string, unknown>) => c.worker_name,
     defaultText: "worker_name",
@@ -79,7 +80,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   poll_interval: {
-    schema: positive("seconds"),
     kind: "number",
     default: 5,
     env: ["A2A_POLL_INTERVAL"],
@@ -88,7 +88,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   codebases: {
-    schema: z.array(CodebaseEntry),
     kind: "codebases",
     default: [],
     env: ["A2A_CODEBASES"],
@@ -97,7 +96,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   opencode_bin: {
-    schema: z.string().min(1).optional(),
     kind: "string",
     env: ["A2A_OPENCODE_BIN"],
     flag: "opencode-bin",
@@ -105,7 +103,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   capabilities: {
-    schema: z.array(z.string().min(1)),
     kind: "list",
     default: ["opencode", "build", "deploy"],
     env: ["A2A_CAPABILITIES"],
@@ -114,7 +111,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   auth_token: {
-    schema: z.string().min(1).optional(),
     kind: "string",
     env: ["A2A_AUTH_TOKEN"],
     flag: "token",
@@ -123,7 +119,6 @@ export const KEYS = {
     scope: ["client", "worker"],
   },
   max_concurrent_tasks: {
-    schema: positiveInt("tasks"),
     kind: "int",
     default: 2,
     env: ["A2A_MAX_CONCURRENT_TASKS"],
@@ -132,7 +127,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   task_timeout: {
-    schema: positive("seconds"),
     kind: "number",
     default: 3600,
     env: ["A2A_TASK_TIMEOUT"],
@@ -141,7 +135,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   shutdown_grace: {
-    schema: positive("seconds"),
     kind: "number",
     default: 30,
     env: ["A2A_SHUTDOWN_GRACE"],
@@ -150,7 +143,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   session_sync_interval: {
-    schema: positive("seconds"),
     kind: "number",
     default: 60,
     env: ["A2A_SESSION_SYNC_INTERVAL"],
@@ -159,7 +151,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   sync_sessions: {
-    schema: z.boolean(),
     kind: "bool",
     default: true,
     env: ["A2A_SYNC_SESSIONS"],
@@ -168,7 +159,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   allowed_paths: {
-    schema: z.array(z.string().min(1)),
     kind: "paths",
     default: [],
     env: ["A2A_ALLOWED_PATHS"],
@@ -177,7 +167,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   data_dir: {
-    schema: z.string().min(1),
     kind: "string",
     default: (_c: Record<string, unknown>, ctx: DefaultContext) => defaultDataDir(ctx.env),
     defaultText: "$XDG_STATE_HOME/codetether or ~/.local/state/codetether",
@@ -187,7 +176,7 @@ export const KEYS = {
     scope: ["worker", "server"],
   },
   log_level: {
-    schema: z.enum(["debug", "info", "warn", "error"]),
+    values: ["debug", "info", "warn", "error"] as const,
     kind: "enum",
     default: "info",
     env: ["A2A_LOG_LEVEL"],
@@ -196,7 +185,7 @@ export const KEYS = {
     scope: ["worker", "server"],
   },
   log_format: {
-    schema: z.enum(["pretty", "json"]),
+    values: ["pretty", "json"] as const,
     kind: "enum",
     default: "pretty",
     env: ["A2A_LOG_FORMAT"],
@@ -205,7 +194,6 @@ export const KEYS = {
     scope: ["worker", "server"],
   },
   host: {
-    schema: z.string().min(1),
     kind: "string",
     default: "127.0.0.1",
     env: ["A2A_HOST"],
@@ -214,7 +202,6 @@ export const KEYS = {
     scope: ["server"],
   },
   port: {
-    schema: z.number().int().min(0).max(65535, "must be a port number 0-65535"),
     kind: "int",
     default: 8000,
     env: ["A2A_PORT"],
@@ -223,7 +210,6 @@ export const KEYS = {
     scope: ["server"],
   },
   db_path: {
-    schema: z.string().min(1).optional(),
     kind: "string",
     env: ["A2A_DB_PATH"],
     flag: "db",
@@ -231,7 +217,6 @@ export const KEYS = {
     scope: ["server"],
   },
   database_url: {
-    schema: z.string().regex(/^postgres(ql)?:\/\//, "expected postgres://user:pass@host:5432/db").optional(),
     kind: "string",
     env: ["DATABASE_URL", "A2A_DATABASE_URL"],
     flag: "database-url",
@@ -240,7 +225,6 @@ export const KEYS = {
     scope: ["server"],
   },
   auth_tokens: {
-    schema: z.array(z.string().min(1)),
     kind: "list",
     default: [],
     env: ["A2A_AUTH_TOKENS"],
@@ -250,7 +234,6 @@ export const KEYS = {
     scope: ["server"],
   },
   lease_seconds: {
-    schema: positive("seconds"),
     kind: "number",
     default: 60,
     env: ["A2A_LEASE_SECONDS"],
@@ -259,7 +242,6 @@ export const KEYS = {
     scope: ["server"],
   },
   heartbeat_interval: {
-    schema: positive("seconds"),
     kind: "number",
     default: 15,
     env: ["A2A_HEARTBEAT_INTERVAL"],
@@ -268,7 +250,6 @@ export const KEYS = {
     scope: ["server"],
   },
   ui: {
-    schema: z.boolean(),
     kind: "bool",
     default: true,
     env: ["A2A_UI"],
@@ -280,8 +261,3 @@ export const KEYS = {
 
 export type KeyName = keyof typeof KEYS;
 export const KEY_NAMES = Object.keys(KEYS) as KeyName[];
-
-export const ConfigSchema = z.object(
-  Object.fromEntries(KEY_NAMES.map((k) => [k, KEYS[k].schema])) as { [K in KeyName]: (typeof KEYS)[K]["schema"] },
-);
-export type Config = z.infer<typeof ConfigSchema>;
