@@ -8,5 +8,5 @@ const { values } = parseArgs({
   options: { out: { type: "string", default: "dist/codetether" }, target: { type: "string" } },
 });
 const target = values.target ? ["--target", values.target] : [];
-await $`bun build src/cli.ts --compile --minify --bytecode --format=esm --sourcemap=none ${target} --outfile ${values.out!}`;
+await $`bun build src/cli.ts --compile --minify --bytecode --splitting --format=esm --sourcemap=none ${target} --outfile ${values.out!}`;
 console.log(`built ${values.out}`);

@@ -21,7 +21,7 @@ export function binary(): string {
 }
 
 /** Builds with scripts/build.ts-equivalent flags into `out` (flags: e.g. ["--minify", "--bytecode"]). */
-export function build(out: string, flags = ["--minify", "--bytecode"]): void {
+export function build(out: string, flags = ["--minify", "--bytecode", "--splitting"]): void {
   const r = spawnSync(BUN, ["build", CLI_SRC, "--compile", ...flags, "--format=esm", "--sourcemap=none", "--outfile", out], { cwd: ROOT, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`bun build ${flags.join(" ")} failed: ${r.stderr || r.stdout}`);
 }

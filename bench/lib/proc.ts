@@ -1,6 +1,6 @@
 // Processes under measurement: the server as its own process (the compiled binary, like
 // production), and what /proc says about any pid (CPU seconds, RSS).
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { binary, BUN, CLI_SRC } from "./env.ts";
@@ -32,6 +32,26 @@ export function memory(pid: number): { rss: number; peak: number } {
   const kb = (k: string) => Number(s.match(new RegExp(`^${k}:\\s+(\\d+) kB`, "m"))?.[1] ?? NaN) * 1024;
   return { rss: kb("VmRSS"), peak: kb("VmHWM") };
 }
+
+/** Child processes of `pid` (all its threads'). */
+export function children(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((t) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  });
+}
+const isWatchdog = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("codetether-watchdog");
+  } catch {
+    return false;
+  }
+};
+/** A child other than the worker's watchdog (which lives as long as the worker): e.g. `opencode db path`. */
+export const hasChildren = (pid: number) => children(pid).some((c) => !isWatchdog(c));
 
 export interface Proc {
   pid: number;

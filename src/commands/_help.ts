@@ -53,7 +53,7 @@ function columns(rows: [string, string][], width: number, paint: ReturnType<type
     .join("\n");
 }
 
-export async function renderHelp(cmd: Command<any>, path: string[], stream: NodeJS.WriteStream = process.stdout): Promise<string> {
+export async function renderHelp(cmd: Command<any>, path: string[], stream: Parameters<typeof painter>[0] = process.stdout): Promise<string> {
   const paint = painter(stream);
   const width = Math.min(termWidth(stream), 100);
   const meta: CommandMeta = cmd.meta;

@@ -1,9 +1,26 @@
 // How operator commands print: tables and key/value blocks for people, JSON with fixed
 // keys for scripts, colour and spinners only when a person is watching (a TTY, no
 // NO_COLOR). Every command goes through here so the policy lives in one place.
-import { stripVTControlCharacters, styleText } from "node:util";
+import { fstatSync } from "node:fs";
+import { type Style, stripAnsi, style } from "../util/ansi.ts";
 
 type Stream = { isTTY?: boolean; columns?: number; write(s: string): unknown };
+
+/** What --help needs of stdout (a terminal? how wide?) without creating process.stdout when
+ * stdout is a pipe, file or socket: that WriteStream (and node:tty) load node:stream, a
+ * third of `--help`'s start-up in the compiled binary. Anything else (a terminal,
+ * /dev/null) is asked of process.stdout as before. */
+export function stdoutInfo(): Stream {
+  let plain = false;
+  try {
+    const st = fstatSync(1);
+    plain = st.isFIFO() || st.isFile() || st.isSocket();
+  } catch {
+    // fd 1 closed or not stat-able: let process.stdout decide, as before.
+  }
+  if (!plain) return process.stdout;
+  return { isTTY: false, columns: undefined, write: (s: string) => process.stdout.write(s) };
+}
 
 /** Colour when the stream is a terminal, NO_COLOR is unset and TERM is not "dumb" (https://no-color.org). */
 export function colorEnabled(stream: Stream = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
@@ -12,16 +29,16 @@ export function colorEnabled(stream: Stream = process.stdout, env: NodeJS.Proces
   return !!stream.isTTY && env.TERM !== "dumb";
 }
 
-export type Style = "red" | "green" | "yellow" | "blue" | "magenta" | "cyan" | "gray" | "bold" | "dim";
+export type { Style };
 
 /** Styler bound to a stream: paint("green", "ok") is plain text when that stream gets no colour. */
 export function painter(stream: Stream = process.stdout, env: NodeJS.ProcessEnv = process.env): (style: Style, text: string) => string {
   const on = colorEnabled(stream, env);
-  // The decision is ours (the stream we write to, NO_COLOR, FORCE_COLOR), not styleText's.
-  return (style, text) => (on ? styleText(style, text, { validateStream: false }) : text);
+  // The decision is ours (the stream we write to, NO_COLOR, FORCE_COLOR).
+  return (name, text) => (on ? style(name, text) : text);
 }
 
-const visible = (s: string) => stripVTControlCharacters(s).length;
+const visible = (s: string) => stripAnsi(s).length;
 
 /** Columns to fit: $COLUMNS, else the terminal's width, else 80 (pipes, files). */
 export function termWidth(stream: Stream = process.stdout, env: NodeJS.ProcessEnv = process.env): number {

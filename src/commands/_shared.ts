@@ -4,8 +4,8 @@
 // the name of a config flag (`task list --codebase`) is the command's, never config.
 //   const cfg = commandConfig(["client"], { id: {...}, ...jsonArg });
 //   defineCommand({ args: cfg.args, run: async ({ args }) => { const { config } = await cfg.load(args) } })
-import { CONFIG_ENV, CONFIG_FLAG, type Resolved, resolveConfig, searchPaths } from "../config/resolve.ts";
-import { KEY_NAMES, KEYS, type KeyDef, type KeyName, type Scope } from "../config/schema.ts";
+import type { Resolved } from "../config/resolve.ts";
+import { CONFIG_ENV, CONFIG_FLAG, KEY_NAMES, KEYS, type KeyDef, type KeyName, type Scope, searchPaths } from "../config/schema.ts";
 import type { ArgSpec, ArgSpecs } from "./_args.ts";
 import { warn } from "./_output.ts";
 
@@ -30,7 +30,7 @@ function valueHint(d: KeyDef): string | undefined {
     case "codebases":
       return "name:path";
     case "enum":
-      return (d.schema as unknown as { options?: string[] }).options?.join("|");
+      return d.values?.join("|");
   }
   return undefined;
 }
@@ -93,6 +93,8 @@ export function commandConfig<A extends ArgSpecs>(scopes: readonly Scope[], own:
     keys,
     flagKeys,
     async load(parsed) {
+      // The resolver (and zod, which validates) loads only when a command runs, not for --help.
+      const { resolveConfig } = await import("../config/resolve.ts");
       const resolved = await resolveConfig({ flags: configFlags(parsed, flagKeys), keys });
       for (const w of resolved.warnings) warn(w);
       return resolved;

@@ -4,11 +4,8 @@
 import { defineCommand } from "./_command.ts";
 import { accessSync, constants, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ApiError, UnavailableError } from "../client/index.ts";
 import type { Config } from "../config/schema.ts";
 import { CliError, EXIT, errorMessage } from "../util/errors.ts";
-import { clientFor } from "./_api.ts";
-import { findOpencode, findProviders, opencodeInstallPlaces, opencodeVersion } from "../opencode/index.ts";
 import { painter, printJson } from "./_output.ts";
 import { commandConfig, jsonArg } from "./_shared.ts";
 
@@ -91,7 +88,11 @@ async function checkServer(config: Config): Promise<{ check: Check; offsetS: num
   return { check: ok("server", `${config.server_url} (version ${body.version ?? "?"}, store ${body.store ?? "?"})`), offsetS };
 }
 
+// The HTTP client and the OpenCode probes load when the checks run: `codetether --help`
+// reads this command's description and should not pay for them.
 async function checkAuth(config: Config): Promise<Check> {
+  const { ApiError, UnavailableError } = await import("../client/index.ts");
+  const { clientFor } = await import("./_api.ts");
   try {
     await clientFor(config).listWorkers(); // a route behind auth when the server has tokens
     return ok("auth", config.auth_token ? "token accepted" : "server needs no token");
@@ -117,6 +118,7 @@ function checkClock(offsetS: number): Check {
 }
 
 async function checkOpencode(config: Config): Promise<Check[]> {
+  const { findOpencode, findProviders, opencodeInstallPlaces, opencodeVersion } = await import("../opencode/index.ts");
   const bin = findOpencode(config.opencode_bin);
   const checks: Check[] = [];
   if (!bin) {

@@ -5,8 +5,6 @@ import { basename, dirname, } from "node:path";
 import { defineCommand } from "./_command.ts";
 import { painter } from "./_output.ts";
 import { commandConfig } from "./_shared.ts";
-import { retentionOf, storeOptions } from "./server/_store.ts";
-import { runInForeground, setupCommandLogging } from "./worker/_foreground.ts";
 
 const cfg = commandConfig(["worker", "server"], {});
 
@@ -21,11 +19,13 @@ export default defineCommand({
   async run({ args }) {
     const { config } = await cfg.load(args);
     // Heavy modules load here, not at import: `codetether --help` reads every command's meta.
+    const { runInForeground, setupCommandLogging } = await import("./worker/_foreground.ts");
     const { checkCodebasePath } = await import("../worker/registration.ts");
     // A bad codebase path is a config error (exit 78) before anything listens or says "up".
     for (const c of config.codebases) c.path = checkCodebasePath(c.name, c.path, config.allowed_paths);
     (await import("../worker/worktree.ts")).checkWorktreeCodebases(config.codebases);
     const { startServer } = await import("../server/index.ts");
+    const { retentionOf, storeOptions } = await import("./server/_store.ts");
     const { startWorker } = await import("../worker/index.ts");
     const { sessionSyncHooks } = await import("../sessions/worker-sync.ts");
     setupCommandLogging(config);

@@ -15,7 +15,10 @@ import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError } from "../util/errors.ts";
 import { closest } from "../util/suggest.ts";
 import { parseJson } from "./json.ts";
-import { type CodebaseEntry, type Config, ConfigSchema, KEY_NAMES, KEYS, type KeyDef, type KeyName } from "./schema.ts";
+import { CONFIG_ENV, CONFIG_FLAG, KEY_NAMES, KEYS, type KeyDef, type KeyName, searchPaths } from "./schema.ts";
+import { type CodebaseEntry, type Config, ConfigSchema, SCHEMAS } from "./validate.ts";
+
+export { CONFIG_ENV, CONFIG_FLAG, ETC_DIR, searchPaths } from "./schema.ts";
 
 export interface ResolveOptions {
   /** Command-line flags by citty arg name (KEYS[k].flag, plus "config"); only flags the user gave. */
@@ -36,15 +39,6 @@ export interface Resolved {
   sources: Record<KeyName, string>;
   file?: string;
   warnings: string[];
-}
-
-export const CONFIG_FLAG = "config";
-export const CONFIG_ENV = "A2A_CONFIG";
-export const ETC_DIR = "/etc/a2a-worker";
-
-/** Where a config file is looked for when none is named; the first that exists is used. */
-export function searchPaths(home: string, cwd: string, etcDir = ETC_DIR): string[] {
-  return [join(home, ".config", "a2a-worker", "config.json"), join(etcDir, "config.json"), join(cwd, "worker-config.json")];
 }
 
 const def = (k: KeyName) => KEYS[k] as KeyDef;
@@ -88,7 +82,7 @@ export async function resolveConfig(opts: ResolveOptions = {}): Promise<Resolved
     const d = def(k).default;
     if (sources[k] !== "default" || typeof d !== "function") continue;
     const value = d(config, ctx);
-    const r = def(k).schema.safeParse(value);
+    const r = SCHEMAS[k].safeParse(value);
     if (!r.success) {
       const how = [def(k).flag && `--${def(k).flag}`, ...def(k).env].join(" or ");
       fail(`${k} defaults to ${def(k).defaultText ?? "a computed value"} ${quote(k, value)}: ${issueText(r.error.issues[0]!)}; set it with ${how}`);
@@ -146,7 +140,7 @@ async function readFileLayer(file: string, base: PathBase, warnings: string[], i
     let value = raw;
     if (def(key).kind === "codebases") value = codebasesFromJson(raw, file, base, warnings);
     else if (def(key).kind === "paths" && Array.isArray(raw)) value = raw.map((p) => (typeof p === "string" && p ? absPath(p, base) : p));
-    const v = def(key).schema.safeParse(value);
+    const v = SCHEMAS[key].safeParse(value);
     if (!v.success) {
       const issue = v.error.issues[0]!;
       const at = issue.path.length ? `${key}${pathText(issue.path)}` : `key "${key}"`;
@@ -262,7 +256,7 @@ function fromText(k: KeyName, raws: string[], where: string, base: PathBase): un
     default:
       value = last;
   }
-  const r = def(k).schema.safeParse(value);
+  const r = SCHEMAS[k].safeParse(value);
   if (!r.success) {
     const issue = r.error.issues[0]!;
     fail(`${where}: ${issue.path.length ? `${k}${pathText(issue.path)}: ` : ""}${issueText(issue)}`);

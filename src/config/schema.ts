@@ -1,31 +1,16 @@
 // The single list of configuration keys: type, default, env var, flag, description.
 // Everything else (resolver, `config show`, citty args, README table) is derived from KEYS.
+// The zod schema of each key lives in ./validate.ts, read only by the resolver: --help
+// and the command list need the keys but not zod, whose import was most of `--help`'s
+// start-up in the compiled binary (README "Benchmarks", P4).
 import { hostname, homedir } from "node:os";
 import { join } from "node:path";
-import { z } from "zod";
+import type { CodebaseEntry, Config } from "./validate.ts";
 
-export const CodebaseEntry = z.object({
-  name: z.string().min(1, "name must not be empty"),
-  path: z.string().min(1, "path must not be empty"),
-  description: z.string().optional(),
-  /** shared (default): in the directory, one task at a time; worktree: a git worktree per task. */
-  isolation: z.enum(["shared", "worktree"], { error: 'expected "shared" or "worktree"' }).optional(),
-});
-export type CodebaseEntry = z.infer<typeof CodebaseEntry>;
+export type { CodebaseEntry, Config };
 
+/** What a webhook may subscribe to (validate.ts checks entries against it). */
 export const WEBHOOK_EVENTS = ["task.completed", "task.failed", "task.cancelled", "worker.offline"] as const;
-export const WebhookEntry = z
-  .object({
-    url: z.string().regex(/^https?:\/\/[^\s/]+/, "expected an http:// or https:// URL"),
-    events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).default([...WEBHOOK_EVENTS]),
-    secret: z.string().min(16, "must be at least 16 characters (it signs every delivery)"),
-  })
-  .strict();
-export type WebhookEntry = z.infer<typeof WebhookEntry>;
-
-const positive = (what: string) => z.number({ error: `expected a number (${what})` }).positive(`must be > 0 (${what})`);
-const positiveInt = (what: string) =>
-  z.number({ error: `expected an integer (${what})` }).int(`must be a whole number (${what})`).positive(`must be > 0 (${what})`);
 
 /** How a raw string from env/flag becomes a value of the key's type. */
 /** "paths" is a list of filesystem paths: relative ones resolve against the config file's directory or the cwd. */
@@ -34,8 +19,9 @@ export type Kind = "string" | "url" | "number" | "int" | "bool" | "list" | "path
 export type Scope = "client" | "worker" | "server";
 
 export interface KeyDef {
-  schema: z.ZodType;
   kind: Kind;
+  /** The allowed values of an "enum" key (its schema in ./validate.ts is built from them). */
+  values?: readonly string[];
   /** Default value, or a function of the partially resolved config (e.g. worker_id from worker_name). */
   default?: unknown | ((c: Record<string, unknown>, ctx: DefaultContext) => unknown);
   /** How a computed (function) default reads in docs and --help, e.g. "hostname". */
@@ -55,6 +41,15 @@ export interface DefaultContext {
   env: NodeJS.ProcessEnv;
 }
 
+export const CONFIG_FLAG = "config";
+export const CONFIG_ENV = "A2A_CONFIG";
+export const ETC_DIR = "/etc/a2a-worker";
+
+/** Where a config file is looked for when none is named; the first that exists is used. */
+export function searchPaths(home: string, cwd: string, etcDir = ETC_DIR): string[] {
+  return [join(home, ".config", "a2a-worker", "config.json"), join(etcDir, "config.json"), join(cwd, "worker-config.json")];
+}
+
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), ".local", "state");
   return join(base, "codetether");
@@ -62,7 +57,6 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export const KEYS = {
   server_url: {
-    schema: z.url({ protocol: /^https?$/, error: "expected an http(s) URL like http://host:8000" }),
     kind: "url",
     default: "http://127.0.0.1:8000",
     env: ["A2A_SERVER_URL"],
@@ -71,7 +65,6 @@ export const KEYS = {
     scope: ["client", "worker"],
   },
   worker_name: {
-    schema: z.string().min(1),
     kind: "string",
     default: () => hostname(),
     defaultText: "hostname",
@@ -81,7 +74,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   worker_id: {
-    schema: z.string().min(1).regex(/^[A-Za-z0-9._:@-]+$/, "only letters, digits and . _ : @ -"),
     kind: "string",
     default: (c: Record<string, unknown>) => c.worker_name,
     defaultText: "worker_name",
@@ -91,7 +83,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   poll_interval: {
-    schema: positive("seconds"),
     kind: "number",
     default: 5,
     env: ["A2A_POLL_INTERVAL"],
@@ -100,7 +91,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   codebases: {
-    schema: z.array(CodebaseEntry),
     kind: "codebases",
     default: [],
     env: ["A2A_CODEBASES"],
@@ -109,7 +99,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   opencode_bin: {
-    schema: z.string().min(1).optional(),
     kind: "string",
     env: ["A2A_OPENCODE_BIN"],
     flag: "opencode-bin",
@@ -117,7 +106,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   capabilities: {
-    schema: z.array(z.string().min(1)),
     kind: "list",
     default: ["opencode", "build", "deploy"],
     env: ["A2A_CAPABILITIES"],
@@ -126,7 +114,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   auth_token: {
-    schema: z.string().min(1).optional(),
     kind: "string",
     env: ["A2A_AUTH_TOKEN"],
     flag: "token",
@@ -135,7 +122,6 @@ export const KEYS = {
     scope: ["client", "worker"],
   },
   max_concurrent_tasks: {
-    schema: positiveInt("tasks"),
     kind: "int",
     default: 2,
     env: ["A2A_MAX_CONCURRENT_TASKS"],
@@ -144,7 +130,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   task_timeout: {
-    schema: positive("seconds"),
     kind: "number",
     default: 3600,
     env: ["A2A_TASK_TIMEOUT"],
@@ -153,7 +138,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   shutdown_grace: {
-    schema: positive("seconds"),
     kind: "number",
     default: 30,
     env: ["A2A_SHUTDOWN_GRACE"],
@@ -162,7 +146,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   session_sync_interval: {
-    schema: positive("seconds"),
     kind: "number",
     default: 60,
     env: ["A2A_SESSION_SYNC_INTERVAL"],
@@ -171,7 +154,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   sync_sessions: {
-    schema: z.boolean(),
     kind: "bool",
     default: true,
     env: ["A2A_SYNC_SESSIONS"],
@@ -180,7 +162,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   git_author_name: {
-    schema: z.string().min(1),
     kind: "string",
     default: "CodeTether",
     env: ["A2A_GIT_AUTHOR_NAME"],
@@ -189,7 +170,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   git_author_email: {
-    schema: z.string().min(1),
     kind: "string",
     default: (c: Record<string, unknown>) => `codetether@${String(c.worker_name ?? "localhost").replace(/[^A-Za-z0-9.-]/g, "-")}`,
     defaultText: "codetether@<worker_name>",
@@ -199,7 +179,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   allowed_paths: {
-    schema: z.array(z.string().min(1)),
     kind: "paths",
     default: [],
     env: ["A2A_ALLOWED_PATHS"],
@@ -208,7 +187,6 @@ export const KEYS = {
     scope: ["worker"],
   },
   data_dir: {
-    schema: z.string().min(1),
     kind: "string",
     default: (_c: Record<string, unknown>, ctx: DefaultContext) => defaultDataDir(ctx.env),
     defaultText: "$XDG_STATE_HOME/codetether or ~/.local/state/codetether",
@@ -218,7 +196,7 @@ export const KEYS = {
     scope: ["worker", "server"],
   },
   log_level: {
-    schema: z.enum(["debug", "info", "warn", "error"]),
+    values: ["debug", "info", "warn", "error"] as const,
     kind: "enum",
     default: "info",
     env: ["A2A_LOG_LEVEL"],
@@ -227,7 +205,7 @@ export const KEYS = {
     scope: ["worker", "server"],
   },
   log_format: {
-    schema: z.enum(["pretty", "json"]),
+    values: ["pretty", "json"] as const,
     kind: "enum",
     default: "pretty",
     env: ["A2A_LOG_FORMAT"],
@@ -236,7 +214,6 @@ export const KEYS = {
     scope: ["worker", "server"],
   },
   host: {
-    schema: z.string().min(1),
     kind: "string",
     default: "127.0.0.1",
     env: ["A2A_HOST"],
@@ -245,7 +222,6 @@ export const KEYS = {
     scope: ["server"],
   },
   port: {
-    schema: z.number().int().min(0).max(65535, "must be a port number 0-65535"),
     kind: "int",
     default: 8000,
     env: ["A2A_PORT"],
@@ -254,7 +230,6 @@ export const KEYS = {
     scope: ["server"],
   },
   db_path: {
-    schema: z.string().min(1).optional(),
     kind: "string",
     env: ["A2A_DB_PATH"],
     flag: "db",
@@ -262,7 +237,6 @@ export const KEYS = {
     scope: ["server"],
   },
   database_url: {
-    schema: z.string().regex(/^postgres(ql)?:\/\//, "expected postgres://user:pass@host:5432/db").optional(),
     kind: "string",
     env: ["DATABASE_URL", "A2A_DATABASE_URL"],
     flag: "database-url",
@@ -271,7 +245,6 @@ export const KEYS = {
     scope: ["server"],
   },
   redis_url: {
-    schema: z.string().regex(/^rediss?:\/\//, "expected redis://[user:pass@]host:6379").optional(),
     kind: "string",
     env: ["A2A_REDIS_URL", "REDIS_URL"],
     flag: "redis-url",
@@ -280,7 +253,6 @@ export const KEYS = {
     scope: ["server"],
   },
   auth_tokens: {
-    schema: z.array(z.string().min(1)),
     kind: "list",
     default: [],
     env: ["A2A_AUTH_TOKENS"],
@@ -290,7 +262,6 @@ export const KEYS = {
     scope: ["server"],
   },
   webhooks: {
-    schema: z.array(WebhookEntry),
     kind: "json",
     default: [],
     env: ["A2A_WEBHOOKS"],
@@ -300,7 +271,6 @@ export const KEYS = {
     scope: ["server"],
   },
   metrics_tokens: {
-    schema: z.array(z.string().min(1)),
     kind: "list",
     default: [],
     env: ["A2A_METRICS_TOKENS"],
@@ -310,7 +280,6 @@ export const KEYS = {
     scope: ["server"],
   },
   retention_days: {
-    schema: z.number({ error: "expected a number (days)" }).min(0, "must be >= 0 (days; 0 keeps output forever)"),
     kind: "number",
     default: 30,
     env: ["A2A_RETENTION_DAYS"],
@@ -319,7 +288,6 @@ export const KEYS = {
     scope: ["server"],
   },
   task_retention_days: {
-    schema: z.number({ error: "expected a number (days)" }).min(0, "must be >= 0 (days; 0 keeps tasks forever)"),
     kind: "number",
     default: 365,
     env: ["A2A_TASK_RETENTION_DAYS"],
@@ -328,7 +296,6 @@ export const KEYS = {
     scope: ["server"],
   },
   lease_seconds: {
-    schema: positive("seconds"),
     kind: "number",
     default: 60,
     env: ["A2A_LEASE_SECONDS"],
@@ -337,7 +304,6 @@ export const KEYS = {
     scope: ["server"],
   },
   heartbeat_interval: {
-    schema: positive("seconds"),
     kind: "number",
     default: 15,
     env: ["A2A_HEARTBEAT_INTERVAL"],
@@ -346,7 +312,6 @@ export const KEYS = {
     scope: ["server"],
   },
   ui: {
-    schema: z.boolean(),
     kind: "bool",
     default: true,
     env: ["A2A_UI"],
@@ -358,8 +323,3 @@ export const KEYS = {
 
 export type KeyName = keyof typeof KEYS;
 export const KEY_NAMES = Object.keys(KEYS) as KeyName[];
-
-export const ConfigSchema = z.object(
-  Object.fromEntries(KEY_NAMES.map((k) => [k, KEYS[k].schema])) as { [K in KeyName]: (typeof KEYS)[K]["schema"] },
-);
-export type Config = z.infer<typeof ConfigSchema>;

@@ -20,7 +20,7 @@ import type { Store, StoreOptions } from "./store/types.ts";
 import { startRetention, type RetentionSettings } from "./retention.ts";
 import { startSweeper } from "./sweeper.ts";
 import { startWebhooks } from "./webhooks.ts";
-import type { WebhookEntry } from "../config/schema.ts";
+import type { WebhookEntry } from "../config/validate.ts";
 
 export type { StoreOptions } from "./store/types.ts";
 

@@ -8,7 +8,7 @@
 // Signature (documented in the README): X-CodeTether-Signature: sha256=<hex HMAC-SHA256 of
 // "<X-CodeTether-Timestamp>.<raw body>" keyed with the webhook's secret>.
 import { createHmac } from "node:crypto";
-import type { WebhookEntry } from "../config/schema.ts";
+import type { WebhookEntry } from "../config/validate.ts";
 import { isFinal } from "../protocol/index.ts";
 import { errorMessage } from "../util/errors.ts";
 import { log } from "../util/log.ts";

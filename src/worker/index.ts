@@ -130,7 +130,7 @@ function startBackground(w: WorkerState): void {
   void workerHeartbeatLoop(ctx, stopAll.signal, () => ctx.routingChanged?.());
   void modelsLoop(ctx, stopAll.signal);
   void (async () => {
-    while (await sleep(5000, stopAll.signal)) w.status.save();
+    while (await sleep(5000, stopAll.signal)) w.status.refresh();
   })();
   // The job logs its own failures (session sync); this only keeps a stray rejection from going unseen.
   if (w.opts.background) void w.opts.background(ctx, stopAll.signal).catch((err) => log("warn", `background job failed: ${errorMessage(err)}`));

@@ -43,6 +43,9 @@ export function readStatus(dataDir: string, workerId: string): LocalStatus | nul
 
 export interface StatusWriter {
   save(): void;
+  /** Saves only when something besides updated_at changed: the idle worker's periodic
+   * refresh would otherwise rewrite the same file every few seconds (P3 idle CPU). */
+  refresh(): void;
   /** Within a second, not at once: a busy worker would otherwise rewrite the file twice per task (renames were its top cost in P2). */
   saveSoon(): void;
   /** Cancels a pending saveSoon. */
@@ -51,24 +54,34 @@ export interface StatusWriter {
 
 export function statusWriter(ctx: WorkerContext, streaming: () => boolean): StatusWriter {
   let timer: ReturnType<typeof setTimeout> | null = null;
-  const save = () =>
-    writeStatus(ctx.config.data_dir, {
-      pid: process.pid,
-      instance_id: ctx.instance.id,
-      worker_id: ctx.workerId,
-      worker_name: ctx.config.worker_name,
-      server_url: ctx.config.server_url,
-      started_at: ctx.instance.started_at,
-      updated_at: new Date().toISOString(),
-      streaming: streaming(),
-      last_contact: ctx.stats.lastContact,
-      running: [...ctx.running.values()].map((r) => ({ id: r.id, attempt: r.attempt, started_at: r.started_at })),
-      tasks_completed: ctx.stats.completed,
-      tasks_failed: ctx.stats.failed,
-      tasks_cancelled: ctx.stats.cancelled,
-    });
+  let written = "";
+  const current = (): LocalStatus => ({
+    pid: process.pid,
+    instance_id: ctx.instance.id,
+    worker_id: ctx.workerId,
+    worker_name: ctx.config.worker_name,
+    server_url: ctx.config.server_url,
+    started_at: ctx.instance.started_at,
+    updated_at: new Date().toISOString(),
+    streaming: streaming(),
+    last_contact: ctx.stats.lastContact,
+    running: [...ctx.running.values()].map((r) => ({ id: r.id, attempt: r.attempt, started_at: r.started_at })),
+    tasks_completed: ctx.stats.completed,
+    tasks_failed: ctx.stats.failed,
+    tasks_cancelled: ctx.stats.cancelled,
+  });
+  const unchangedKey = (s: LocalStatus) => JSON.stringify({ ...s, updated_at: "" });
+  const write = (s: LocalStatus) => {
+    writeStatus(ctx.config.data_dir, s);
+    written = unchangedKey(s);
+  };
+  const save = () => write(current());
   return {
     save,
+    refresh() {
+      const s = current();
+      if (unchangedKey(s) !== written) write(s);
+    },
     saveSoon() {
       timer ??= setTimeout(() => {
         timer = null;

@@ -8,7 +8,7 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Server } from "bun";
-import { ConfigSchema } from "../../src/config/schema.ts";
+import { ConfigSchema } from "../../src/config/validate.ts";
 import { missingTools, testUnless } from "../helpers/skip.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");

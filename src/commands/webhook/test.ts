@@ -2,7 +2,8 @@
 // with --url/--secret), exactly as the server signs real ones, so a receiver's signature
 // check can be tried before any task ends.
 import { version } from "../../../package.json";
-import { WEBHOOK_EVENTS, type WebhookEntry } from "../../config/schema.ts";
+import { WEBHOOK_EVENTS } from "../../config/schema.ts";
+import type { WebhookEntry } from "../../config/validate.ts";
 import { CliError, EXIT } from "../../util/errors.ts";
 import { defineCommand } from "../_command.ts";
 import { errorLine, printJson } from "../_output.ts";

@@ -1,6 +1,5 @@
 import { defineCommand } from "../_command.ts";
 import { commandConfig } from "../_shared.ts";
-import { runInForeground } from "./_foreground.ts";
 
 const cfg = commandConfig(["worker"], {
   once: { type: "boolean", description: "Take one task, run it, exit 0 if it completed (1 otherwise)" },
@@ -16,6 +15,7 @@ export default defineCommand({
   args: cfg.args,
   async run({ args }) {
     const { config } = await cfg.load(args);
+    const { runInForeground } = await import("./_foreground.ts");
     const { startWorker } = await import("../../worker/index.ts");
     const { sessionSyncHooks } = await import("../../sessions/worker-sync.ts");
     await runInForeground(config, () => startWorker(config, { once: !!args.once, ...sessionSyncHooks(config) }));
