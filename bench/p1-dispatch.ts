@@ -45,29 +45,34 @@ async function measure(serverUrl: string, workerUrl: string, dir: string, mode: 
 
 const ms = (s: Summary) => `p50 ${fmt(s.p50, 0)} / p95 ${fmt(s.p95, 0)} / p99 ${fmt(s.p99, 0)} ms`;
 
-await benchmark("p1-dispatch", "Dispatch latency", { tasks: TASKS, workers: WORKERS, gap_ms: GAP_MS, agent: "noop", poll_interval_s: 5, store: "sqlite" }, async ({ rows, data }) => {
-  const tmp = tempDir("p1");
-  const server = await startServerProc(tmp.path);
-  const proxy = startProxy(server.url);
-  try {
-    const push = await measure(server.url, server.url, tmp.path, "push");
-    const poll = await measure(server.url, proxy.url, tmp.path, "poll");
-    data.push = push.summary;
-    data.poll = poll.summary;
-    data.push_latencies_ms = push.latencies;
-    data.poll_latencies_ms = poll.latencies;
-    rows.push({
-      id: "P1",
-      what: `dispatch, create → running (server clock, 1 ms resolution); ${TASKS} tasks one at a time, ${WORKERS} workers, noop agent; push (SSE)`,
-      result: ms(push.summary),
-      baseline: `poll-only (real worker, stream refused by a proxy), poll_interval 5 s: ${ms(poll.summary)}`,
-      target: "p50 ≤ 5 ms, p99 ≤ 25 ms",
-      pass: push.summary.p50 <= 5 && push.summary.p99 <= 25,
-    });
-  } finally {
-    proxy.stop();
-    await server.stop();
-    tmp.cleanup();
-  }
-});
+await benchmark(
+  "p1-dispatch",
+  "Dispatch latency",
+  { tasks: TASKS, workers: WORKERS, gap_ms: GAP_MS, agent: "noop", poll_interval_s: 5, store: "sqlite" },
+  async ({ rows, data }) => {
+    const tmp = tempDir("p1");
+    const server = await startServerProc(tmp.path);
+    const proxy = startProxy(server.url);
+    try {
+      const push = await measure(server.url, server.url, tmp.path, "push");
+      const poll = await measure(server.url, proxy.url, tmp.path, "poll");
+      data.push = push.summary;
+      data.poll = poll.summary;
+      data.push_latencies_ms = push.latencies;
+      data.poll_latencies_ms = poll.latencies;
+      rows.push({
+        id: "P1",
+        what: `dispatch, create → running (server clock, 1 ms resolution); ${TASKS} tasks one at a time, ${WORKERS} workers, noop agent; push (SSE)`,
+        result: ms(push.summary),
+        baseline: `poll-only (real worker, stream refused by a proxy), poll_interval 5 s: ${ms(poll.summary)}`,
+        target: "p50 ≤ 5 ms, p99 ≤ 25 ms",
+        pass: push.summary.p50 <= 5 && push.summary.p99 <= 25,
+      });
+    } finally {
+      proxy.stop();
+      await server.stop();
+      tmp.cleanup();
+    }
+  },
+);
 process.exit();

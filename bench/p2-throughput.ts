@@ -172,7 +172,9 @@ await benchmark(
     const line = (store: "sqlite" | "postgres") =>
       runs
         .filter((r) => r.store === store)
-        .map((r) => `${r.workers}w ${fmt(r.tasks_per_s, 0)}/s (server ${fmt(r.server_cpu_us_per_task, 0)} µs CPU/task, ${fmt(r.claims_per_task, 1)} claims/task)`)
+        .map(
+          (r) => `${r.workers}w ${fmt(r.tasks_per_s, 0)}/s (server ${fmt(r.server_cpu_us_per_task, 0)} µs CPU/task, ${fmt(r.claims_per_task, 1)} claims/task)`,
+        )
         .join(" · ");
     for (const store of ["sqlite", "postgres"] as const) {
       const at32 = runs.find((r) => r.store === store && r.workers === 32);

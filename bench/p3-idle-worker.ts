@@ -85,7 +85,20 @@ await benchmark("p3-idle-worker", "Idle worker", { window_s: WINDOW_S, settle_s:
   const env = { HOME: home, XDG_STATE_HOME: undefined, XDG_DATA_HOME: undefined, XDG_CONFIG_HOME: undefined };
   const worker = (name: string, extra: string[], bin = binary()) =>
     spawnLogged(
-      [bin, "worker", "start", "--server", server.url, "--name", name, "--data-dir", join(tmp.path, name), "--opencode-bin", join(ROOT, "node_modules/.bin/opencode"), ...extra],
+      [
+        bin,
+        "worker",
+        "start",
+        "--server",
+        server.url,
+        "--name",
+        name,
+        "--data-dir",
+        join(tmp.path, name),
+        "--opencode-bin",
+        join(ROOT, "node_modules/.bin/opencode"),
+        ...extra,
+      ],
       tmp.path,
       name,
       env,
@@ -145,7 +158,10 @@ await benchmark("p3-idle-worker", "Idle worker", { window_s: WINDOW_S, settle_s:
     Object.assign(data, { wall_s: round(wall, 1), ...idle });
     const d = idle.default!;
     const show = (x: Idle) => `RSS ${fmt(x.rss_max_mb, 1)} MB, CPU ${fmt(x.cpu_pct, 2)} %, ${x.wakeups_per_min} wake-ups/min`;
-    const kinds = (x: Idle) => Object.entries(x.rss_mb_by_kind).map(([k, v]) => `${k.replace("_", " ")} ${fmt(v, 1)}`).join(", ");
+    const kinds = (x: Idle) =>
+      Object.entries(x.rss_mb_by_kind)
+        .map(([k, v]) => `${k.replace("_", " ")} ${fmt(v, 1)}`)
+        .join(", ");
     rows.push({
       id: "P3",
       what: `idle worker: compiled \`worker start\` (task stream open, session sync every 60 s), ${WINDOW_S} s after start-up settled, no tasks (RSS max; CPU incl. children)`,

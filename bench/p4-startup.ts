@@ -42,7 +42,11 @@ interface Stat {
   cpu_ms_p50: number;
   max_rss_mb_p50: number;
 }
-const stat = (s: Sample): Stat => ({ wall: summarize(s.wall.map((x) => round(x, 2))), cpu_ms_p50: summarize(s.cpu).p50, max_rss_mb_p50: round(summarize(s.rss).p50, 1) });
+const stat = (s: Sample): Stat => ({
+  wall: summarize(s.wall.map((x) => round(x, 2))),
+  cpu_ms_p50: summarize(s.cpu).p50,
+  max_rss_mb_p50: round(summarize(s.rss).p50, 1),
+});
 const show = (s: Stat) => `p50 ${fmt(s.wall.p50, 1)} / p95 ${fmt(s.wall.p95, 1)} ms, ${fmt(s.max_rss_mb_p50, 0)} MB`;
 
 /** `worker start` from exec until GET /workers lists it, `runs` times (each worker stopped before the next). */
@@ -56,7 +60,19 @@ async function workerStart(dir: string, runs: number): Promise<number[]> {
       const name = `start-${i + 1}`;
       const t0 = performance.now();
       const w = spawnLogged(
-        [binary(), "worker", "start", "--server", server.url, "--name", name, "--data-dir", join(dir, name), "--opencode-bin", join(ROOT, "node_modules/.bin/opencode")],
+        [
+          binary(),
+          "worker",
+          "start",
+          "--server",
+          server.url,
+          "--name",
+          name,
+          "--data-dir",
+          join(dir, name),
+          "--opencode-bin",
+          join(ROOT, "node_modules/.bin/opencode"),
+        ],
         dir,
         name,
         env,

@@ -76,7 +76,9 @@ await benchmark("p5-output", "Output delivery", { lines: LINES, agent: "fake ope
     // The task's requests: its claim, output batches, lease heartbeats, release. Claims that
     // found nothing (204, the worker looking for more work) are the dispatcher's, not the task's.
     const byRoute = Object.fromEntries([...fleet.requests].filter(([k]) => !k.endsWith(" 204")));
-    const outputRequests = Object.entries(byRoute).filter(([k]) => k.includes("/output")).reduce((a, [, n]) => a + n, 0);
+    const outputRequests = Object.entries(byRoute)
+      .filter(([k]) => k.includes("/output"))
+      .reduce((a, [, n]) => a + n, 0);
     const t = await client.getTask(task.id);
     const page = await client.getOutput(task.id, LINES + 10);
     const lastLineAt = Number(readFileSync(lastLineFile, "utf8"));

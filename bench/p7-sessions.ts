@@ -25,7 +25,16 @@ function synthetic(repo: string): Synthetic[] {
   return Array.from({ length: SESSIONS }, (_, i) => {
     const id = `ses_bench${String(i).padStart(5, "0")}`;
     return {
-      s: { id, title: `session ${i}`, directory: i % 4 ? repo : "/elsewhere", project_id: "prj_bench", created: iso(1_700_000_000_000 + i), updated: iso(1_700_000_100_000 + i), messageCount: MESSAGES, version: "1.18.33" },
+      s: {
+        id,
+        title: `session ${i}`,
+        directory: i % 4 ? repo : "/elsewhere",
+        project_id: "prj_bench",
+        created: iso(1_700_000_000_000 + i),
+        updated: iso(1_700_000_100_000 + i),
+        messageCount: MESSAGES,
+        version: "1.18.33",
+      },
       m: Array.from({ length: MESSAGES }, (_, j) => ({
         id: `msg_${i}_${j}`,
         sessionID: id,

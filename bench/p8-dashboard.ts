@@ -68,7 +68,14 @@ async function measure(url: string, path: string) {
       rtt.push(ms);
     }
   }
-  return { path, rows: count, total: Number(total), db_p50: round(percentile(db, 50), 2), db_p95: round(percentile(db, 95), 2), rtt_p50: round(percentile(rtt, 50), 2) };
+  return {
+    path,
+    rows: count,
+    total: Number(total),
+    db_p50: round(percentile(db, 50), 2),
+    db_p95: round(percentile(db, 95), 2),
+    rtt_p50: round(percentile(rtt, 50), 2),
+  };
 }
 
 /** The path of page `n` (1-based), following Link headers. */

@@ -23,7 +23,11 @@ function arg(name: string): string | undefined {
   return process.argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
 }
 
-const only = arg("--only")?.toLowerCase().split(",").map((s) => s.trim()).filter(Boolean);
+const only = arg("--only")
+  ?.toLowerCase()
+  .split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
 const unknown = only?.filter((o) => !BENCHES.some((b) => b.id === o || b.name === o));
 if (unknown?.length) {
   console.error(`--only: unknown benchmark(s) ${unknown.join(", ")}; known: ${BENCHES.map((b) => b.id).join(", ")}`);

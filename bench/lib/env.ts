@@ -67,7 +67,13 @@ export function machine(): Machine {
   try {
     load = Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
   } catch {}
-  return { os: `${type()} ${release()} ${process.arch}`, cpu_model: cpuModel(), cpu_count: cpus().length, mem_total_mb: Math.round(totalmem() / 2 ** 20), load_avg_1m: load };
+  return {
+    os: `${type()} ${release()} ${process.arch}`,
+    cpu_model: cpuModel(),
+    cpu_count: cpus().length,
+    mem_total_mb: Math.round(totalmem() / 2 ** 20),
+    load_avg_1m: load,
+  };
 }
 
 export interface Versions {

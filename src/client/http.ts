@@ -96,7 +96,9 @@ export function createHttp(o: HttpOptions): Http {
         const timedOut = err instanceof Error && /TimeoutError|aborted due to timeout/.test(`${err.name} ${err.message}`);
         const why = timedOut
           ? `no answer within ${Math.round((opts.timeoutMs ?? defaultTimeout) / 100) / 10}s`
-          : err instanceof Error ? err.message.replace(/^\[[A-Z]+\] "[^"]*": /, "") : String(err);
+          : err instanceof Error
+            ? err.message.replace(/^\[[A-Z]+\] "[^"]*": /, "")
+            : String(err);
         throw new UnavailableError(`server unreachable at ${base}: ${why}`, url);
       }
       const text = res._data ?? "";
@@ -147,6 +149,13 @@ function problem(i: z.core.$ZodIssue, got: unknown): string {
   const expected = i.code === "invalid_type" ? i.expected : i.code === "invalid_value" ? `one of ${i.values.map((v) => JSON.stringify(v)).join(", ")}` : null;
   if (!expected) return i.message;
   if (got === undefined) return `missing (expected ${expected})`;
-  const shown = typeof got === "string" ? `string ${JSON.stringify(got.length > 60 ? `${got.slice(0, 60)}...` : got)}` : got === null ? "null" : Array.isArray(got) ? "an array" : typeof got;
+  const shown =
+    typeof got === "string"
+      ? `string ${JSON.stringify(got.length > 60 ? `${got.slice(0, 60)}...` : got)}`
+      : got === null
+        ? "null"
+        : Array.isArray(got)
+          ? "an array"
+          : typeof got;
   return `expected ${expected}, got ${shown}`;
 }

@@ -47,7 +47,14 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
     monitorWorkers: () => get(P.MonitorWorkers, R.monitorWorkers),
 
     // codebases
-    registerCodebase: async (body: { name: string; path: string; description?: string | null; worker_id?: string | null; rename?: boolean; isolation?: P.Isolation | null }): Promise<CodebaseRegistration> => {
+    registerCodebase: async (body: {
+      name: string;
+      path: string;
+      description?: string | null;
+      worker_id?: string | null;
+      rename?: boolean;
+      isolation?: P.Isolation | null;
+    }): Promise<CodebaseRegistration> => {
       const res = await http.request("POST", R.codebases, { body, timeoutMs: deadline("reconnect") });
       const data = res.data && typeof res.data === "object" ? res.data : {};
       const parse = <S extends z.ZodType>(schema: S) => answer(schema, "POST", R.codebases, res.data, http.base);
@@ -74,9 +81,12 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
     cancelTask: (id: string) => post(P.TaskAck, path(R.cancelTask, { id })),
     /** A new task with the finished task's fields and `metadata.retry_of` = its id. */
     retryTask: (id: string) => post(P.Task, path(R.retryTask, { id })),
-    updateStatus: async (id: string, body: P.TaskStatusBody) => (await call(P.TaskAck, "PUT", path(R.taskStatus, { id }), { body, timeoutMs: deadline("report") })).data,
-    postOutput: (id: string, body: { worker_id: string; attempt: number; seq: number; lines: string[] } | { worker_id: string; output: string; timestamp: string }) =>
-      post(P.OutputAck, path(R.taskOutput, { id }), body, undefined, "output"),
+    updateStatus: async (id: string, body: P.TaskStatusBody) =>
+      (await call(P.TaskAck, "PUT", path(R.taskStatus, { id }), { body, timeoutMs: deadline("report") })).data,
+    postOutput: (
+      id: string,
+      body: { worker_id: string; attempt: number; seq: number; lines: string[] } | { worker_id: string; output: string; timestamp: string },
+    ) => post(P.OutputAck, path(R.taskOutput, { id }), body, undefined, "output"),
     getOutput: (id: string, since = 0) => get(P.OutputPage, path(R.taskOutput, { id }), { since }),
     getTaskDiff: (id: string) => get(P.TaskDiff, path(R.taskDiff, { id })),
 
@@ -106,7 +116,8 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
       (await call(P.Ack, "PUT", R.streamCodebases, { query: { worker_id: workerId }, body: { codebases }, timeoutMs: deadline("reconnect") })).data,
 
     // sessions
-    syncSessions: (codebaseId: string, body: { worker_id: string; sessions: P.SessionRecord[] }) => post(P.Ack, path(R.sessionsSync, { id: codebaseId }), body, undefined, "sync"),
+    syncSessions: (codebaseId: string, body: { worker_id: string; sessions: P.SessionRecord[] }) =>
+      post(P.Ack, path(R.sessionsSync, { id: codebaseId }), body, undefined, "sync"),
     syncMessages: (codebaseId: string, sessionId: string, body: { worker_id: string; messages: P.MessageRecord[] }) =>
       post(P.Ack, path(R.messagesSync, { id: codebaseId, sid: sessionId }), body, undefined, "sync"),
     listSessions: (codebaseId: string) => get(P.StoredSession.array(), path(R.sessions, { id: codebaseId })),

@@ -9,10 +9,7 @@ export interface SseFrame {
   data: string;
 }
 
-export async function* readSse(
-  url: string,
-  opts: { headers: Record<string, string>; signal: AbortSignal; idleMs: number },
-): AsyncGenerator<SseFrame> {
+export async function* readSse(url: string, opts: { headers: Record<string, string>; signal: AbortSignal; idleMs: number }): AsyncGenerator<SseFrame> {
   const ctrl = new AbortController();
   const onAbort = () => ctrl.abort();
   opts.signal.addEventListener("abort", onAbort, { once: true });

@@ -32,11 +32,7 @@ export function adviceFor(err: unknown): string {
  * unless `literalGlobal` is false. An exact id wins; a name that several
  * workers registered is ambiguous (usage error listing the ids, so the user can pick one).
  */
-export async function resolveCodebase(
-  client: Client,
-  ref: string,
-  o: { workerId?: string; literalGlobal?: boolean } = {},
-): Promise<string> {
+export async function resolveCodebase(client: Client, ref: string, o: { workerId?: string; literalGlobal?: boolean } = {}): Promise<string> {
   // Task routes take "global" as is; session routes need the worker's own global codebase id.
   if (ref === "global" && (o.literalGlobal ?? true)) return "global";
   const all = await client.listCodebases();
@@ -98,10 +94,18 @@ export async function resolveTaskId(client: Client, ref: string): Promise<string
     return ids[0] ?? null;
   };
   const byStart = await client.listTasksPage({ id_prefix: ref, limit: 10 });
-  const start = unique(byStart.tasks.filter((t) => t.id.startsWith(ref)), "start");
+  const start = unique(
+    byStart.tasks.filter((t) => t.id.startsWith(ref)),
+    "start",
+  );
   if (start) return start;
   const newest = await client.listTasksPage({ order: "newest", limit: SUFFIX_SCAN });
-  return unique(newest.tasks.filter((t) => t.id.endsWith(ref)), "end") ?? ref;
+  return (
+    unique(
+      newest.tasks.filter((t) => t.id.endsWith(ref)),
+      "end",
+    ) ?? ref
+  );
 }
 
 /** Codebase id -> name, for tables ("global" stays "global"). */

@@ -5,7 +5,6 @@ import type { ArgSpec, ArgSpecs } from "./_args.ts";
 import type { Command, CommandMeta } from "./_command.ts";
 import { painter, termWidth, wrap } from "./_output.ts";
 
-
 /** "Does X.\nExample: a\nExample: b" -> text and examples. "Example:" may also end a line. */
 export function splitDescription(description = ""): { text: string; examples: string[] } {
   const examples: string[] = [];
@@ -85,7 +84,15 @@ export async function renderHelp(cmd: Command<any>, path: string[], stream: Para
     out.push("", paint("bold", "Commands:"), columns(rows, width, paint));
   }
   if (positional.length) {
-    out.push("", paint("bold", "Arguments:"), columns(positional.map(([n, s]) => [n.toUpperCase(), s.description ?? ""]), width, paint));
+    out.push(
+      "",
+      paint("bold", "Arguments:"),
+      columns(
+        positional.map(([n, s]) => [n.toUpperCase(), s.description ?? ""]),
+        width,
+        paint,
+      ),
+    );
   }
   const optionRows: [string, string][] = flags.map(([n, s]) => [flagLabel(n, s), `${s.description ?? ""}${s.required ? " (required)" : ""}`]);
   optionRows.push(["-h, --help", "Show this help"]);

@@ -42,7 +42,10 @@ async function findCommand(root: Command<any>, argv: string[]): Promise<{ cmd: C
     }
     const names = Object.keys(subs);
     if (first!.startsWith("-")) {
-      throw new CliError(`'${path.join(" ")}' needs a command before options like ${first}: one of ${names.join(", ")} (see: ${path.join(" ")} --help)`, EXIT.USAGE);
+      throw new CliError(
+        `'${path.join(" ")}' needs a command before options like ${first}: one of ${names.join(", ")} (see: ${path.join(" ")} --help)`,
+        EXIT.USAGE,
+      );
     }
     const loader = subs[first!];
     if (!loader) {

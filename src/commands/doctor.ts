@@ -62,7 +62,8 @@ async function runChecks(config: Config): Promise<Check[]> {
     if (server.offsetS !== null) checks.push(checkClock(server.offsetS));
   }
   checks.push(...(await checkOpencode(config)));
-  for (const c of config.codebases) checks.push(checkDir(`codebase:${c.name}`, c.path, "the path in `codebases` (config file, A2A_CODEBASES or --codebase name:path)"));
+  for (const c of config.codebases)
+    checks.push(checkDir(`codebase:${c.name}`, c.path, "the path in `codebases` (config file, A2A_CODEBASES or --codebase name:path)"));
   checks.push(checkDataDir(config.data_dir));
   return checks;
 }
@@ -80,7 +81,10 @@ async function checkServer(config: Config): Promise<{ check: Check; offsetS: num
   const t1 = Date.now();
   const body = (await res.json().catch(() => null)) as { status?: string; version?: string; store?: string } | null;
   if (!res.ok || body?.status !== "ok") {
-    return { check: bad("server", `${url} answered HTTP ${res.status}${body?.status ? ` status ${body.status}` : ""}, not a CodeTether health answer`, fix), offsetS: null };
+    return {
+      check: bad("server", `${url} answered HTTP ${res.status}${body?.status ? ` status ${body.status}` : ""}, not a CodeTether health answer`, fix),
+      offsetS: null,
+    };
   }
   const date = Date.parse(res.headers.get("date") ?? "");
   // The Date header is truncated to the second: compare against the middle of the round trip.
@@ -98,7 +102,11 @@ async function checkAuth(config: Config): Promise<Check> {
     return ok("auth", config.auth_token ? "token accepted" : "server needs no token");
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
-      return bad("auth", "the server requires a token and none is configured", "set auth_token (--token / A2A_AUTH_TOKEN) to one of the server's A2A_AUTH_TOKENS");
+      return bad(
+        "auth",
+        "the server requires a token and none is configured",
+        "set auth_token (--token / A2A_AUTH_TOKEN) to one of the server's A2A_AUTH_TOKENS",
+      );
     }
     if (err instanceof ApiError && err.status === 403) {
       return bad("auth", "the server rejected the configured token", "use a token from the server's A2A_AUTH_TOKENS in auth_token (--token / A2A_AUTH_TOKEN)");
@@ -114,7 +122,11 @@ function checkClock(offsetS: number): Check {
   if (Math.abs(offsetS) < 1.5) return ok("clock", "in sync with the server (to the second: HTTP Date resolution)");
   const text = `${offsetS >= 0 ? "+" : ""}${Math.round(offsetS)}s (±1s) against the server`;
   if (Math.abs(offsetS) <= MAX_CLOCK_OFFSET_S) return ok("clock", text);
-  return bad("clock", `${text} (more than ${MAX_CLOCK_OFFSET_S}s)`, "sync this machine's clock (and the server's) with NTP: timedatectl set-ntp true, or chrony");
+  return bad(
+    "clock",
+    `${text} (more than ${MAX_CLOCK_OFFSET_S}s)`,
+    "sync this machine's clock (and the server's) with NTP: timedatectl set-ntp true, or chrony",
+  );
 }
 
 async function checkOpencode(config: Config): Promise<Check[]> {
@@ -134,10 +146,15 @@ async function checkOpencode(config: Config): Promise<Check[]> {
   } else {
     const v = opencodeVersion(bin);
     checks.push(
-      v.ok ? ok("opencode", `${bin} (version ${v.version})`) : bad("opencode", `${bin} --version failed: ${v.error}`, "reinstall OpenCode (npm i -g opencode-ai) or fix opencode_bin"),
+      v.ok
+        ? ok("opencode", `${bin} (version ${v.version})`)
+        : bad("opencode", `${bin} --version failed: ${v.error}`, "reinstall OpenCode (npm i -g opencode-ai) or fix opencode_bin"),
     );
   }
-  const p = findProviders(process.env, config.codebases.map((c) => c.path));
+  const p = findProviders(
+    process.env,
+    config.codebases.map((c) => c.path),
+  );
   checks.push(
     p.ok
       ? ok("opencode_provider", p.found.join("; "))
@@ -161,7 +178,11 @@ function checkDir(name: string, path: string, where: string): Check {
   try {
     accessSync(path, constants.R_OK | constants.W_OK | constants.X_OK);
   } catch {
-    return bad(name, `${path} is not readable and writable by this user (uid ${process.getuid?.() ?? "?"})`, `give this user read/write access (chown/chmod), or fix ${where}`);
+    return bad(
+      name,
+      `${path} is not readable and writable by this user (uid ${process.getuid?.() ?? "?"})`,
+      `give this user read/write access (chown/chmod), or fix ${where}`,
+    );
   }
   return ok(name, `${path} readable and writable`);
 }

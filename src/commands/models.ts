@@ -45,7 +45,13 @@ export default defineCommand({
     const workers = (await client.listWorkers()).filter((w) => args.all || w.status !== "offline");
     const fleet = fleetModels(workers);
     if (args.json) return printJson(fleet);
-    if (fleet.models.length) process.stdout.write(table(["MODEL", "WORKERS"], fleet.models.map((m) => [m.model, m.workers.join(", ")])));
+    if (fleet.models.length)
+      process.stdout.write(
+        table(
+          ["MODEL", "WORKERS"],
+          fleet.models.map((m) => [m.model, m.workers.join(", ")]),
+        ),
+      );
     else note(workers.length ? "no worker advertises any model" : "no worker is registered");
     if (fleet.unknown.length) note(`advertising no models (may take a task with any model): ${fleet.unknown.join(", ")}`);
   },

@@ -1,7 +1,7 @@
 // `codetether up`: the embedded default — the server on SQLite and a worker on this
 // machine, in one foreground process.
 import { mkdirSync } from "node:fs";
-import { basename, dirname, } from "node:path";
+import { basename, dirname } from "node:path";
 import { defineCommand } from "./_command.ts";
 import { painter } from "./_output.ts";
 import { commandConfig } from "./_shared.ts";
@@ -12,8 +12,7 @@ export default defineCommand({
   meta: {
     name: "up",
     description:
-      "Start the server (embedded SQLite) and a worker on this machine in one foreground process.\n" +
-      "Example: codetether up --codebase myapp:$PWD",
+      "Start the server (embedded SQLite) and a worker on this machine in one foreground process.\n" + "Example: codetether up --codebase myapp:$PWD",
   },
   args: cfg.args,
   async run({ args }) {
@@ -48,7 +47,11 @@ export default defineCommand({
     const token = config.auth_token ?? config.auth_tokens[0]?.split(":").pop() ?? undefined;
     const workerConfig = { ...config, server_url: server.url, auth_token: token };
     process.stderr.write(banner(server.url, config.worker_id, ["global", ...config.codebases.map((c) => c.name)], !!token));
-    await runInForeground(workerConfig, () => startWorker(workerConfig, sessionSyncHooks(workerConfig)), () => server.stop());
+    await runInForeground(
+      workerConfig,
+      () => startWorker(workerConfig, sessionSyncHooks(workerConfig)),
+      () => server.stop(),
+    );
   },
 });
 

@@ -185,7 +185,9 @@ function readEnvLayer(env: NodeJS.ProcessEnv, base: PathBase, inScope: Set<KeyNa
   for (const k of inScope) {
     // With several names (DATABASE_URL, A2A_DATABASE_URL) the later, more specific one wins.
     // An empty variable counts as unset: templated unit files often export NAME= .
-    const name = def(k).env.filter((n) => env[n]?.trim()).at(-1);
+    const name = def(k)
+      .env.filter((n) => env[n]?.trim())
+      .at(-1);
     if (!name) continue;
     const raw = env[name]!;
     layer[k] = { value: fromText(k, [raw], `env ${name}=${quote(k, raw)}`, base), source: `env ${name}` };
@@ -222,7 +224,10 @@ const BOOLS: Record<string, boolean> = { true: true, false: false, "1": true, "0
 /** Parses env/flag text by the key's kind, then validates it with the key's schema. */
 function fromText(k: KeyName, raws: string[], where: string, base: PathBase): unknown {
   const kind = def(k).kind;
-  const items = raws.flatMap((r) => r.split(",")).map((s) => s.trim()).filter(Boolean);
+  const items = raws
+    .flatMap((r) => r.split(","))
+    .map((s) => s.trim())
+    .filter(Boolean);
   const last = raws.at(-1)!.trim();
   let value: unknown;
   switch (kind) {
@@ -326,7 +331,14 @@ function got(v: unknown): string {
 /** A value as it may appear in an error: JSON-quoted, secrets masked, long ones cut. */
 function quote(k: KeyName, v: unknown): string {
   // env/flag text of a list of secrets ("ci:abc,ops:def") is masked item by item
-  return got(typeof v === "string" && def(k).secret ? v.split(",").map((s) => maskOne(k, s)).join(",") : maskedValue(k, v));
+  return got(
+    typeof v === "string" && def(k).secret
+      ? v
+          .split(",")
+          .map((s) => maskOne(k, s))
+          .join(",")
+      : maskedValue(k, v),
+  );
 }
 
 function unknownKey(key: string, where: string, guess: string | undefined): string {
@@ -335,7 +347,11 @@ function unknownKey(key: string, where: string, guess: string | undefined): stri
 
 /** The known key an unknown one most likely meant: flag and env spellings count too. */
 export function suggest(key: string): string | undefined {
-  const norm = key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase().replace(/-/g, "_").replace(/^a2a_/, "");
+  const norm = key
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .toLowerCase()
+    .replace(/-/g, "_")
+    .replace(/^a2a_/, "");
   for (const k of KEY_NAMES) {
     const spellings = [k, def(k).flag.replace(/-/g, "_"), ...def(k).env.map((e) => e.toLowerCase().replace(/^a2a_/, ""))];
     if (spellings.includes(norm)) return k;

@@ -86,7 +86,10 @@ function readRecords(dir: string): { file: string; procs: [number, string][] }[]
 export function reapAgents(dir: string): number[] {
   if (!HAVE_PROC) return [];
   const records = readRecords(dir);
-  const alive = records.flatMap((r) => r.procs).filter(([pid, start]) => pid !== process.pid && startTime(pid) === start).map(([pid]) => pid);
+  const alive = records
+    .flatMap((r) => r.procs)
+    .filter(([pid, start]) => pid !== process.pid && startTime(pid) === start)
+    .map(([pid]) => pid);
   const doomed = new Set(alive);
   if (alive.length) {
     signalAll(alive, "SIGSTOP");

@@ -80,8 +80,7 @@ export function applyEvent(s: RunState, ev: Record<string, any>): void {
   if (ev.type !== "error") s.stepStarted = true;
   switch (ev.type) {
     case "text":
-      if (typeof part.text === "string" && part.text.length > 0 && !part.synthetic)
-        s.texts.push({ messageId: String(part.messageID ?? ""), text: part.text });
+      if (typeof part.text === "string" && part.text.length > 0 && !part.synthetic) s.texts.push({ messageId: String(part.messageID ?? ""), text: part.text });
       break;
     case "tool_use": {
       const tool = String(part.tool ?? "unknown");
@@ -159,7 +158,9 @@ export function applyStderr(s: RunState, raw: string): void {
 
 /** The provider's endpoint could not be reached at all (as opposed to answering with an error). */
 const looksLikeConnection = (m: string) =>
-  /Cannot connect to API|Unable to connect|ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|getaddrinfo|fetch failed|connection refused|Was there a typo in the url/i.test(m);
+  /Cannot connect to API|Unable to connect|ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|getaddrinfo|fetch failed|connection refused|Was there a typo in the url/i.test(
+    m,
+  );
 
 /**
  * Connection failures in a row after which the run is stopped: OpenCode 1.18 retries an

@@ -9,7 +9,11 @@ const plain: Paint = (_style, text) => text;
 
 const WIDTH = 100;
 const oneLine = (s: string, max = WIDTH) => {
-  const l = s.split("\n").find((x) => x.trim())?.trim() ?? "";
+  const l =
+    s
+      .split("\n")
+      .find((x) => x.trim())
+      ?.trim() ?? "";
   return l.length > max ? `${l.slice(0, max - 1)}…` : l;
 };
 

@@ -230,7 +230,11 @@ function runOnce(o: RunOpencodeOptions & { bin: string }, deadline: number): Pro
       if (a.stopped) kill("SIGKILL"); // tools that outlived opencode
       forget();
       // A tool's background process can hold the pipes open: don't wait for it forever.
-      await waitAbortable(Promise.all([outDone, errDone]).then(() => undefined), undefined, 2000);
+      await waitAbortable(
+        Promise.all([outDone, errDone]).then(() => undefined),
+        undefined,
+        2000,
+      );
       child.stdout?.destroy();
       child.stderr?.destroy();
       done(a);
@@ -252,8 +256,7 @@ function outcome(a: Attempt, o: RunOpencodeOptions, attempts: number): OpencodeR
   }
   if (a.stopped === "cancelled") return { ...base, status: "cancelled", error: "cancelled" };
   if (a.stopped === "unreachable") return { ...base, status: "failed", error: describeUnreachable(s) };
-  if (a.stopped === "timeout")
-    return { ...base, status: "timeout", error: `opencode timed out after ${Math.round(o.timeoutMs / 1000)}s${describeStall(s)}` };
+  if (a.stopped === "timeout") return { ...base, status: "timeout", error: `opencode timed out after ${Math.round(o.timeoutMs / 1000)}s${describeStall(s)}` };
   if (s.error) return { ...base, status: "failed", error: describeError(s, o.model) };
   if (a.exitCode !== 0) {
     if (o.sessionId && s.stderrTail.some((l) => /Session not found/i.test(l)))
@@ -275,8 +278,7 @@ export async function runOpencode(o: RunOpencodeOptions): Promise<OpencodeResult
   const bin = o.bin;
 
   // The gate's own time does not count against the task's timeout; a cancel still ends it.
-  if ((await waitAbortable(prepareOpencode(bin, o.env), o.signal, 90_000)) === "aborted")
-    return { ...empty, status: "cancelled", error: "cancelled" };
+  if ((await waitAbortable(prepareOpencode(bin, o.env), o.signal, 90_000)) === "aborted") return { ...empty, status: "cancelled", error: "cancelled" };
 
   const deadline = Date.now() + o.timeoutMs;
   let attempts = 0;

@@ -16,8 +16,18 @@ import { LIST_SQL, mapDbRow, mapExport, type ExportedSession, type SessionReader
 /** Columns the reader uses (OpenCode 1.18 schema); a db without them is not read. */
 const REQUIRED: Record<string, string[]> = {
   session: [
-    "id", "title", "directory", "project_id", "parent_id", "version", "time_created", "time_updated",
-    "time_archived", "summary_additions", "summary_deletions", "summary_files",
+    "id",
+    "title",
+    "directory",
+    "project_id",
+    "parent_id",
+    "version",
+    "time_created",
+    "time_updated",
+    "time_archived",
+    "summary_additions",
+    "summary_deletions",
+    "summary_files",
   ],
   message: ["id", "session_id", "time_created", "data"],
   part: ["id", "message_id", "session_id", "data"],
@@ -61,8 +71,7 @@ export function openOpencodeDb(path: string): Database | null {
     if (!existsSync(path)) return notUsable("no database file", path);
     const wal = isWalFile(path);
     if (wal === null) return notUsable("not an SQLite database", path);
-    if (wal && !(existsSync(`${path}-wal`) && existsSync(`${path}-shm`)))
-      return notUsable("WAL database without -wal/-shm: reading would create them", path);
+    if (wal && !(existsSync(`${path}-wal`) && existsSync(`${path}-shm`))) return notUsable("WAL database without -wal/-shm: reading would create them", path);
     db = new Database(path, { readonly: true });
     db.exec("PRAGMA query_only = 1"); // belt and braces on top of the read-only open
     db.exec("PRAGMA busy_timeout = 2000");
@@ -187,8 +196,18 @@ export function dbFirstReader(
     }
   };
   return {
-    list: () => via("list", (r) => r.list(), () => cli.list()),
-    export: (id) => via(`export ${id}`, (r) => r.export(id), () => cli.export(id)),
+    list: () =>
+      via(
+        "list",
+        (r) => r.list(),
+        () => cli.list(),
+      ),
+    export: (id) =>
+      via(
+        `export ${id}`,
+        (r) => r.export(id),
+        () => cli.export(id),
+      ),
   };
 }
 

@@ -54,8 +54,7 @@ const MAX_STRING = 64 * 1024;
 
 /** Tool inputs/outputs can hold whole files: keep each string bounded. */
 function clip<T>(v: T): T {
-  if (typeof v === "string")
-    return (v.length > MAX_STRING ? `${v.slice(0, MAX_STRING)}… [truncated ${v.length - MAX_STRING} chars]` : v) as T;
+  if (typeof v === "string") return (v.length > MAX_STRING ? `${v.slice(0, MAX_STRING)}… [truncated ${v.length - MAX_STRING} chars]` : v) as T;
   if (Array.isArray(v)) return v.map(clip) as T;
   if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, clip(x)])) as T;
   return v;
@@ -93,7 +92,10 @@ export function mapPart(p: Record<string, any>): MessageRecord["parts"][number] 
       return clip(defined({ ...base, name: p.name, agent: p.agent, description: p.description, prompt: p.prompt }));
     default:
       // step-start, snapshot, compaction, retry, ...: their scalar fields only
-      return clip({ ...base, ...Object.fromEntries(Object.entries(p).filter(([k, v]) => typeof v !== "object" && !["id", "type", "sessionID", "messageID"].includes(k))) });
+      return clip({
+        ...base,
+        ...Object.fromEntries(Object.entries(p).filter(([k, v]) => typeof v !== "object" && !["id", "type", "sessionID", "messageID"].includes(k))),
+      });
   }
 }
 

@@ -195,15 +195,28 @@ export type DiffStat = z.infer<typeof DiffStat>;
 
 export const CreateTaskBody = z.object({
   codebase_id: z.string().max(200).nullable().optional(),
-  prompt: z.string().min(1, "must not be empty").max(512 * 1024),
+  prompt: z
+    .string()
+    .min(1, "must not be empty")
+    .max(512 * 1024),
   title: z.string().max(500).optional().nullable(),
-  agent_type: z.string().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/, "only letters, digits and . _ -").default("build"),
+  agent_type: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9._-]+$/, "only letters, digits and . _ -")
+    .default("build"),
   model: ModelRef.optional().nullable(),
   priority: z.number().int().min(-1_000_000).max(1_000_000).default(0),
   metadata: z.record(z.string(), z.unknown()).default({}),
   target_worker_id: Id.optional().nullable(),
   target_agent_name: z.string().max(200).optional().nullable(),
-  timeout_s: z.number().positive().max(7 * 24 * 3600).optional().nullable(),
+  timeout_s: z
+    .number()
+    .positive()
+    .max(7 * 24 * 3600)
+    .optional()
+    .nullable(),
   max_attempts: z.number().int().min(1).max(100).default(3),
   /** Extension: overrides the codebase's isolation for this task. */
   isolation: Isolation.optional().nullable(),
@@ -266,7 +279,10 @@ export const ListTasksQuery = z.object({
   before: z.string().max(200).optional(),
   after: z.string().max(200).optional(),
   /** Tasks whose id starts with this (the CLI accepts a short id prefix wherever an id is). */
-  id_prefix: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, "letters, digits and _.:- only, at most 200").optional(),
+  id_prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,200}$/, "letters, digits and _.:- only, at most 200")
+    .optional(),
 });
 export type ListTasksQuery = z.infer<typeof ListTasksQuery>;
 
@@ -274,8 +290,16 @@ export const TaskStatusBody = z.object({
   status: TaskStatus,
   worker_id: z.string().max(200).optional().nullable(),
   session_id: z.string().max(200).optional().nullable(),
-  result: z.string().max(10 * 1024 * 1024).optional().nullable(),
-  error: z.string().max(1024 * 1024).optional().nullable(),
+  result: z
+    .string()
+    .max(10 * 1024 * 1024)
+    .optional()
+    .nullable(),
+  error: z
+    .string()
+    .max(1024 * 1024)
+    .optional()
+    .nullable(),
   attempt: z.number().int().min(0).optional().nullable(),
 });
 export type TaskStatusBody = z.infer<typeof TaskStatusBody>;
@@ -356,7 +380,11 @@ export const WorktreeReport = z.object({
   diff_stat: DiffStat.optional().nullable(),
   diff_truncated: z.boolean().optional().nullable(),
   /** The change as `git diff`, cut by the worker at DIFF_CAP_BYTES (the server cuts there too). */
-  diff: z.string().max(4 * DIFF_CAP_BYTES).optional().nullable(),
+  diff: z
+    .string()
+    .max(4 * DIFF_CAP_BYTES)
+    .optional()
+    .nullable(),
 });
 export type WorktreeReport = z.infer<typeof WorktreeReport>;
 
@@ -364,8 +392,16 @@ export const ReleaseBody = z.object({
   task_id: Id,
   worker_id: Id.optional().nullable(),
   status: TaskStatus.optional().nullable(),
-  result: z.string().max(10 * 1024 * 1024).optional().nullable(),
-  error: z.string().max(1024 * 1024).optional().nullable(),
+  result: z
+    .string()
+    .max(10 * 1024 * 1024)
+    .optional()
+    .nullable(),
+  error: z
+    .string()
+    .max(1024 * 1024)
+    .optional()
+    .nullable(),
   session_id: z.string().max(200).optional().nullable(),
   attempt: z.number().int().min(0).optional().nullable(),
   ...WorktreeReport.shape,
@@ -398,7 +434,11 @@ export const SessionRecord = z
     task_id: z.string().max(200).optional().nullable(),
     // Totals over the session's messages, where OpenCode recorded them (added by our workers).
     cost: z.number().min(0).optional().nullable(),
-    tokens: z.object({ input: z.number().min(0), output: z.number().min(0) }).passthrough().optional().nullable(),
+    tokens: z
+      .object({ input: z.number().min(0), output: z.number().min(0) })
+      .passthrough()
+      .optional()
+      .nullable(),
     tools: z
       .array(z.object({ tool: z.string().max(200), calls: z.number().int().min(0), errors: z.number().int().min(0) }))
       .max(1000)
@@ -454,7 +494,11 @@ export const StoredSession = z.looseObject({
   // usage and tool statistics our workers add when they sync; anything else reads as absent
   cost: z.number().nullable().optional().catch(null),
   tokens: z.object({ input: z.number(), output: z.number() }).nullable().optional().catch(null),
-  tools: z.array(z.object({ tool: z.string(), calls: z.number(), errors: z.number() })).nullable().optional().catch(null),
+  tools: z
+    .array(z.object({ tool: z.string(), calls: z.number(), errors: z.number() }))
+    .nullable()
+    .optional()
+    .catch(null),
 });
 export type StoredSession = Known<typeof StoredSession>;
 

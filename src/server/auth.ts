@@ -100,17 +100,13 @@ export function createAuth(entries: string[], store: Store, metricsEntries: stri
  * The worker a request speaks for: X-Worker-ID header, `worker_id` in the body or the
  * query (they must agree). Returns null when none is given. Also checks the token binding.
  */
-export async function workerIdentity(
-  auth: Auth,
-  p: Principal,
-  req: Request,
-  url: URL,
-  bodyId?: string | null,
-): Promise<string | null> {
+export async function workerIdentity(auth: Auth, p: Principal, req: Request, url: URL, bodyId?: string | null): Promise<string | null> {
   const header = req.headers.get("x-worker-id");
   const query = url.searchParams.get("worker_id");
-  if (header !== null && header !== "" && !Id.safeParse(header).success) throw badRequest("X-Worker-ID", "only letters, digits and . _ : @ - (1-200 characters)");
-  if (query !== null && query !== "" && !Id.safeParse(query).success) throw badRequest("query.worker_id", "only letters, digits and . _ : @ - (1-200 characters)");
+  if (header !== null && header !== "" && !Id.safeParse(header).success)
+    throw badRequest("X-Worker-ID", "only letters, digits and . _ : @ - (1-200 characters)");
+  if (query !== null && query !== "" && !Id.safeParse(query).success)
+    throw badRequest("query.worker_id", "only letters, digits and . _ : @ - (1-200 characters)");
   const given = [...new Set([header, bodyId, query].filter((v): v is string => !!v))];
   if (given.length > 1) throw badRequest("worker_id", `X-Worker-ID, body and query name different workers (${given.join(", ")})`);
   const id = given[0] ?? null;

@@ -39,7 +39,9 @@ export async function openRedisBus(url: string): Promise<Bus> {
   }
   return {
     publish(ev) {
-      pub.publish(CHANNEL, JSON.stringify({ o: origin, ...ev })).catch((err) => log("warn", "could not publish to other replicas", { error: errorMessage(err) }));
+      pub
+        .publish(CHANNEL, JSON.stringify({ o: origin, ...ev }))
+        .catch((err) => log("warn", "could not publish to other replicas", { error: errorMessage(err) }));
     },
     onEvent(fn) {
       handlers.push(fn);

@@ -21,8 +21,7 @@ export class HttpError extends Error {
   }
 }
 
-export const badRequest = (field: string, message: string, code = "invalid_request") =>
-  new HttpError(400, code, `${field}: ${message}`, [{ field, message }]);
+export const badRequest = (field: string, message: string, code = "invalid_request") => new HttpError(400, code, `${field}: ${message}`, [{ field, message }]);
 export const notFound = (what: string, id: string, field?: string) =>
   new HttpError(404, "not_found", `${what} ${id} not found`, field ? [{ field, message: `unknown ${what} ${id}` }] : undefined);
 
@@ -96,7 +95,8 @@ function nestingDepth(text: string): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
+      if (c === 92)
+        i++; // backslash: skip the escaped character
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 91 || c === 123) max = Math.max(max, ++depth);

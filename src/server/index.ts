@@ -67,7 +67,18 @@ export interface ServerHandle {
 const MiB = 1024 * 1024;
 const STOP_GRACE_MS = 10_000;
 /** Store errors that mean "database unreachable or busy": 503, the client retries. */
-const UNAVAILABLE = new Set(["ECONNREFUSED", "ECONNRESET", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT", "SQLITE_BUSY", "57P01", "57P03", "53300"]);
+const UNAVAILABLE = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "SQLITE_BUSY",
+  "57P01",
+  "57P03",
+  "53300",
+]);
 
 export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const bus = opts.redisUrl ? await openRedisBus(opts.redisUrl) : null;
@@ -120,7 +131,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       if (stopping) throw new HttpError(503, "shutting_down", "server is shutting down");
       const m = router.match(req.method, url.pathname);
       if (m && "route" in m) matched(m.route);
-      const principal = req.method === "GET" && PUBLIC_PATHS.has(url.pathname) ? { name: null } : ctx.auth.authenticate(req, m && "route" in m ? m.route : null);
+      const principal =
+        req.method === "GET" && PUBLIC_PATHS.has(url.pathname) ? { name: null } : ctx.auth.authenticate(req, m && "route" in m ? m.route : null);
       if (!m) throw new HttpError(404, "not_found", `no route ${req.method} ${url.pathname}`);
       if ("allowed" in m) {
         const res = errorResponse(new HttpError(405, "method_not_allowed", `${req.method} not allowed on ${url.pathname} (allowed: ${m.allowed.join(", ")})`));

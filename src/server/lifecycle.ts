@@ -30,8 +30,7 @@ const stale = (t: TaskRow, c: Caller) =>
     `task ${t.id}: ${c.worker_id ? `worker ${c.worker_id}` : "caller"}${c.attempt !== null ? ` with attempt ${c.attempt}` : ""} does not hold the current attempt` +
       ` (status ${t.status}, attempt ${t.attempt}${t.worker_id ? `, held by ${t.worker_id}` : ""})`,
   );
-const finalError = (t: TaskRow, wanted: string) =>
-  new HttpError(409, "task_final", `task ${t.id} is already ${t.status}; it cannot become ${wanted}`);
+const finalError = (t: TaskRow, wanted: string) => new HttpError(409, "task_final", `task ${t.id} is already ${t.status}; it cannot become ${wanted}`);
 
 /**
  * Fencing: only the worker holding the task's current attempt may change it. With an
@@ -76,7 +75,10 @@ function worktreeOutcome(t: TaskRow, o: Outcome): Partial<TaskRow> {
 export function capDiff(diff: string, truncated: boolean): { diff: string; truncated: boolean } {
   const bytes = Buffer.from(diff);
   if (bytes.length <= DIFF_CAP_BYTES) return { diff, truncated };
-  let cut = bytes.subarray(0, DIFF_CAP_BYTES).toString("utf8").replace(/\uFFFD$/, "");
+  let cut = bytes
+    .subarray(0, DIFF_CAP_BYTES)
+    .toString("utf8")
+    .replace(/\uFFFD$/, "");
   const nl = cut.lastIndexOf("\n");
   if (nl > cut.length - 4096) cut = cut.slice(0, nl + 1);
   return { diff: cut, truncated: true };

@@ -30,7 +30,12 @@ export function createMetrics(store: Store, hub: Hub, heartbeatIntervalS: number
   const registry = new Registry();
   const r = [registry];
 
-  const httpRequests = new Counter({ name: "codetether_http_requests_total", help: "HTTP requests by method, route template and status", labelNames: ["method", "route", "status"], registers: r });
+  const httpRequests = new Counter({
+    name: "codetether_http_requests_total",
+    help: "HTTP requests by method, route template and status",
+    labelNames: ["method", "route", "status"],
+    registers: r,
+  });
   const httpSeconds = new Histogram({
     name: "codetether_http_request_duration_seconds",
     help: "Time to answer an HTTP request (streams: until the stream opened)",
@@ -40,7 +45,12 @@ export function createMetrics(store: Store, hub: Hub, heartbeatIntervalS: number
   });
   const created = new Counter({ name: "codetether_tasks_created_total", help: "Tasks created", labelNames: ["codebase_id"], registers: r });
   const attempts = new Counter({ name: "codetether_task_attempts_total", help: "Attempts started (claims)", labelNames: ["codebase_id"], registers: r });
-  const finished = new Counter({ name: "codetether_tasks_finished_total", help: "Tasks that reached a final state", labelNames: ["codebase_id", "status"], registers: r });
+  const finished = new Counter({
+    name: "codetether_tasks_finished_total",
+    help: "Tasks that reached a final state",
+    labelNames: ["codebase_id", "status"],
+    registers: r,
+  });
   const wait = new Histogram({
     name: "codetether_task_claim_latency_seconds",
     help: "From a task's creation to the claim that started an attempt",
@@ -61,10 +71,20 @@ export function createMetrics(store: Store, hub: Hub, heartbeatIntervalS: number
 
   // Fleet state, read when scraped.
   const pending = new Gauge({ name: "codetether_tasks_pending", help: "Pending tasks per codebase", labelNames: ["codebase_id"], registers: r });
-  const oldest = new Gauge({ name: "codetether_queue_oldest_pending_seconds", help: "Age of the oldest pending task per codebase", labelNames: ["codebase_id"], registers: r });
+  const oldest = new Gauge({
+    name: "codetether_queue_oldest_pending_seconds",
+    help: "Age of the oldest pending task per codebase",
+    labelNames: ["codebase_id"],
+    registers: r,
+  });
   const running = new Gauge({ name: "codetether_tasks_running", help: "Running tasks per worker", labelNames: ["worker_id"], registers: r });
   const workers = new Gauge({ name: "codetether_workers", help: "Registered workers by status", labelNames: ["status"], registers: r });
-  const codebases = new Gauge({ name: "codetether_codebase_info", help: "1 per codebase: its name and worker (join on codebase_id)", labelNames: ["codebase_id", "name", "worker_id"], registers: r });
+  const codebases = new Gauge({
+    name: "codetether_codebase_info",
+    help: "1 per codebase: its name and worker (join on codebase_id)",
+    labelNames: ["codebase_id", "name", "worker_id"],
+    registers: r,
+  });
   const streams = new Gauge({ name: "codetether_open_streams", help: "Open streams on this replica", labelNames: ["kind"], registers: r });
 
   async function readFleet() {

@@ -16,12 +16,7 @@ const enc = new TextEncoder();
 
 export const encodeFrame = (event: string, data: unknown): Uint8Array => enc.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 
-export function sseResponse(
-  req: Request,
-  server: Server<unknown> | undefined,
-  heartbeatMs: number,
-  open: (sink: SseSink) => void | (() => void),
-): Response {
+export function sseResponse(req: Request, server: Server<unknown> | undefined, heartbeatMs: number, open: (sink: SseSink) => void | (() => void)): Response {
   let closed = false;
   let cleanup: void | (() => void);
   let timer: ReturnType<typeof setInterval> | undefined;

@@ -79,7 +79,8 @@ export function startWebhooks(store: Store, hooks: WebhookEntry[], version: stri
   // Written by the store inside the transaction that ends the task.
   store.setOutbox(
     hooks.length
-      ? (c: TaskChange) => (isFinal(c.after.status) ? deliveries(`task.${c.after.status}`, { task: toWireTask(c.after) }, c.after.updated_at ?? new Date().toISOString()) : [])
+      ? (c: TaskChange) =>
+          isFinal(c.after.status) ? deliveries(`task.${c.after.status}`, { task: toWireTask(c.after) }, c.after.updated_at ?? new Date().toISOString()) : []
       : null,
   );
 
@@ -90,7 +91,8 @@ export function startWebhooks(store: Store, hooks: WebhookEntry[], version: stri
     const why = await post(d.url, hook.secret, d.id, d.event, d.payload, version);
     if (why === null) return store.finishDelivery(d.id, { ok: true, now: new Date().toISOString() });
     const giveUp = now - Date.parse(d.created_at) > GIVE_UP_MS;
-    if (d.attempts === 0 || giveUp) log("warn", giveUp ? "webhook delivery given up" : "webhook delivery failed; retrying", { url: d.url, event: d.event, delivery: d.id, error: why });
+    if (d.attempts === 0 || giveUp)
+      log("warn", giveUp ? "webhook delivery given up" : "webhook delivery failed; retrying", { url: d.url, event: d.event, delivery: d.id, error: why });
     await store.finishDelivery(d.id, { ok: false, error: why, retryAt: giveUp ? null : new Date(now + retryDelayMs(d.attempts)).toISOString() });
   }
 
@@ -120,7 +122,11 @@ export function startWebhooks(store: Store, hooks: WebhookEntry[], version: stri
   return {
     async workerOffline(w, why) {
       const now = new Date().toISOString();
-      const d = deliveries("worker.offline", { worker: { worker_id: w.worker_id, name: w.name, hostname: w.hostname, last_seen: w.last_seen }, reason: why }, now);
+      const d = deliveries(
+        "worker.offline",
+        { worker: { worker_id: w.worker_id, name: w.name, hostname: w.hostname, last_seen: w.last_seen }, reason: why },
+        now,
+      );
       if (d.length) await store.enqueueDeliveries(d);
     },
     sendDue: async () => {

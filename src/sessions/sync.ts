@@ -117,7 +117,10 @@ export async function syncSessions(o: SyncOptions): Promise<SyncResult> {
       if (!o.dryRun) await o.client.syncMessages(cb, s.id, { worker_id: o.workerId, messages: batch });
       res.messages_sent += batch.length;
     }
-    const record = redactDeep({ ...s, messageCount: s.messageCount ?? messages.length, ...sessionStats(messages), ...(taskId ? { task_id: taskId } : {}) }, o.redact);
+    const record = redactDeep(
+      { ...s, messageCount: s.messageCount ?? messages.length, ...sessionStats(messages), ...(taskId ? { task_id: taskId } : {}) },
+      o.redact,
+    );
     changed.set(cb, [...(changed.get(cb) ?? []), record]);
     if (!o.dryRun) {
       // Messages first, then the session: a crash in between re-sends the session next round.

@@ -92,4 +92,3 @@ export function log(level: "info" | "warn" | "error" | "debug", msg: string, fie
     .join(" ");
   consola[level](kv ? `${msg} ${kv}` : msg);
 }
-

@@ -83,7 +83,10 @@ export async function acquirePidLock(p: PidLockPaths, refuse: (holder: string) =
     let holder = liveHolder(p);
     // A holder that has just taken the lock writes its pid a moment later: look twice
     // before calling it dead, or two servers starting together could both win.
-    if (!holder) holder = await Bun.sleep(RECHECK_MS).then(() => (lockfile.checkSync(p.file, { lockfilePath: p.lock, realpath: false, stale: STALE_MS }) ? liveHolder(p) : null));
+    if (!holder)
+      holder = await Bun.sleep(RECHECK_MS).then(() =>
+        lockfile.checkSync(p.file, { lockfilePath: p.lock, realpath: false, stale: STALE_MS }) ? liveHolder(p) : null,
+      );
     if (holder) throw refuse(describeHolder(holder));
     // The holder died without unlocking: its lock is ours to break.
     rmSync(p.lock, { recursive: true, force: true });

@@ -53,7 +53,9 @@ function Login() {
     } catch (err) {
       setToken(null);
       needLogin.value = true;
-      setError(err instanceof ApiError && (err.status === 401 || err.status === 403) ? "That token was refused. Check it and try again." : (err as Error).message);
+      setError(
+        err instanceof ApiError && (err.status === 401 || err.status === 403) ? "That token was refused. Check it and try again." : (err as Error).message,
+      );
     } finally {
       setBusy(false);
     }
@@ -61,13 +63,29 @@ function Login() {
   return (
     <form class="card login" onSubmit={submit} aria-label="Sign in">
       <h1>Sign in</h1>
-      <p>This server needs a token: one of its <code>A2A_AUTH_TOKENS</code> (the part after the colon). It is kept for this tab only.</p>
+      <p>
+        This server needs a token: one of its <code>A2A_AUTH_TOKENS</code> (the part after the colon). It is kept for this tab only.
+      </p>
       <label>
         Token
-        <input type="password" name="token" autocomplete="current-password" required value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} autofocus />
+        <input
+          type="password"
+          name="token"
+          autocomplete="current-password"
+          required
+          value={value}
+          onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+          autofocus
+        />
       </label>
-      {error && <p class="error" role="alert">{error}</p>}
-      <button type="submit" disabled={busy}>Sign in</button>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <button type="submit" disabled={busy}>
+        Sign in
+      </button>
     </form>
   );
 }
@@ -94,10 +112,14 @@ function App() {
   return (
     <>
       <header>
-        <a class="brand" href="#/fleet">CodeTether</a>
+        <a class="brand" href="#/fleet">
+          CodeTether
+        </a>
         <nav aria-label="Main">
           {NAV.map(([k, label]) => (
-            <a href={`#/${k}`} aria-current={current === k ? "page" : undefined}>{label}</a>
+            <a href={`#/${k}`} aria-current={current === k ? "page" : undefined}>
+              {label}
+            </a>
           ))}
         </nav>
         {token.value && (

@@ -39,7 +39,14 @@ export async function registerLocalCodebase(
   const path = checkCodebasePath(c.name, c.path, ctx.config.allowed_paths, EXIT.FAILURE);
   // This worker's config names its codebases: a name changed there is a rename, not a conflict.
   // No isolation in the config keeps the server's (`codebase register --isolation`).
-  const res = await ctx.client.registerCodebase({ name: c.name, path, description: c.description ?? null, worker_id: ctx.workerId, rename: true, isolation: c.isolation });
+  const res = await ctx.client.registerCodebase({
+    name: c.name,
+    path,
+    description: c.description ?? null,
+    worker_id: ctx.workerId,
+    rename: true,
+    isolation: c.isolation,
+  });
   if (!("codebase" in res)) throw new Error(`server did not register codebase '${c.name}'`);
   // A legacy server keeps no isolation: the config's then.
   const isolation = res.codebase.isolation ?? c.isolation;

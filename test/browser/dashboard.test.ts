@@ -23,7 +23,9 @@ function script(req: { lastUserText: string | null; toolResults: unknown[] }): S
   const text = req.lastUserText ?? "";
   const write = text.match(/write-file (\S+)/);
   if (write) {
-    return req.toolResults.length ? { type: "text", text: "I wrote the file." } : { type: "tool", name: "write", args: { filePath: write[1], content: "from the browser test\n" } };
+    return req.toolResults.length
+      ? { type: "text", text: "I wrote the file." }
+      : { type: "tool", name: "write", args: { filePath: write[1], content: "from the browser test\n" } };
   }
   if (text.includes("hang-forever")) return { type: "hang" };
   return { type: "text", text: `answer to: ${text}` };
@@ -50,7 +52,22 @@ describeUnless(RUN ? undefined : "no Chromium at /usr/bin/chromium (apt install 
     mkdirSync(dataDir, { recursive: true });
     // Session sync on (the default): the worker uploads a task's session right after it.
     worker = spawnCli(
-      ["worker", "start", "--server", server.url, "--name", "w-dash", "--data-dir", dataDir, "--poll-interval", "1", "--codebase", `repo:${repo}`, "--opencode-bin", OPENCODE_BIN],
+      [
+        "worker",
+        "start",
+        "--server",
+        server.url,
+        "--name",
+        "w-dash",
+        "--data-dir",
+        dataDir,
+        "--poll-interval",
+        "1",
+        "--codebase",
+        `repo:${repo}`,
+        "--opencode-bin",
+        OPENCODE_BIN,
+      ],
       { env: { A2A_CONFIG: undefined, ...oc.env } },
     );
     await worker.waitFor(/task stream connected/, 60_000);

@@ -93,7 +93,11 @@ describe("isolation per codebase", () => {
     const [a, b] = [...done].sort((x, y) => x.started_at!.localeCompare(y.started_at!));
     expect(b!.started_at! >= a!.completed_at!).toBe(true);
     // The model saw every request of one run before the first of the other.
-    const at = (i: number) => model.chatRequests().filter((r) => r.lastUserText?.includes(`slow-shared ${i}`)).map((r) => r.at);
+    const at = (i: number) =>
+      model
+        .chatRequests()
+        .filter((r) => r.lastUserText?.includes(`slow-shared ${i}`))
+        .map((r) => r.at);
     const [r1, r2] = [at(1), at(2)];
     expect(r1.length && r2.length).toBeTruthy();
     expect(Math.max(...r1) < Math.min(...r2) || Math.max(...r2) < Math.min(...r1)).toBe(true);
@@ -101,7 +105,9 @@ describe("isolation per codebase", () => {
 
   test("worktree: two tasks write the same file at once, each on its own branch; the checkout is untouched", async () => {
     const head = await git(repo, "rev-parse", "HEAD");
-    const ts = await Promise.all([1, 2].map((i) => server.client.createTask({ codebase_id: repoId, title: `write ${i}`, prompt: `wt-write ${i}`, model: oc.model })));
+    const ts = await Promise.all(
+      [1, 2].map((i) => server.client.createTask({ codebase_id: repoId, title: `write ${i}`, prompt: `wt-write ${i}`, model: oc.model })),
+    );
     // Both answers wait at a gate that opens only when both runs are in the model: they overlap.
     const done = await Promise.all(ts.map((t) => finished(t.id)));
     for (const [i, d] of done.entries()) {

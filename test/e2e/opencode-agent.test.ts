@@ -237,7 +237,9 @@ describe("concurrency", () => {
       });
       const dirs = [0, 1, 2].map((i) => fresh.makeProject(`c${i}`));
       const results = await Promise.all(
-        dirs.map((cwd, i) => runOpencode({ bin: OPENCODE_BIN, cwd, agent: "build", prompt: `task ${i}`, env: fresh.env, timeoutMs: 150_000, onLine: () => {} })),
+        dirs.map((cwd, i) =>
+          runOpencode({ bin: OPENCODE_BIN, cwd, agent: "build", prompt: `task ${i}`, env: fresh.env, timeoutMs: 150_000, onLine: () => {} }),
+        ),
       );
       results.forEach((r, i) => {
         expect({ i, status: r.status, error: r.error }).toEqual({ i, status: "completed", error: null });

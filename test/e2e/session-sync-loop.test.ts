@@ -50,10 +50,20 @@ describe("periodic session sync", () => {
       const sessionId = /"sessionID":"(ses_[^"]+)"/.exec(out)?.[1];
       expect(sessionId).toBeDefined();
 
-      const s = await waitUntil(async () => (await server.client.listSessions(repoId)).find((x) => x.id === sessionId), "the hand-made session on the server", 60_000, 200);
+      const s = await waitUntil(
+        async () => (await server.client.listSessions(repoId)).find((x) => x.id === sessionId),
+        "the hand-made session on the server",
+        60_000,
+        200,
+      );
       expect(s.task_id ?? null).toBeNull();
       // Its messages, with the model's answer, follow (in the same round or the next).
-      await waitUntil(async () => JSON.stringify(await server.client.listMessages(repoId, sessionId!)).includes("answered by hand"), "the answer synced", 30_000, 200);
+      await waitUntil(
+        async () => JSON.stringify(await server.client.listMessages(repoId, sessionId!)).includes("answered by hand"),
+        "the answer synced",
+        30_000,
+        200,
+      );
       expect(logsOf(w, "sessions synced").length).toBeGreaterThanOrEqual(1);
       expect(logsOf(w, "task claimed")).toEqual([]); // no task was involved
       w.kill("SIGTERM");

@@ -37,7 +37,8 @@ function script(req: { lastUserText: string | null; toolResults: unknown[] }): S
     return steps[Math.min(req.toolResults.length, 2)]!;
   }
   if (text.includes("hang-forever")) return { type: "hang" };
-  if (text.includes("reject-key")) return { type: "error", status: 401, message: "Incorrect API key provided: sk-te****", code: "invalid_api_key", errorType: "invalid_request_error" };
+  if (text.includes("reject-key"))
+    return { type: "error", status: 401, message: "Incorrect API key provided: sk-te****", code: "invalid_api_key", errorType: "invalid_request_error" };
   if (text.includes("together")) return together();
   return { type: "text", text: `answer to: ${text}` };
 }
@@ -104,13 +105,18 @@ describe("worker with the real OpenCode", () => {
     expect(logs.stdout.trimEnd().split("\n")).toEqual(expected);
     expect(logs.stdout).not.toContain("step_start");
     // colour only for a terminal: FORCE_COLOR stands in for one here (piped output above has none)
-    const coloured = await runCli(["task", "logs", id], { env: { ...oc.env, A2A_CONFIG: undefined, A2A_SERVER_URL: server.url, NO_COLOR: undefined, FORCE_COLOR: "1" } });
+    const coloured = await runCli(["task", "logs", id], {
+      env: { ...oc.env, A2A_CONFIG: undefined, A2A_SERVER_URL: server.url, NO_COLOR: undefined, FORCE_COLOR: "1" },
+    });
     expect(coloured.stdout).toContain("\x1b[32m✓\x1b[39m write demo.txt");
     expect(coloured.stdout).toContain("\x1b[31m✗\x1b[39m bash exit 3: exit 3");
 
     const raw = await ct(["task", "logs", id, "--raw"]);
     expect(raw.code).toBe(0);
-    const events = raw.stdout.trimEnd().split("\n").map((l) => JSON.parse(l).type);
+    const events = raw.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l).type);
     expect(events).toContain("step_start");
     expect(events.filter((t) => t === "tool_use")).toHaveLength(2);
   });
@@ -190,9 +196,12 @@ describe("worker with the real OpenCode", () => {
     // Continue the session: only the new messages go up, and a dry run first sends nothing.
     const before = (await server.client.listMessages(repoId, done.session_id!)).length;
     // From the CLI, as a person would: no --codebase, it is the session's.
-    const created = await runCli(["task", "create", "--resume", done.session_id!, "--prompt", "continue the conversation", "--model", oc.model, "--json", "--server", server.url], {
-      env: { A2A_CONFIG: undefined },
-    });
+    const created = await runCli(
+      ["task", "create", "--resume", done.session_id!, "--prompt", "continue the conversation", "--model", oc.model, "--json", "--server", server.url],
+      {
+        env: { A2A_CONFIG: undefined },
+      },
+    );
     expect({ code: created.code, stderr: created.stderr }).toEqual({ code: 0, stderr: "" });
     const cont = JSON.parse(created.stdout);
     expect(cont).toMatchObject({ codebase_id: repoId, metadata: { resume_session_id: done.session_id } });
@@ -201,7 +210,19 @@ describe("worker with the real OpenCode", () => {
     // The continued run had the earlier conversation as its context.
     const contReq = model.chatRequests().find((q) => q.lastUserText === "continue the conversation");
     expect(JSON.stringify(contReq?.body.messages)).toContain(`sync test write-file ${file}`);
-    const syncArgs = ["sessions", "sync", "--json", "--server", server.url, "--name", "w-oc", "--data-dir", join(tmp.path, "w-oc"), "--opencode-bin", OPENCODE_BIN];
+    const syncArgs = [
+      "sessions",
+      "sync",
+      "--json",
+      "--server",
+      server.url,
+      "--name",
+      "w-oc",
+      "--data-dir",
+      join(tmp.path, "w-oc"),
+      "--opencode-bin",
+      OPENCODE_BIN,
+    ];
     const dry = await runCli([...syncArgs, "--dry-run"], { env: { ...oc.env, A2A_CONFIG: undefined }, timeoutMs: 60_000 });
     const dryOut = JSON.parse(dry.stdout);
     expect(dryOut).toMatchObject({ dry_run: true, sessions_sent: 1 });

@@ -92,7 +92,8 @@ describe("bad config -> exit 78, one line, no stack trace", () => {
   test(`${CASES.length} bad files and env values x the commands that read them`, async () => {
     // A bad value is refused by every command that reads its key (config show reads all);
     // a command that does not read a key neither reads nor checks it (task list ignores A2A_POLL_INTERVAL).
-    const reads = (cmd: string, key: KeyName | null) => key === null || cmd === "config show" || (KEYS[key].scope as readonly Scope[]).includes(cmd.split(" ")[0] as Scope);
+    const reads = (cmd: string, key: KeyName | null) =>
+      key === null || cmd === "config show" || (KEYS[key].scope as readonly Scope[]).includes(cmd.split(" ")[0] as Scope);
     const jobs = CASES.flatMap(([what, env, mention, key]) =>
       Object.entries(COMMANDS)
         .filter(([cmd]) => reads(cmd, key))

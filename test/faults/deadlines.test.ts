@@ -46,7 +46,12 @@ describe("a server that accepts connections and never answers", () => {
     const proxy = startCountingProxy(server.url);
     try {
       const name = "dl-mid";
-      const w = startWorkerProc(proxy.url, { name, dataDir: join(tmp.path, "mid"), env: oc.env, args: ["--opencode-bin", OPENCODE_BIN, "--log-format", "json"] });
+      const w = startWorkerProc(proxy.url, {
+        name,
+        dataDir: join(tmp.path, "mid"),
+        env: oc.env,
+        args: ["--opencode-bin", OPENCODE_BIN, "--log-format", "json"],
+      });
       await w.waitFor(/task stream connected/, 30_000);
       const isBeat = (m: string, p: string) => m === "POST" && p === "/v1/worker/tasks/heartbeat";
       const isReport = (m: string, p: string) => m === "POST" && p === "/v1/worker/tasks/release";
@@ -63,7 +68,11 @@ describe("a server that accepts connections and never answers", () => {
       proxy.hold = isReport;
       openGate();
       await waitUntil(() => proxy.hits.find((h) => isReport(h.method, h.path) && h.abandonedAt), "a held report given up", 90_000, 100);
-      await waitUntil(() => logsOf(w, `server unreachable; report for task ${task.id} spooled, retrying`).length > 0, "the worker says it retries the report", 10_000);
+      await waitUntil(
+        () => logsOf(w, `server unreachable; report for task ${task.id} spooled, retrying`).length > 0,
+        "the worker says it retries the report",
+        10_000,
+      );
       expect((await server.client.getTask(task.id)).status).toBe("running");
 
       proxy.hold = null; // the server answers again

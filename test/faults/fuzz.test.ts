@@ -47,7 +47,13 @@ async function seed(api: Api): Promise<Seeded> {
   ok(await api.post("/v1/worker/tasks/claim", { task_id: running }, h), "claim running");
   const pending = await task("pending");
   const session = "ses_fz_seed";
-  ok(await api.post(`${O}/codebases/${codebase}/sessions/sync`, { worker_id: worker, sessions: [{ id: session, title: "s", created: Date.now(), updated: Date.now() }] }), "sessions");
+  ok(
+    await api.post(`${O}/codebases/${codebase}/sessions/sync`, {
+      worker_id: worker,
+      sessions: [{ id: session, title: "s", created: Date.now(), updated: Date.now() }],
+    }),
+    "sessions",
+  );
   ok(
     await api.post(`${O}/codebases/${codebase}/sessions/${session}/messages/sync`, {
       worker_id: worker,
@@ -120,7 +126,11 @@ const PARSER_ANSWERS: Record<string, number> = { "NUL in the path": 505 };
 const RAW_REQUESTS: [string, string, boolean?][] = [
   ["garbage request line", "GARBAGE\r\n\r\n"],
   ["negative content-length", "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"],
-  ["body shorter than content-length, then EOF", `POST ${O}/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"prompt":`, true],
+  [
+    "body shorter than content-length, then EOF",
+    `POST ${O}/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"prompt":`,
+    true,
+  ],
   ["broken chunked encoding", `POST ${O}/tasks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nxx\r\n0\r\n\r\n`],
   ["100 KB header", `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(100_000)}\r\n\r\n`],
   ["NUL in the path", `GET ${O}/tasks/a\x00b HTTP/1.1\r\nHost: x\r\n\r\n`],
@@ -173,7 +183,12 @@ for (const kind of STORE_KINDS) {
           const status = await raw(port, bytes, half);
           if (status !== null && status >= 500 && PARSER_ANSWERS[what] !== status) failures.push(`raw ${what} -> ${status}`);
         }
-        console.log(`[fuzz ${kind}] statuses: ${[...statuses].sort().map(([s, n]) => `${s}x${n}`).join(" ")}`);
+        console.log(
+          `[fuzz ${kind}] statuses: ${[...statuses]
+            .sort()
+            .map(([s, n]) => `${s}x${n}`)
+            .join(" ")}`,
+        );
         expect(failures).toEqual([]);
 
         // Still up, nothing logged as a server error, nothing changed.
@@ -189,17 +204,52 @@ for (const kind of STORE_KINDS) {
         const extremes: [string, string, string, unknown][] = [
           ["messageCount 2^31-1", "POST", `${cb}/sessions/sync`, { worker_id: seeded.worker, sessions: [{ id: "ses_x1", messageCount: 2 ** 31 - 1 }] }],
           ["messageCount 2^31", "POST", `${cb}/sessions/sync`, { worker_id: seeded.worker, sessions: [{ id: "ses_x2", messageCount: 2 ** 31 }] }],
-          ["timestamps at the ends of time", "POST", `${cb}/sessions/sync`, { worker_id: seeded.worker, sessions: [{ id: "ses_x3", created: -8.64e15, updated: 8.64e15 }] }],
-          ["cost 1e308, 1000 parts", "POST", `${cb}/sessions/ses_x3/messages/sync`, { worker_id: seeded.worker, messages: [{ id: "m_x", cost: 1e308, parts: Array.from({ length: 1000 }, (_, i) => ({ id: `p${i}`, type: "text", text: "🙂".repeat(100) })) }] }],
+          [
+            "timestamps at the ends of time",
+            "POST",
+            `${cb}/sessions/sync`,
+            { worker_id: seeded.worker, sessions: [{ id: "ses_x3", created: -8.64e15, updated: 8.64e15 }] },
+          ],
+          [
+            "cost 1e308, 1000 parts",
+            "POST",
+            `${cb}/sessions/ses_x3/messages/sync`,
+            {
+              worker_id: seeded.worker,
+              messages: [{ id: "m_x", cost: 1e308, parts: Array.from({ length: 1000 }, (_, i) => ({ id: `p${i}`, type: "text", text: "🙂".repeat(100) })) }],
+            },
+          ],
           ["seq 2^53-1", "POST", `${O}/tasks/${seeded.running}/output`, { attempt: 1, seq: Number.MAX_SAFE_INTEGER, lines: ["last"] }],
           ["20,000 empty lines", "POST", `${O}/tasks/${seeded.running}/output`, { attempt: 1, seq: 0, lines: Array.from({ length: 20_000 }, () => "") }],
-          ["priority, timeout, attempts at their limits", "POST", `${O}/tasks`, { codebase_id: seeded.codebase, prompt: "x".repeat(512 * 1024), priority: -1_000_000, timeout_s: 1e-300, max_attempts: 100 }],
-          ["metadata 128 deep, 5,000 keys", "POST", `${O}/tasks`, `{"prompt":"p","metadata":{"d":${nested(126)},${Array.from({ length: 5000 }, (_, i) => `"k${i}":${i}`).join(",")}}}`],
-          ["10,000 codebases in a registration", "POST", `${O}/workers/register`, { worker_id: seeded.worker, name: "n", codebases: Array.from({ length: 10_000 }, (_, i) => `c${i}`) }],
+          [
+            "priority, timeout, attempts at their limits",
+            "POST",
+            `${O}/tasks`,
+            { codebase_id: seeded.codebase, prompt: "x".repeat(512 * 1024), priority: -1_000_000, timeout_s: 1e-300, max_attempts: 100 },
+          ],
+          [
+            "metadata 128 deep, 5,000 keys",
+            "POST",
+            `${O}/tasks`,
+            `{"prompt":"p","metadata":{"d":${nested(126)},${Array.from({ length: 5000 }, (_, i) => `"k${i}":${i}`).join(",")}}}`,
+          ],
+          [
+            "10,000 codebases in a registration",
+            "POST",
+            `${O}/workers/register`,
+            { worker_id: seeded.worker, name: "n", codebases: Array.from({ length: 10_000 }, (_, i) => `c${i}`) },
+          ],
           ["list limit 10000", "GET", `${O}/tasks?limit=10000&status=pending`, undefined],
         ];
         for (const [what, method, path, body] of extremes) {
-          const r = await send(server.url, { what, method, path, headers: h, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body), expect: "any" });
+          const r = await send(server.url, {
+            what,
+            method,
+            path,
+            headers: h,
+            body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+            expect: "any",
+          });
           if (r.status >= 500) failures.push(`extreme ${what} -> ${r.status} ${r.text}`);
         }
         expect(failures).toEqual([]);

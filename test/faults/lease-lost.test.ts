@@ -20,7 +20,12 @@ describe("worker side of fencing", () => {
     const server = await startServerProc(join(tmp.path, "server"), { args: ["--lease-seconds", "10", "--heartbeat-interval", "1", "--log-format", "json"] });
     const proxy = startCountingProxy(server.url); // what worker A sends
     try {
-      const a = startWorkerProc(proxy.url, { name: "ll-a", dataDir: join(tmp.path, "a"), env: oc.env, args: ["--opencode-bin", OPENCODE_BIN, "--log-format", "json"] });
+      const a = startWorkerProc(proxy.url, {
+        name: "ll-a",
+        dataDir: join(tmp.path, "a"),
+        env: oc.env,
+        args: ["--opencode-bin", OPENCODE_BIN, "--log-format", "json"],
+      });
       await a.waitFor(/task stream connected/, 30_000);
       const task = await server.client.createTask({ codebase_id: "global", prompt: "lease-lost-task: think", agent_type: "build", model: oc.model });
       await waitTask(server.client, task.id, (t) => t.status === "running" && t.worker_id === "ll-a", "running on A");

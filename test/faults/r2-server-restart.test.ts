@@ -61,10 +61,20 @@ for (const kind of FAULT_STORES) {
         const oc = createOpencodeEnv({ modelServerUrl: model.url });
         envs.push(oc);
         const name = `r2-w-${kind}`;
-        const w = startWorkerProc(server.url, { name, dataDir: join(tmp.path, kind, "w"), env: oc.env, args: ["--opencode-bin", OPENCODE_BIN, "--log-format", "json"] });
+        const w = startWorkerProc(server.url, {
+          name,
+          dataDir: join(tmp.path, kind, "w"),
+          env: oc.env,
+          args: ["--opencode-bin", OPENCODE_BIN, "--log-format", "json"],
+        });
         await w.waitFor(/task stream connected/, 30_000);
 
-        const task = await server.client.createTask({ codebase_id: "global", prompt: `r2-task-${kind}: run two commands`, agent_type: "build", model: oc.model });
+        const task = await server.client.createTask({
+          codebase_id: "global",
+          prompt: `r2-task-${kind}: run two commands`,
+          agent_type: "build",
+          model: oc.model,
+        });
         const hasLine = async (s: string) => (await server.client.getOutput(task.id)).outputs.some((o) => o.line.includes(s));
         await waitUntil(() => hasLine(`r2-before-${kind}`), "the first command's output on the server", 90_000, 200);
         await waitUntil(() => runs.get(kind) === 2, "OpenCode in its second (sleeping) command", 30_000);

@@ -81,7 +81,11 @@ describe(`R3 server down for ${DOWN_S}s`, () => {
       const done = await waitTask(server.client, after.id, (t) => t.status === "completed", "task after the outage", 120_000);
       expect(done).toMatchObject({ worker_id: name, attempt: 1, result: "after the outage" });
       expect(w.proc.exitCode).toBeNull();
-      await waitUntil(async () => (await server.client.monitorWorkers()).workers.find((x) => x.id === name)?.status === "active", "worker active again", 30_000);
+      await waitUntil(
+        async () => (await server.client.monitorWorkers()).workers.find((x) => x.id === name)?.status === "active",
+        "worker active again",
+        30_000,
+      );
       w.kill("SIGTERM");
       expect(await w.exited).toBe(0);
     } finally {

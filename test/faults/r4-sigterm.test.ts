@@ -54,7 +54,12 @@ for (const kind of FAULT_STORES) {
         const wargs = ["--opencode-bin", OPENCODE_BIN, "--log-format", "json", "--max-concurrent-tasks", "2"];
         const nameA = `r4-a-${kind}`;
         const nameB = `r4-b-${kind}`;
-        const a = startWorkerProc(server.url, { name: nameA, dataDir: join(tmp.path, kind, "a"), env: ocA.env, args: [...wargs, "--shutdown-grace", String(GRACE_S)] });
+        const a = startWorkerProc(server.url, {
+          name: nameA,
+          dataDir: join(tmp.path, kind, "a"),
+          env: ocA.env,
+          args: [...wargs, "--shutdown-grace", String(GRACE_S)],
+        });
         await a.waitFor(/task stream connected/, 30_000);
         const quick = await server.client.createTask({ codebase_id: "global", prompt: `r4-quick-${kind}`, agent_type: "build", model: ocA.model });
         const stuck = await server.client.createTask({ codebase_id: "global", prompt: `r4-stuck-${kind}`, agent_type: "build", model: ocA.model });

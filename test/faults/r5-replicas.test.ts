@@ -102,7 +102,11 @@ describeUnless(NO_PG, `R5 two replicas, ${WORKERS} workers, ${TASKS} noop tasks,
       // but whose answer died with B. That worker never heard of the task, so it never ran it;
       // the lease ran out and the task ran (once) as attempt 2. Those must be few and explained.
       const retried = tasks.filter((t) => t.attempt !== 1);
-      const requeuedOnA = new Set(logsOf(a.proc, "task requeued").filter((l) => l.why === "lease expired").map((l) => l.task as string));
+      const requeuedOnA = new Set(
+        logsOf(a.proc, "task requeued")
+          .filter((l) => l.why === "lease expired")
+          .map((l) => l.task as string),
+      );
       for (const t of retried) {
         expect(t.attempt).toBe(2);
         expect(requeuedOnA.has(t.id)).toBe(true);

@@ -67,7 +67,8 @@ async function serverFor(kind: "sqlite" | "postgres", dir: string, args: string[
 }
 
 const workerRecord = async (s: ServerProc, id: string) => (await createApi(s.url).get(`${O}/workers/${id}`)).body;
-const waitStale = (s: ServerProc, id: string) => waitUntil(async () => (await workerRecord(s, id)).status === "stale", `worker ${id} stale on the server`, 60_000, 100);
+const waitStale = (s: ServerProc, id: string) =>
+  waitUntil(async () => (await workerRecord(s, id)).status === "stale", `worker ${id} stale on the server`, 60_000, 100);
 
 /** Starts a worker and waits until it took its place (registered, stream open). */
 async function started(serverUrl: string, o: Parameters<typeof startWorkerProc>[1]) {
@@ -83,7 +84,12 @@ for (const kind of ["sqlite", "postgres"] as const) {
       try {
         const name = `r7-dup-${kind}`;
         const oc = opencode();
-        const a = await started(server.url, { name, dataDir: join(tmp.path, kind, "dup-a"), env: oc.env, args: ["--opencode-bin", OPENCODE_BIN, "--log-format", "json"] });
+        const a = await started(server.url, {
+          name,
+          dataDir: join(tmp.path, kind, "dup-a"),
+          env: oc.env,
+          args: ["--opencode-bin", OPENCODE_BIN, "--log-format", "json"],
+        });
         const task = await server.client.createTask({ codebase_id: "global", prompt: `r7-dup-${kind}`, agent_type: "build", model: oc.model });
         await waitTask(server.client, task.id, (t) => t.status === "running", "task running on the first process");
         await waitUntil(() => runs.get(`dup-${kind}`) === 1, "the first process's agent in its model call", 180_000);
@@ -93,7 +99,9 @@ for (const kind of ["sqlite", "postgres"] as const) {
         expect(await b.exited).toBe(78);
         const lines = b.err().trim().split("\n");
         expect(lines).toHaveLength(1);
-        expect(lines[0]).toMatch(new RegExp(`cannot start worker '${name}': worker id '${name}' is already held by a live process on host ${HOST} \\(pid ${a.proc.pid},`));
+        expect(lines[0]).toMatch(
+          new RegExp(`cannot start worker '${name}': worker id '${name}' is already held by a live process on host ${HOST} \\(pid ${a.proc.pid},`),
+        );
         expect(lines[0]).toContain("A2A_WORKER_NAME");
 
         // The refused process released nothing and registered nothing under the holder's id.
@@ -135,13 +143,25 @@ for (const kind of ["sqlite", "postgres"] as const) {
         expect(took[0]).toMatchObject({ worker: name, replaced: first, pid: a2.proc.pid });
 
         const echo = await server.client.createTask({ codebase_id: "global", prompt: "after restart", agent_type: "echo" });
-        expect(await waitTask(server.client, echo.id, (t) => t.status === "completed", "echo task completed")).toMatchObject({ worker_id: name, result: "after restart" });
+        expect(await waitTask(server.client, echo.id, (t) => t.status === "completed", "echo task completed")).toMatchObject({
+          worker_id: name,
+          result: "after restart",
+        });
 
         const st = await runCli(["worker", "status", "--server", server.url, "--name", name, "--data-dir", dataDir], { env: { A2A_CONFIG: undefined } });
         expect(st.code).toBe(0);
-        expect(st.stdout).toMatch(new RegExp(`instance:\\s+host ${HOST}, pid ${a2.proc.pid}, started ${rec.instance.started_at} \\(instance ${rec.instance.instance_id}\\)`));
-        const js = await runCli(["worker", "status", "--server", server.url, "--name", name, "--data-dir", dataDir, "--json"], { env: { A2A_CONFIG: undefined } });
-        expect(JSON.parse(js.stdout)).toMatchObject({ running: true, healthy: true, local: { pid: a2.proc.pid, instance_id: rec.instance.instance_id }, server: { instance: rec.instance } });
+        expect(st.stdout).toMatch(
+          new RegExp(`instance:\\s+host ${HOST}, pid ${a2.proc.pid}, started ${rec.instance.started_at} \\(instance ${rec.instance.instance_id}\\)`),
+        );
+        const js = await runCli(["worker", "status", "--server", server.url, "--name", name, "--data-dir", dataDir, "--json"], {
+          env: { A2A_CONFIG: undefined },
+        });
+        expect(JSON.parse(js.stdout)).toMatchObject({
+          running: true,
+          healthy: true,
+          local: { pid: a2.proc.pid, instance_id: rec.instance.instance_id },
+          server: { instance: rec.instance },
+        });
 
         a2.kill("SIGTERM");
         expect(await a2.exited).toBe(0);
@@ -192,7 +212,12 @@ for (const kind of ["sqlite", "postgres"] as const) {
         const task = await server.client.createTask({ codebase_id: "global", prompt: `r7-stale-${kind}`, agent_type: "build", model: oc.model });
         const running = await waitTask(server.client, task.id, (t) => t.status === "running", "task running on B");
         await waitUntil(() => runs.get(`stale-${kind}`) === 1, "B's agent in its model call", 180_000);
-        const waiting = await server.client.createTask({ codebase_id: "global", prompt: "not for a replaced process", agent_type: "echo", target_worker_id: "nobody" });
+        const waiting = await server.client.createTask({
+          codebase_id: "global",
+          prompt: "not for a replaced process",
+          agent_type: "echo",
+          target_worker_id: "nobody",
+        });
 
         // What A1 would send: every call refused with worker_replaced, nothing changes.
         const api = createApi(server.url);

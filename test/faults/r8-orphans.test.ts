@@ -69,8 +69,7 @@ async function setup(name: string) {
   const repo = join(tmp.path, name, "repo");
   const dataDir = join(tmp.path, name, "data");
   mkdirSync(repo, { recursive: true });
-  const start = () =>
-    startWorkerProc(server!.url, { name, dataDir, codebases: [`repo:${repo}`], args: ["--opencode-bin", fakeAgent] });
+  const start = () => startWorkerProc(server!.url, { name, dataDir, codebases: [`repo:${repo}`], args: ["--opencode-bin", fakeAgent] });
   const worker = start();
   await worker.waitFor(/worker registered/, 60_000);
   const id = await codebaseId(server.client, name, "repo");

@@ -36,7 +36,8 @@ const S = {
 
 const model = startModelServer((req): ScriptStep => {
   if (!(req.lastUserText ?? "").includes("leak-test")) return { type: "text", text: "ok" };
-  if (!req.toolResults.length) return { type: "tool", name: "bash", args: { command: 'echo "svc=$MY_SERVICE_TOKEN oai=$OPENAI_API_KEY"', description: "print env" } };
+  if (!req.toolResults.length)
+    return { type: "tool", name: "bash", args: { command: 'echo "svc=$MY_SERVICE_TOKEN oai=$OPENAI_API_KEY"', description: "print env" } };
   return { type: "text", text: `the key is ${S.openai} and the token is ${S.service}` };
 });
 const oc = createOpencodeEnv({ modelServerUrl: model.url });
@@ -66,10 +67,26 @@ describe("codebase paths a worker refuses", () => {
       ["rel:relative/not/here", "does not exist"], // relative paths resolve against the cwd first
     ];
     for (const [spec, msg] of cases) {
-      const r = await runCli(["worker", "start", "--server", "http://127.0.0.1:9", "--name", "w-paths", "--data-dir", join(tmp.path, "wp"), "--codebase", spec, "--allowed-path", allowed], {
-        env: { A2A_CONFIG: undefined },
-        cwd: tmp.path,
-      });
+      const r = await runCli(
+        [
+          "worker",
+          "start",
+          "--server",
+          "http://127.0.0.1:9",
+          "--name",
+          "w-paths",
+          "--data-dir",
+          join(tmp.path, "wp"),
+          "--codebase",
+          spec,
+          "--allowed-path",
+          allowed,
+        ],
+        {
+          env: { A2A_CONFIG: undefined },
+          cwd: tmp.path,
+        },
+      );
       const lines = r.stderr.split("\n").filter((l) => l.trim());
       expect([spec, r.code, lines.length]).toEqual([spec, 78, 1]);
       expect(lines[0]).toContain(msg);
@@ -141,18 +158,28 @@ describe("secrets never leave", () => {
     };
     const common = ["--server", server.url, "--name", "w-secret", "--data-dir", dataDir];
     // Session sync on (startWorkerProc turns it off), debug logs: as much output as there can be.
-    const w = spawnCli(["worker", "start", ...common, "--codebase", `repo:${repo}`, "--opencode-bin", OPENCODE_BIN, "--poll-interval", "1", "--log-level", "debug"], { env: workerEnv });
+    const w = spawnCli(
+      ["worker", "start", ...common, "--codebase", `repo:${repo}`, "--opencode-bin", OPENCODE_BIN, "--poll-interval", "1", "--log-level", "debug"],
+      { env: workerEnv },
+    );
     try {
       await w.waitFor(/task stream connected/, 30_000);
       const repoId = await codebaseId(server.client, "w-secret", "repo"); // server.client holds the ops token
-      const leak = (await ops.post("/v1/opencode/tasks", { codebase_id: repoId, prompt: "leak-test: print your secrets", agent_type: "build", model: oc.model })).body;
+      const leak = (
+        await ops.post("/v1/opencode/tasks", { codebase_id: repoId, prompt: "leak-test: print your secrets", agent_type: "build", model: oc.model })
+      ).body;
       const echo = (await ops.post("/v1/opencode/tasks", { codebase_id: repoId, prompt: `echo this: ${S.anthropic}`, agent_type: "echo" })).body;
       const get = async (p: string) => (await ops.get(p)).body;
       const final = (id: string) =>
-        waitUntil(async () => {
-          const t = await get(`/v1/opencode/tasks/${id}`);
-          return t.status === "completed" || t.status === "failed" ? t : null;
-        }, `task ${id}`, 120_000, 200);
+        waitUntil(
+          async () => {
+            const t = await get(`/v1/opencode/tasks/${id}`);
+            return t.status === "completed" || t.status === "failed" ? t : null;
+          },
+          `task ${id}`,
+          120_000,
+          200,
+        );
       const leakDone = await final(leak.id);
       const echoDone = await final(echo.id);
       // The secrets really went through: redacted where they were.
@@ -161,11 +188,16 @@ describe("secrets never leave", () => {
       expect(echoDone.prompt).toBe(`echo this: ${S.anthropic}`); // the operator's own text, stored as sent
       const leakOut = (await get(`/v1/opencode/tasks/${leak.id}/output`)).outputs.map((o: any) => o.line).join("\n");
       expect(leakOut).toContain("svc=*** oai=***");
-      const messages = await waitUntil(async () => {
-        const s = (await get(`/v1/opencode/codebases/${repoId}/sessions`)).find((x: any) => x.id === leakDone.session_id);
-        const m = s && (await get(`/v1/opencode/codebases/${repoId}/sessions/${s.id}/messages`));
-        return m && JSON.stringify(m).includes("the token is ***") && JSON.stringify(m).includes("svc=***") ? m : null;
-      }, "the session synced, with the tool output", 60_000, 500);
+      const messages = await waitUntil(
+        async () => {
+          const s = (await get(`/v1/opencode/codebases/${repoId}/sessions`)).find((x: any) => x.id === leakDone.session_id);
+          const m = s && (await get(`/v1/opencode/codebases/${repoId}/sessions/${s.id}/messages`));
+          return m && JSON.stringify(m).includes("the token is ***") && JSON.stringify(m).includes("svc=***") ? m : null;
+        },
+        "the session synced, with the tool output",
+        60_000,
+        500,
+      );
       expect(JSON.stringify(messages)).toContain('"tool":"bash"');
 
       const status = await runCli(["worker", "status", ...common], { env: workerEnv });

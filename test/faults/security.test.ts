@@ -63,7 +63,10 @@ for (const kind of FAULT_STORES) {
       ops = createApi(server.url, TOK.ops);
       w1 = createApi(server.url, TOK.w1);
       w2 = createApi(server.url, TOK.w2);
-      for (const [api, id] of [[w1, "w1"], [w2, "w2"]] as const) {
+      for (const [api, id] of [
+        [w1, "w1"],
+        [w2, "w2"],
+      ] as const) {
         expect((await api.post("/v1/opencode/codebases", { name: "global", path: `/home/${id}`, worker_id: id })).status).toBe(200);
         expect((await api.post("/v1/opencode/workers/register", { worker_id: id, name: id, codebases: ["global"] })).status).toBe(200);
       }
@@ -75,7 +78,8 @@ for (const kind of FAULT_STORES) {
       await db?.drop();
     });
 
-    const newTask = async (codebase = cb1) => (await ops.post("/v1/opencode/tasks", { codebase_id: codebase, prompt: "p", agent_type: "noop" })).body.id as string;
+    const newTask = async (codebase = cb1) =>
+      (await ops.post("/v1/opencode/tasks", { codebase_id: codebase, prompt: "p", agent_type: "noop" })).body.id as string;
     const running = async () => {
       const id = await newTask();
       const c = await w1.post("/v1/worker/tasks/claim", { task_id: id }, { "x-worker-id": "w1" });
@@ -91,49 +95,98 @@ for (const kind of FAULT_STORES) {
     /** Every route but /health: a fresh valid request (state made through the operator) and the token that may send it. */
     const routes: [string, () => Promise<Call>, keyof typeof TOK][] = [
       ["GET monitor", async () => ({ method: "GET", path: "/v1/monitor/workers" }), "ops"],
-      ["POST workers/register", async () => ({ method: "POST", path: "/v1/opencode/workers/register", body: { worker_id: "w1", name: "w1", codebases: ["global"] } }), "w1"],
+      [
+        "POST workers/register",
+        async () => ({ method: "POST", path: "/v1/opencode/workers/register", body: { worker_id: "w1", name: "w1", codebases: ["global"] } }),
+        "w1",
+      ],
       ["GET workers", async () => ({ method: "GET", path: "/v1/opencode/workers" }), "ops"],
       ["GET workers/{id}", async () => ({ method: "GET", path: "/v1/opencode/workers/w1" }), "ops"],
       ["POST workers/{id}/heartbeat", async () => ({ method: "POST", path: "/v1/opencode/workers/w1/heartbeat" }), "w1"],
-      ["POST workers/{id}/unregister", async () => {
-        const id = `w1-tmp-${Math.random().toString(36).slice(2, 8)}`;
-        await w1.post("/v1/opencode/workers/register", { worker_id: id, name: id });
-        return { method: "POST", path: `/v1/opencode/workers/${id}/unregister` };
-      }, "w1"],
+      [
+        "POST workers/{id}/unregister",
+        async () => {
+          const id = `w1-tmp-${Math.random().toString(36).slice(2, 8)}`;
+          await w1.post("/v1/opencode/workers/register", { worker_id: id, name: id });
+          return { method: "POST", path: `/v1/opencode/workers/${id}/unregister` };
+        },
+        "w1",
+      ],
       ["POST codebases", async () => ({ method: "POST", path: "/v1/opencode/codebases", body: { name: "extra", path: "/srv/extra1", worker_id: "w1" } }), "w1"],
       ["GET codebases", async () => ({ method: "GET", path: "/v1/opencode/codebases" }), "ops"],
       ["GET codebases/{id}", async () => ({ method: "GET", path: `/v1/opencode/codebases/${cb1}` }), "ops"],
-      ["DELETE codebases/{id}", async () => {
-        const id = (await ops.post("/v1/opencode/codebases", { name: "tmp", path: `/srv/tmp-${Math.random()}`, worker_id: "w-operator-made" })).body.codebase.id;
-        return { method: "DELETE", path: `/v1/opencode/codebases/${id}` };
-      }, "ops"],
+      [
+        "DELETE codebases/{id}",
+        async () => {
+          const id = (await ops.post("/v1/opencode/codebases", { name: "tmp", path: `/srv/tmp-${Math.random()}`, worker_id: "w-operator-made" })).body.codebase
+            .id;
+          return { method: "DELETE", path: `/v1/opencode/codebases/${id}` };
+        },
+        "ops",
+      ],
       ["POST tasks", async () => ({ method: "POST", path: "/v1/opencode/tasks", body: { codebase_id: cb1, prompt: "p", agent_type: "noop" } }), "ops"],
       ["GET tasks", async () => ({ method: "GET", path: "/v1/opencode/tasks?status=pending" }), "ops"],
       ["GET tasks/{id}", async () => ({ method: "GET", path: `/v1/opencode/tasks/${await newTask()}` }), "ops"],
       ["POST tasks/{id}/cancel", async () => ({ method: "POST", path: `/v1/opencode/tasks/${await newTask()}/cancel` }), "ops"],
-      ["PUT tasks/{id}/status", async () => {
-        const t = await running();
-        return { method: "PUT", path: `/v1/opencode/tasks/${t.id}/status`, body: { status: "completed", worker_id: "w1", attempt: t.attempt, result: "ok" } };
-      }, "w1"],
-      ["POST tasks/{id}/output", async () => {
-        const t = await running();
-        return { method: "POST", path: `/v1/opencode/tasks/${t.id}/output`, body: { worker_id: "w1", attempt: t.attempt, seq: 0, lines: ["l"] } };
-      }, "w1"],
+      [
+        "PUT tasks/{id}/status",
+        async () => {
+          const t = await running();
+          return { method: "PUT", path: `/v1/opencode/tasks/${t.id}/status`, body: { status: "completed", worker_id: "w1", attempt: t.attempt, result: "ok" } };
+        },
+        "w1",
+      ],
+      [
+        "POST tasks/{id}/output",
+        async () => {
+          const t = await running();
+          return { method: "POST", path: `/v1/opencode/tasks/${t.id}/output`, body: { worker_id: "w1", attempt: t.attempt, seq: 0, lines: ["l"] } };
+        },
+        "w1",
+      ],
       ["GET tasks/{id}/output", async () => ({ method: "GET", path: `/v1/opencode/tasks/${await finished()}/output` }), "ops"],
       ["GET tasks/{id}/output/stream", async () => ({ method: "GET", path: `/v1/opencode/tasks/${await finished()}/output/stream` }), "ops"],
-      ["GET worker/tasks/stream", async () => ({ method: "GET", path: "/v1/worker/tasks/stream?worker_id=w1&agent_name=w1", headers: { accept: "text/event-stream" }, stream: true }), "w1"],
-      ["POST worker/tasks/claim", async () => ({ method: "POST", path: "/v1/worker/tasks/claim", body: { task_id: await newTask() }, headers: { "x-worker-id": "w1" } }), "w1"],
-      ["POST worker/tasks/heartbeat", async () => {
-        const t = await running();
-        return { method: "POST", path: "/v1/worker/tasks/heartbeat", body: { task_id: t.id, worker_id: "w1", attempt: t.attempt } };
-      }, "w1"],
-      ["POST worker/tasks/release", async () => {
-        const t = await running();
-        return { method: "POST", path: "/v1/worker/tasks/release", body: { task_id: t.id, worker_id: "w1", attempt: t.attempt, status: "completed" } };
-      }, "w1"],
-      ["POST codebases/{id}/sessions/sync", async () => ({ method: "POST", path: `/v1/opencode/codebases/${cb1}/sessions/sync`, body: { worker_id: "w1", sessions: [{ id: "ses_auth" }] } }), "w1"],
+      [
+        "GET worker/tasks/stream",
+        async () => ({ method: "GET", path: "/v1/worker/tasks/stream?worker_id=w1&agent_name=w1", headers: { accept: "text/event-stream" }, stream: true }),
+        "w1",
+      ],
+      [
+        "POST worker/tasks/claim",
+        async () => ({ method: "POST", path: "/v1/worker/tasks/claim", body: { task_id: await newTask() }, headers: { "x-worker-id": "w1" } }),
+        "w1",
+      ],
+      [
+        "POST worker/tasks/heartbeat",
+        async () => {
+          const t = await running();
+          return { method: "POST", path: "/v1/worker/tasks/heartbeat", body: { task_id: t.id, worker_id: "w1", attempt: t.attempt } };
+        },
+        "w1",
+      ],
+      [
+        "POST worker/tasks/release",
+        async () => {
+          const t = await running();
+          return { method: "POST", path: "/v1/worker/tasks/release", body: { task_id: t.id, worker_id: "w1", attempt: t.attempt, status: "completed" } };
+        },
+        "w1",
+      ],
+      [
+        "POST codebases/{id}/sessions/sync",
+        async () => ({ method: "POST", path: `/v1/opencode/codebases/${cb1}/sessions/sync`, body: { worker_id: "w1", sessions: [{ id: "ses_auth" }] } }),
+        "w1",
+      ],
       ["GET codebases/{id}/sessions", async () => ({ method: "GET", path: `/v1/opencode/codebases/${cb1}/sessions` }), "ops"],
-      ["POST sessions/{id}/messages/sync", async () => ({ method: "POST", path: `/v1/opencode/codebases/${cb1}/sessions/ses_auth/messages/sync`, body: { worker_id: "w1", messages: [{ id: "msg_auth", parts: [] }] } }), "w1"],
+      [
+        "POST sessions/{id}/messages/sync",
+        async () => ({
+          method: "POST",
+          path: `/v1/opencode/codebases/${cb1}/sessions/ses_auth/messages/sync`,
+          body: { worker_id: "w1", messages: [{ id: "msg_auth", parts: [] }] },
+        }),
+        "w1",
+      ],
       ["GET sessions/{id}/messages", async () => ({ method: "GET", path: `/v1/opencode/codebases/${cb1}/sessions/ses_auth/messages` }), "ops"],
     ];
 
@@ -141,7 +194,9 @@ for (const kind of FAULT_STORES) {
       test(`auth matrix on ${prefix}: no token 401, wrong token 403, valid token success; /health open`, async () => {
         expect((await call(server.url, { method: "GET", path: "/health" }, null)).status).toBe(200);
         // The routing update needs an open stream of w1 on this server.
-        const sse = await fetch(`${server.url}/v1/worker/tasks/stream?worker_id=w1`, { headers: { authorization: `Bearer ${TOK.w1}`, accept: "text/event-stream" } });
+        const sse = await fetch(`${server.url}/v1/worker/tasks/stream?worker_id=w1`, {
+          headers: { authorization: `Bearer ${TOK.w1}`, accept: "text/event-stream" },
+        });
         expect(sse.status).toBe(200);
         const all: typeof routes = [
           ...routes,

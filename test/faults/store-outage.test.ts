@@ -52,10 +52,15 @@ describeUnless(NO_PG, "store outage [postgres]", () => {
 
       await cable.plug();
       // The pool reconnects on its own: the next requests succeed, nothing was lost or half-written.
-      const after = await waitUntil(async () => {
-        const r = await api.post(`${O}/tasks`, { prompt: "after the outage", target_worker_id: "nobody" });
-        return r.status === 201 ? r : null;
-      }, "the server serving again", 30_000, 200);
+      const after = await waitUntil(
+        async () => {
+          const r = await api.post(`${O}/tasks`, { prompt: "after the outage", target_worker_id: "nobody" });
+          return r.status === 201 ? r : null;
+        },
+        "the server serving again",
+        30_000,
+        200,
+      );
       const prompts = (await api.get(`${O}/tasks`)).body.map((t: { prompt: string }) => t.prompt).sort();
       expect(prompts).toEqual(["after the outage", "before the outage"]);
       expect(after.body.status).toBe("pending");
@@ -87,14 +92,24 @@ describeUnless(NO_PG, "store outage [postgres]", () => {
       const killed = await admin`SELECT pid, pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = ${db.name} AND pid <> pg_backend_pid()`;
       expect(killed.length).toBeGreaterThanOrEqual(2); // at least each replica's LISTEN connection
       const pids = killed.map((r) => Number(r.pid));
-      await waitUntil(async () => Number((await admin`SELECT count(*) AS n FROM pg_stat_activity WHERE pid IN ${admin(pids)}`)[0]!.n) === 0, "the killed backends gone", 10_000, 50);
+      await waitUntil(
+        async () => Number((await admin`SELECT count(*) AS n FROM pg_stat_activity WHERE pid IN ${admin(pids)}`)[0]!.n) === 0,
+        "the killed backends gone",
+        10_000,
+        50,
+      );
       // postgres.js re-listens on a new connection: wait for both LISTENs to be back.
       await waitUntil(async () => (await listeners()) >= 2, "both replicas listening again", 30_000, 100);
 
-      const t = await waitUntil(async () => {
-        const r = await apiA.post(`${O}/tasks`, { codebase_id: w.codebaseId, prompt: "after the kill" });
-        return r.status === 201 ? r.body : null;
-      }, "replica A accepting tasks again", 30_000, 200);
+      const t = await waitUntil(
+        async () => {
+          const r = await apiA.post(`${O}/tasks`, { codebase_id: w.codebaseId, prompt: "after the kill" });
+          return r.status === 201 ? r.body : null;
+        },
+        "replica A accepting tasks again",
+        30_000,
+        200,
+      );
       await sse.waitFor((f) => f.event === "task_available" && JSON.parse(f.data).id === t.id, "task from A on B's stream after the kill", 10_000);
       expect(a.proc.proc.exitCode).toBeNull();
       expect(b.proc.proc.exitCode).toBeNull();

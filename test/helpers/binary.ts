@@ -27,7 +27,11 @@ export interface Ran {
 }
 
 /** Runs the binary with a clean environment (no config file, no colour unless asked). */
-export async function runBin(bin: string, args: string[], o: { env?: Record<string, string | undefined>; cwd?: string; stdin?: string; timeoutMs?: number } = {}): Promise<Ran> {
+export async function runBin(
+  bin: string,
+  args: string[],
+  o: { env?: Record<string, string | undefined>; cwd?: string; stdin?: string; timeoutMs?: number } = {},
+): Promise<Ran> {
   const p = Bun.spawn([bin, ...args], {
     cwd: o.cwd ?? ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, A2A_CONFIG: undefined, ...o.env } as Record<string, string | undefined> as Record<string, string>,

@@ -13,10 +13,22 @@ export interface ServerProc {
 }
 
 /** `codetether server start` on a free port (or `port`), SQLite in `dir` unless `databaseUrl`. */
-export async function startServerProc(dir: string, o: { port?: number; databaseUrl?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<ServerProc> {
+export async function startServerProc(
+  dir: string,
+  o: { port?: number; databaseUrl?: string; env?: Record<string, string>; args?: string[] } = {},
+): Promise<ServerProc> {
   mkdirSync(dir, { recursive: true });
   const dbPath = join(dir, "server.db");
-  const args = ["server", "start", "--port", String(o.port ?? 0), "--data-dir", dir, ...(o.databaseUrl ? ["--database-url", o.databaseUrl] : ["--db", dbPath]), ...(o.args ?? [])];
+  const args = [
+    "server",
+    "start",
+    "--port",
+    String(o.port ?? 0),
+    "--data-dir",
+    dir,
+    ...(o.databaseUrl ? ["--database-url", o.databaseUrl] : ["--db", dbPath]),
+    ...(o.args ?? []),
+  ];
   const proc = spawnCli(args, { env: { A2A_CONFIG: undefined, ...o.env } });
   const m = await proc.waitFor(/listening on (http:\/\/[\d.:]+)/, 20_000);
   const url = m[1]!;
@@ -63,10 +75,15 @@ export function startWorkerProc(
 }
 
 export async function waitTask(client: Client, id: string, pred: (t: Awaited<ReturnType<Client["getTask"]>>) => boolean, what: string, timeoutMs = 30_000) {
-  return waitUntil(async () => {
-    const t = await client.getTask(id);
-    return pred(t) ? t : null;
-  }, what, timeoutMs, 100);
+  return waitUntil(
+    async () => {
+      const t = await client.getTask(id);
+      return pred(t) ? t : null;
+    },
+    what,
+    timeoutMs,
+    100,
+  );
 }
 
 export async function codebaseId(client: Client, workerId: string, name: string): Promise<string> {

@@ -107,7 +107,14 @@ export function startCountingProxy(upstream: string): CountingProxy {
       headers.delete("host");
       try {
         const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer();
-        const res = await fetch(upstream + u.pathname + u.search, { method: req.method, headers, body, redirect: "manual", signal: req.signal, decompress: false } as RequestInit);
+        const res = await fetch(upstream + u.pathname + u.search, {
+          method: req.method,
+          headers,
+          body,
+          redirect: "manual",
+          signal: req.signal,
+          decompress: false,
+        } as RequestInit);
         hit.status = res.status;
         return new Response(passThrough(res.body), { status: res.status, headers: res.headers });
       } catch {

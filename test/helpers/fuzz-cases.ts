@@ -42,10 +42,36 @@ const RAW = ["1e400", "-1e400", "123456789012345678901234567890", "9007199254740
 const RAW_MARK = "\u0001raw:";
 
 const UNICODE = ["名前", "🙂🚀", "\u202eevil", "a\u200bb", "\u0000", "\ud800", "\udfff", "e\u0301", "\uffff", "Ω".repeat(300)];
-const TRAVERSAL = ["../../etc/passwd", "..\\..\\windows", "/etc/passwd", "%2e%2e%2f%2e%2e%2fetc", "....//....//", "~/.ssh/id_rsa", "a/../../b", "file:///etc/passwd"];
+const TRAVERSAL = [
+  "../../etc/passwd",
+  "..\\..\\windows",
+  "/etc/passwd",
+  "%2e%2e%2f%2e%2e%2fetc",
+  "....//....//",
+  "~/.ssh/id_rsa",
+  "a/../../b",
+  "file:///etc/passwd",
+];
 const HUGE = [1e308, -1e308, Number.MAX_SAFE_INTEGER + 2, -Number.MAX_SAFE_INTEGER - 2, 2 ** 31, 2 ** 63, 1.5, -1, 0.0001];
 
-type Kind = "prioOpt" | "tsOpt" | "text" | "id" | "idOpt" | "str" | "strOpt" | "int" | "intOpt" | "numOpt" | "arr" | "arrOpt" | "obj" | "objOpt" | "status" | "statusOpt" | "path";
+type Kind =
+  | "prioOpt"
+  | "tsOpt"
+  | "text"
+  | "id"
+  | "idOpt"
+  | "str"
+  | "strOpt"
+  | "int"
+  | "intOpt"
+  | "numOpt"
+  | "arr"
+  | "arrOpt"
+  | "obj"
+  | "objOpt"
+  | "status"
+  | "statusOpt"
+  | "path";
 
 /** Values that are invalid for a field of this kind (whatever the other fields hold). */
 function invalid(kind: Kind, r: Rng): unknown {
@@ -53,7 +79,21 @@ function invalid(kind: Kind, r: Rng): unknown {
   switch (kind) {
     case "id":
     case "idOpt":
-      return r.pick([...(kind === "id" ? [null, ""] : []), 1, true, {}, [], "", "x".repeat(201), "a/b", "a b", ...TRAVERSAL, ...UNICODE.slice(0, 5), "%2F", "id\n"]);
+      return r.pick([
+        ...(kind === "id" ? [null, ""] : []),
+        1,
+        true,
+        {},
+        [],
+        "",
+        "x".repeat(201),
+        "a/b",
+        "a b",
+        ...TRAVERSAL,
+        ...UNICODE.slice(0, 5),
+        "%2F",
+        "id\n",
+      ]);
     case "str":
       return r.pick([null, 1, 0, true, {}, [], ["a"], ""]);
     case "text": // a string that may be empty
@@ -62,9 +102,27 @@ function invalid(kind: Kind, r: Rng): unknown {
       return r.pick([1, true, {}, [], ["a"], 1e308]);
     case "int":
     case "intOpt":
-      return r.pick([...(kind === "int" ? [null] : []), "1", "abc", "", 1.5, -1, ...HUGE.filter((h) => h < 0 || !Number.isSafeInteger(h)), ...wrongType, RAW_MARK + r.pick(RAW.slice(0, 4))]);
+      return r.pick([
+        ...(kind === "int" ? [null] : []),
+        "1",
+        "abc",
+        "",
+        1.5,
+        -1,
+        ...HUGE.filter((h) => h < 0 || !Number.isSafeInteger(h)),
+        ...wrongType,
+        RAW_MARK + r.pick(RAW.slice(0, 4)),
+      ]);
     case "prioOpt": // an integer in ±1,000,000
-      return r.pick(["1", 1.5, 1_000_001, -1_000_001, ...HUGE.filter((h) => Math.abs(h) > 1e6 || !Number.isInteger(h)), ...wrongType, RAW_MARK + r.pick(RAW.slice(0, 4))]);
+      return r.pick([
+        "1",
+        1.5,
+        1_000_001,
+        -1_000_001,
+        ...HUGE.filter((h) => Math.abs(h) > 1e6 || !Number.isInteger(h)),
+        ...wrongType,
+        RAW_MARK + r.pick(RAW.slice(0, 4)),
+      ]);
     case "numOpt":
       return r.pick(["1", -1, 0, 1e308, ...wrongType, RAW_MARK + r.pick(RAW.slice(0, 2))]);
     case "arr":
@@ -104,32 +162,151 @@ interface Template {
 function templates(s: Seeded): Template[] {
   const O = "/v1/opencode";
   return [
-    { method: "POST", path: `${O}/workers/register`, identity: true, body: { worker_id: "fz-new", name: "n", capabilities: [], codebases: [], models: [] }, fields: { worker_id: "id", name: "str", capabilities: "arrOpt", codebases: "arrOpt", models: "arrOpt", hostname: "strOpt", max_concurrent_tasks: "intOpt", version: "strOpt" } },
+    {
+      method: "POST",
+      path: `${O}/workers/register`,
+      identity: true,
+      body: { worker_id: "fz-new", name: "n", capabilities: [], codebases: [], models: [] },
+      fields: {
+        worker_id: "id",
+        name: "str",
+        capabilities: "arrOpt",
+        codebases: "arrOpt",
+        models: "arrOpt",
+        hostname: "strOpt",
+        max_concurrent_tasks: "intOpt",
+        version: "strOpt",
+      },
+    },
     { method: "POST", path: `${O}/workers/{unknown}/heartbeat`, idOnly: true },
     { method: "POST", path: `${O}/workers/{unknown}/unregister`, idOnly: true },
-    { method: "POST", path: `${O}/codebases`, identity: true, body: { name: "fz", path: "/srv/fuzz-new", worker_id: s.worker }, fields: { name: "str", path: "path", description: "strOpt", worker_id: "idOpt", agent_config: "objOpt" } },
+    {
+      method: "POST",
+      path: `${O}/codebases`,
+      identity: true,
+      body: { name: "fz", path: "/srv/fuzz-new", worker_id: s.worker },
+      fields: { name: "str", path: "path", description: "strOpt", worker_id: "idOpt", agent_config: "objOpt" },
+    },
     { method: "DELETE", path: `${O}/codebases/{unknown}`, idOnly: true },
-    { method: "POST", path: `${O}/tasks`, body: { codebase_id: s.codebase, prompt: "p" }, fields: { codebase_id: "strOpt", prompt: "str", title: "strOpt", agent_type: "strOpt", model: "strOpt", priority: "prioOpt", metadata: "objOpt", target_worker_id: "idOpt", timeout_s: "numOpt", max_attempts: "intOpt" } },
+    {
+      method: "POST",
+      path: `${O}/tasks`,
+      body: { codebase_id: s.codebase, prompt: "p" },
+      fields: {
+        codebase_id: "strOpt",
+        prompt: "str",
+        title: "strOpt",
+        agent_type: "strOpt",
+        model: "strOpt",
+        priority: "prioOpt",
+        metadata: "objOpt",
+        target_worker_id: "idOpt",
+        timeout_s: "numOpt",
+        max_attempts: "intOpt",
+      },
+    },
     { method: "POST", path: `${O}/tasks/{unknown}/cancel`, idOnly: true },
-    { method: "PUT", path: `${O}/tasks/${s.running}/status`, identity: true, body: { status: "completed", worker_id: s.worker, attempt: 1 }, fields: { status: "status", worker_id: "strOpt", session_id: "strOpt", result: "strOpt", error: "strOpt", attempt: "intOpt" } },
-    { method: "POST", path: `${O}/tasks/${s.running}/output`, identity: true, body: { worker_id: s.worker, attempt: 1, seq: 100, lines: ["x"] }, fields: { attempt: "int", seq: "int", lines: "arr" } },
-    { method: "POST", path: `${O}/tasks/${s.running}/output`, identity: true, body: { worker_id: s.worker, output: "x", timestamp: "2024-01-01T00:00:00Z" }, fields: { output: "text", timestamp: "tsOpt", attempt: "intOpt" } },
-    { method: "POST", path: "/v1/worker/tasks/claim", identity: true, body: { task_id: s.pending, worker_id: s.worker }, fields: { task_id: "idOpt", worker_id: "idOpt" } },
-    { method: "POST", path: "/v1/worker/tasks/heartbeat", identity: true, body: { task_id: s.running, worker_id: s.worker, attempt: 1 }, fields: { task_id: "id", worker_id: "idOpt", attempt: "intOpt" } },
-    { method: "POST", path: "/v1/worker/tasks/release", identity: true, body: { task_id: s.running, worker_id: s.worker, attempt: 1 }, fields: { task_id: "id", worker_id: "idOpt", attempt: "intOpt", status: "statusOpt", result: "strOpt", error: "strOpt", session_id: "strOpt" } },
-    { method: "POST", path: "/v1/worker/tasks/decline", identity: true, body: { task_id: s.pending, worker_id: s.worker, reason: "does not exist" }, fields: { task_id: "id", worker_id: "idOpt", reason: "strOpt" } },
+    {
+      method: "PUT",
+      path: `${O}/tasks/${s.running}/status`,
+      identity: true,
+      body: { status: "completed", worker_id: s.worker, attempt: 1 },
+      fields: { status: "status", worker_id: "strOpt", session_id: "strOpt", result: "strOpt", error: "strOpt", attempt: "intOpt" },
+    },
+    {
+      method: "POST",
+      path: `${O}/tasks/${s.running}/output`,
+      identity: true,
+      body: { worker_id: s.worker, attempt: 1, seq: 100, lines: ["x"] },
+      fields: { attempt: "int", seq: "int", lines: "arr" },
+    },
+    {
+      method: "POST",
+      path: `${O}/tasks/${s.running}/output`,
+      identity: true,
+      body: { worker_id: s.worker, output: "x", timestamp: "2024-01-01T00:00:00Z" },
+      fields: { output: "text", timestamp: "tsOpt", attempt: "intOpt" },
+    },
+    {
+      method: "POST",
+      path: "/v1/worker/tasks/claim",
+      identity: true,
+      body: { task_id: s.pending, worker_id: s.worker },
+      fields: { task_id: "idOpt", worker_id: "idOpt" },
+    },
+    {
+      method: "POST",
+      path: "/v1/worker/tasks/heartbeat",
+      identity: true,
+      body: { task_id: s.running, worker_id: s.worker, attempt: 1 },
+      fields: { task_id: "id", worker_id: "idOpt", attempt: "intOpt" },
+    },
+    {
+      method: "POST",
+      path: "/v1/worker/tasks/release",
+      identity: true,
+      body: { task_id: s.running, worker_id: s.worker, attempt: 1 },
+      fields: { task_id: "id", worker_id: "idOpt", attempt: "intOpt", status: "statusOpt", result: "strOpt", error: "strOpt", session_id: "strOpt" },
+    },
+    {
+      method: "POST",
+      path: "/v1/worker/tasks/decline",
+      identity: true,
+      body: { task_id: s.pending, worker_id: s.worker, reason: "does not exist" },
+      fields: { task_id: "id", worker_id: "idOpt", reason: "strOpt" },
+    },
     { method: "PUT", path: `/v1/worker/codebases?worker_id=${s.worker}`, identity: true, body: { codebases: [s.codebase] }, fields: { codebases: "arr" } },
-    { method: "POST", path: `${O}/codebases/${s.codebase}/sessions/sync`, identity: true, body: { worker_id: s.worker, sessions: [{ id: "ses_fz", title: "t" }] }, fields: { sessions: "arr", worker_id: "strOpt" } },
-    { method: "POST", path: `${O}/codebases/${s.codebase}/sessions/${s.session}/messages/sync`, identity: true, body: { worker_id: s.worker, messages: [{ id: "msg_fz", role: "user", parts: [] }] }, fields: { messages: "arr", worker_id: "strOpt" } },
+    {
+      method: "POST",
+      path: `${O}/codebases/${s.codebase}/sessions/sync`,
+      identity: true,
+      body: { worker_id: s.worker, sessions: [{ id: "ses_fz", title: "t" }] },
+      fields: { sessions: "arr", worker_id: "strOpt" },
+    },
+    {
+      method: "POST",
+      path: `${O}/codebases/${s.codebase}/sessions/${s.session}/messages/sync`,
+      identity: true,
+      body: { worker_id: s.worker, messages: [{ id: "msg_fz", role: "user", parts: [] }] },
+      fields: { messages: "arr", worker_id: "strOpt" },
+    },
   ];
 }
 
 /** Nested invalid values inside arrays of records (sessions, messages, lines). */
 function nestedInvalid(path: string, r: Rng): Record<string, unknown> | null {
   if (path.endsWith("/sessions/sync"))
-    return { sessions: [r.pick([{ id: 1 }, { id: "" }, { id: "s", created: "not a date" }, { id: "s", messageCount: r.pick([-1, 1.5, "3"]) }, { id: "s", updated: 8.64e15 + 1 }, { title: "no id" }, "ses_x", null, { id: "x".repeat(201) }])] };
+    return {
+      sessions: [
+        r.pick([
+          { id: 1 },
+          { id: "" },
+          { id: "s", created: "not a date" },
+          { id: "s", messageCount: r.pick([-1, 1.5, "3"]) },
+          { id: "s", updated: 8.64e15 + 1 },
+          { title: "no id" },
+          "ses_x",
+          null,
+          { id: "x".repeat(201) },
+        ]),
+      ],
+    };
   if (path.includes("/messages/sync"))
-    return { messages: [r.pick([{ id: 1 }, { id: "" }, { id: "m", parts: "x" }, { id: "m", parts: [{ id: "p" }] }, { id: "m", parts: [{ type: "text" }] }, { id: "m", time: { created: "yesterday" } }, { id: "m", cost: "free" }, null, "msg"])] };
+    return {
+      messages: [
+        r.pick([
+          { id: 1 },
+          { id: "" },
+          { id: "m", parts: "x" },
+          { id: "m", parts: [{ id: "p" }] },
+          { id: "m", parts: [{ type: "text" }] },
+          { id: "m", time: { created: "yesterday" } },
+          { id: "m", cost: "free" },
+          null,
+          "msg",
+        ]),
+      ],
+    };
   if (path.endsWith("/output")) return { lines: [r.pick([1, null, {}, ["a"], true])] };
   return null;
 }
@@ -188,7 +365,14 @@ export function generate(s: Seeded, seed: number, n: number): FuzzCase[] {
   const O = "/v1/opencode";
   const alias = (p: string) => (r.next() < 0.25 ? p.replace(/^\/v1\/opencode\//, "/v1/agent/") : p);
   const noise = (b: Record<string, unknown>) => {
-    if (r.next() < 0.5) b[r.pick(["__proto__", "constructor", "ünï", "🙂", "k".repeat(1000), "$where", "toString", "unknown_field"])] = r.pick([{ status: "completed" }, UNICODE[r.int(UNICODE.length)], 1e308, [null], "x"]);
+    if (r.next() < 0.5)
+      b[r.pick(["__proto__", "constructor", "ünï", "🙂", "k".repeat(1000), "$where", "toString", "unknown_field"])] = r.pick([
+        { status: "completed" },
+        UNICODE[r.int(UNICODE.length)],
+        1e308,
+        [null],
+        "x",
+      ]);
     return b;
   };
 
@@ -198,7 +382,13 @@ export function generate(s: Seeded, seed: number, n: number): FuzzCase[] {
     const roll = r.next();
     if (t.idOnly || path.includes("{unknown}")) {
       const id = r.pick(BAD_IDS.filter((x) => x !== "global"));
-      out.push({ what: `${t.method} ${t.path} bad id ${id.slice(0, 40)}`, method: t.method, path: path.replace("{unknown}", id), body: r.next() < 0.5 ? serialize(noise({})) : r.pick(GARBAGE_BODIES), expect: "4xx" });
+      out.push({
+        what: `${t.method} ${t.path} bad id ${id.slice(0, 40)}`,
+        method: t.method,
+        path: path.replace("{unknown}", id),
+        body: r.next() < 0.5 ? serialize(noise({})) : r.pick(GARBAGE_BODIES),
+        expect: "4xx",
+      });
       continue;
     }
     const body = { ...t.body! };
@@ -206,7 +396,13 @@ export function generate(s: Seeded, seed: number, n: number): FuzzCase[] {
     if (roll < 0.45 && fields.length) {
       const [f, kind] = r.pick(fields);
       body[f] = invalid(kind, r);
-      out.push({ what: `${t.method} ${t.path} ${f}=${String(serialize(body[f])).slice(0, 60)}`, method: t.method, path, body: serialize(noise(body)), expect: "4xx" });
+      out.push({
+        what: `${t.method} ${t.path} ${f}=${String(serialize(body[f])).slice(0, 60)}`,
+        method: t.method,
+        path,
+        body: serialize(noise(body)),
+        expect: "4xx",
+      });
     } else if (roll < 0.55) {
       const required = fields.filter(([, k]) => !k.endsWith("Opt"));
       const f = required.length ? r.pick(required)[0] : null;
@@ -224,10 +420,24 @@ export function generate(s: Seeded, seed: number, n: number): FuzzCase[] {
     } else if (roll < 0.75) {
       const g = r.pick(GARBAGE_BODIES);
       // `{}`-like garbage on identity routes must not carry an identity (a `{}` claim with one is legal)
-      out.push({ what: `${t.method} ${t.path} garbage body`, method: t.method, path, body: g, headers: { "content-type": r.pick(["application/json", "text/plain", "application/x-www-form-urlencoded", "", "application/json; charset=latin1"]) }, expect: "4xx" });
+      out.push({
+        what: `${t.method} ${t.path} garbage body`,
+        method: t.method,
+        path,
+        body: g,
+        headers: { "content-type": r.pick(["application/json", "text/plain", "application/x-www-form-urlencoded", "", "application/json; charset=latin1"]) },
+        expect: "4xx",
+      });
     } else if (roll < 0.88 && t.identity) {
       const h = r.pick(["../../etc/passwd", "a b", "x".repeat(201), "%00", "id,other", "\u00e9t\u00e9", "<script>", "other-worker-than-body"]);
-      out.push({ what: `${t.method} ${t.path} X-Worker-ID ${h.slice(0, 30)}`, method: t.method, path, body: serialize(noise(body)), headers: { "x-worker-id": h }, expect: "4xx" });
+      out.push({
+        what: `${t.method} ${t.path} X-Worker-ID ${h.slice(0, 30)}`,
+        method: t.method,
+        path,
+        body: serialize(noise(body)),
+        headers: { "x-worker-id": h },
+        expect: "4xx",
+      });
     } else {
       // huge body, beyond the server's 1 MiB limit
       const big = { ...body, [Object.keys(body)[0] ?? "x"]: "x".repeat(1024 * 1024 + r.int(1000)) };
@@ -244,7 +454,16 @@ export function generate(s: Seeded, seed: number, n: number): FuzzCase[] {
     { path: `${O}/workers/{id}`, real: `${O}/workers/${s.worker}` },
     { path: `${O}/codebases`, real: `${O}/codebases` },
     { path: `${O}/codebases/{id}`, real: `${O}/codebases/${s.codebase}` },
-    { path: `${O}/tasks`, real: `${O}/tasks`, query: { status: ["done", "PENDING", "pending'--", "\u00e9"], limit: ["0", "-1", "abc", "1e999", "10001", "1.5", "0x10g"], codebase_id: ["x".repeat(201)], worker_id: ["x".repeat(201)] } },
+    {
+      path: `${O}/tasks`,
+      real: `${O}/tasks`,
+      query: {
+        status: ["done", "PENDING", "pending'--", "\u00e9"],
+        limit: ["0", "-1", "abc", "1e999", "10001", "1.5", "0x10g"],
+        codebase_id: ["x".repeat(201)],
+        worker_id: ["x".repeat(201)],
+      },
+    },
     { path: `${O}/tasks/{id}`, real: `${O}/tasks/${s.done}` },
     { path: `${O}/tasks/{id}/output`, real: `${O}/tasks/${s.done}/output`, query: { since: ["-1", "abc", "1.5", "1e999", "-0.5", "NaN"] } },
     { path: `${O}/tasks/{id}/output/stream`, real: `${O}/tasks/${s.done}/output/stream`, query: { since: ["-1", "abc", "1.5"] } },
@@ -264,7 +483,13 @@ export function generate(s: Seeded, seed: number, n: number): FuzzCase[] {
       }
       if (g.real) {
         const junk = `${enc(r.pick(UNICODE.slice(0, 4)))}=${enc(r.pick(TRAVERSAL))}&x=${"y".repeat(r.int(3000))}`;
-        out.push({ what: `GET ${g.path} junk query`, method: "GET", path: `${alias(g.real)}?${junk}`, headers: { "x-junk": "\u00ff".repeat(r.int(100)) }, expect: "any" });
+        out.push({
+          what: `GET ${g.path} junk query`,
+          method: "GET",
+          path: `${alias(g.real)}?${junk}`,
+          headers: { "x-junk": "\u00ff".repeat(r.int(100)) },
+          expect: "any",
+        });
       }
     }
   }

@@ -18,11 +18,24 @@ let server: ServerProc;
 let workers: WorkerProc[] = [];
 
 function env(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return { A2A_CONFIG: undefined, A2A_AUTH_TOKEN: undefined, HOME: homeA, XDG_CONFIG_HOME: undefined, XDG_DATA_HOME: undefined, A2A_SERVER_URL: server.url, ...extra };
+  return {
+    A2A_CONFIG: undefined,
+    A2A_AUTH_TOKEN: undefined,
+    HOME: homeA,
+    XDG_CONFIG_HOME: undefined,
+    XDG_DATA_HOME: undefined,
+    A2A_SERVER_URL: server.url,
+    ...extra,
+  };
 }
 const ct = (args: string[], timeoutMs = 90_000) => runCli(args, { cwd: tmp.path, env: env(), timeoutMs });
 /** The error: the last line on stderr (notes such as "waiting up to ..." come before it). */
-const errorLine = (stderr: string) => stderr.trim().split("\n").filter((l) => l.trim()).at(-1) ?? "";
+const errorLine = (stderr: string) =>
+  stderr
+    .trim()
+    .split("\n")
+    .filter((l) => l.trim())
+    .at(-1) ?? "";
 const dir = (name: string) => {
   const p = join(tmp.path, name);
   mkdirSync(p, { recursive: true });
@@ -56,130 +69,169 @@ async function silentWorker(id: string) {
 }
 
 describe("a path no worker has", () => {
-  test("every active worker declines: the task fails and --wait exits 1 naming each worker and why", async () => {
-    const missing = join(tmp.path, "nonexistent");
-    const r = await ct(["codebase", "register", "api", missing, "--wait"]);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toBe("");
-    const line = errorLine(r.stderr);
-    expect(line).toMatch(new RegExp(`no worker registered ${missing} \\(task \\S+ failed: no active worker has ${missing}: declined by `));
-    expect(line).toContain("w-a (does not exist)");
-    expect(line).toContain("w-b (does not exist)");
-    const taskId = r.stderr.match(/\(task (\S+);/)![1]!;
-    const t = await server.client.getTask(taskId);
-    expect(t).toMatchObject({ status: "failed", attempt: 0, worker_id: null });
-    expect(((t.metadata as any).declined as { worker_id: string }[]).map((d) => d.worker_id).sort()).toEqual(["w-a", "w-b"]);
-  }, T);
-
-  test("a worker that never answers: --timeout cancels the task and exits 1 saying who lacked it and who did not answer", async () => {
-    const silent = await silentWorker("w-silent-1");
-    try {
-      const missing = join(tmp.path, "nonexistent-2");
-      const r = await ct(["codebase", "register", "api2", missing, "--wait", "--timeout", "8"]);
+  test(
+    "every active worker declines: the task fails and --wait exits 1 naming each worker and why",
+    async () => {
+      const missing = join(tmp.path, "nonexistent");
+      const r = await ct(["codebase", "register", "api", missing, "--wait"]);
       expect(r.code).toBe(1);
+      expect(r.stdout).toBe("");
       const line = errorLine(r.stderr);
+      expect(line).toMatch(new RegExp(`no worker registered ${missing} \\(task \\S+ failed: no active worker has ${missing}: declined by `));
+      expect(line).toContain("w-a (does not exist)");
+      expect(line).toContain("w-b (does not exist)");
       const taskId = r.stderr.match(/\(task (\S+);/)![1]!;
-      expect(line).toContain(`no worker registered ${missing} within 8s; cancelled task ${taskId}: `);
-      expect(line).toContain("w-a lacks it (does not exist)");
-      expect(line).toContain("w-b lacks it (does not exist)");
-      expect(line).toContain("w-silent-1 did not answer");
-      expect((await server.client.getTask(taskId)).status).toBe("cancelled");
-    } finally {
-      await silent.remove();
-    }
-  }, T);
+      const t = await server.client.getTask(taskId);
+      expect(t).toMatchObject({ status: "failed", attempt: 0, worker_id: null });
+      expect(((t.metadata as any).declined as { worker_id: string }[]).map((d) => d.worker_id).sort()).toEqual(["w-a", "w-b"]);
+    },
+    T,
+  );
 
-  test("Ctrl-C while waiting cancels the registration task and exits 130", async () => {
-    const silent = await silentWorker("w-silent-2");
-    try {
-      const missing = join(tmp.path, "nonexistent-3");
-      const p = spawnCli(["codebase", "register", "api3", missing, "--wait"], { cwd: tmp.path, env: env() });
-      const m = await p.waitFor(/waiting up to 60s for a worker that has \S+ \(task (\S+);/);
-      const taskId = m[1]!;
-      expect((await server.client.getTask(taskId)).status).toBe("pending");
-      p.kill("SIGINT");
-      expect(await p.exited).toBe(130);
-      expect(errorLine(p.err())).toContain(`interrupted: cancelled registration task ${taskId} for ${missing}`);
-      expect((await server.client.getTask(taskId)).status).toBe("cancelled");
-    } finally {
-      await silent.remove();
-    }
-  }, T);
+  test(
+    "a worker that never answers: --timeout cancels the task and exits 1 saying who lacked it and who did not answer",
+    async () => {
+      const silent = await silentWorker("w-silent-1");
+      try {
+        const missing = join(tmp.path, "nonexistent-2");
+        const r = await ct(["codebase", "register", "api2", missing, "--wait", "--timeout", "8"]);
+        expect(r.code).toBe(1);
+        const line = errorLine(r.stderr);
+        const taskId = r.stderr.match(/\(task (\S+);/)![1]!;
+        expect(line).toContain(`no worker registered ${missing} within 8s; cancelled task ${taskId}: `);
+        expect(line).toContain("w-a lacks it (does not exist)");
+        expect(line).toContain("w-b lacks it (does not exist)");
+        expect(line).toContain("w-silent-1 did not answer");
+        expect((await server.client.getTask(taskId)).status).toBe("cancelled");
+      } finally {
+        await silent.remove();
+      }
+    },
+    T,
+  );
 
-  test("--timeout without --wait, or not a positive number, is a usage error", async () => {
-    const a = await ct(["codebase", "register", "x", dir("repo-x"), "--timeout", "5"]);
-    expect(a.code).toBe(2);
-    expect(errorLine(a.stderr)).toContain("--timeout applies only with --wait");
-    const b = await ct(["codebase", "register", "x", dir("repo-x"), "--wait", "--timeout", "soon"]);
-    expect(b.code).toBe(2);
-    expect(errorLine(b.stderr)).toContain("--timeout: expected a number > 0, got 'soon'");
-  }, T);
+  test(
+    "Ctrl-C while waiting cancels the registration task and exits 130",
+    async () => {
+      const silent = await silentWorker("w-silent-2");
+      try {
+        const missing = join(tmp.path, "nonexistent-3");
+        const p = spawnCli(["codebase", "register", "api3", missing, "--wait"], { cwd: tmp.path, env: env() });
+        const m = await p.waitFor(/waiting up to 60s for a worker that has \S+ \(task (\S+);/);
+        const taskId = m[1]!;
+        expect((await server.client.getTask(taskId)).status).toBe("pending");
+        p.kill("SIGINT");
+        expect(await p.exited).toBe(130);
+        expect(errorLine(p.err())).toContain(`interrupted: cancelled registration task ${taskId} for ${missing}`);
+        expect((await server.client.getTask(taskId)).status).toBe("cancelled");
+      } finally {
+        await silent.remove();
+      }
+    },
+    T,
+  );
+
+  test(
+    "--timeout without --wait, or not a positive number, is a usage error",
+    async () => {
+      const a = await ct(["codebase", "register", "x", dir("repo-x"), "--timeout", "5"]);
+      expect(a.code).toBe(2);
+      expect(errorLine(a.stderr)).toContain("--timeout applies only with --wait");
+      const b = await ct(["codebase", "register", "x", dir("repo-x"), "--wait", "--timeout", "soon"]);
+      expect(b.code).toBe(2);
+      expect(errorLine(b.stderr)).toContain("--timeout: expected a number > 0, got 'soon'");
+    },
+    T,
+  );
 });
 
 describe("a path already registered under another name", () => {
-  test("with --worker-id: refused naming the existing codebase; the old name keeps working; --rename renames", async () => {
-    const path = dir("repo-named");
-    const first = await ct(["codebase", "register", "aa", path, "--worker-id", "w-a"]);
-    expect(first.code).toBe(0);
-    const id = first.stdout.trim();
+  test(
+    "with --worker-id: refused naming the existing codebase; the old name keeps working; --rename renames",
+    async () => {
+      const path = dir("repo-named");
+      const first = await ct(["codebase", "register", "aa", path, "--worker-id", "w-a"]);
+      expect(first.code).toBe(0);
+      const id = first.stdout.trim();
 
-    const again = await ct(["codebase", "register", "bb", path, "--worker-id", "w-a"]);
-    expect(again.code).toBe(1);
-    expect(again.stdout).toBe("");
-    expect(errorLine(again.stderr)).toContain(`path ${path} is already registered as codebase 'aa' (id ${id}, worker w-a); use that name, or rename it to 'bb' with --rename`);
-    expect(again.stderr.trim().split("\n").filter((l) => l.trim())).toHaveLength(1);
-    // Nothing was renamed: tasks still reach it by its old name.
-    const t = await ct(["task", "create", "--codebase", "aa", "--agent", "echo", "--prompt", "still aa", "--wait"]);
-    expect(t.code).toBe(0);
-    expect(t.stdout.trim()).toBe("still aa");
+      const again = await ct(["codebase", "register", "bb", path, "--worker-id", "w-a"]);
+      expect(again.code).toBe(1);
+      expect(again.stdout).toBe("");
+      expect(errorLine(again.stderr)).toContain(
+        `path ${path} is already registered as codebase 'aa' (id ${id}, worker w-a); use that name, or rename it to 'bb' with --rename`,
+      );
+      expect(
+        again.stderr
+          .trim()
+          .split("\n")
+          .filter((l) => l.trim()),
+      ).toHaveLength(1);
+      // Nothing was renamed: tasks still reach it by its old name.
+      const t = await ct(["task", "create", "--codebase", "aa", "--agent", "echo", "--prompt", "still aa", "--wait"]);
+      expect(t.code).toBe(0);
+      expect(t.stdout.trim()).toBe("still aa");
 
-    const same = await ct(["codebase", "register", "aa", path, "--worker-id", "w-a"]);
-    expect(same.code).toBe(0);
-    expect(same.stdout.trim()).toBe(id);
+      const same = await ct(["codebase", "register", "aa", path, "--worker-id", "w-a"]);
+      expect(same.code).toBe(0);
+      expect(same.stdout.trim()).toBe(id);
 
-    const renamed = await ct(["codebase", "register", "bb", path, "--worker-id", "w-a", "--rename"]);
-    expect(renamed.code).toBe(0);
-    expect(renamed.stdout.trim()).toBe(id);
-    expect((await server.client.getCodebase(id)).name).toBe("bb");
-  }, T);
+      const renamed = await ct(["codebase", "register", "bb", path, "--worker-id", "w-a", "--rename"]);
+      expect(renamed.code).toBe(0);
+      expect(renamed.stdout.trim()).toBe(id);
+      expect((await server.client.getCodebase(id)).name).toBe("bb");
+    },
+    T,
+  );
 
-  test("by path (the issue's case): the second name is refused naming the first; --rename renames at once", async () => {
-    const path = dir("repo-by-path");
-    const first = await ct(["codebase", "register", "dd", path, "--wait"]);
-    expect(first.code).toBe(0);
-    const id = first.stdout.trim();
-    expect((await server.client.getCodebase(id)).worker_id).toBe("w-a");
+  test(
+    "by path (the issue's case): the second name is refused naming the first; --rename renames at once",
+    async () => {
+      const path = dir("repo-by-path");
+      const first = await ct(["codebase", "register", "dd", path, "--wait"]);
+      expect(first.code).toBe(0);
+      const id = first.stdout.trim();
+      expect((await server.client.getCodebase(id)).worker_id).toBe("w-a");
 
-    const again = await ct(["codebase", "register", "ee", path, "--wait"]);
-    expect(again.code).toBe(1);
-    expect(errorLine(again.stderr)).toContain(`path ${path} is already registered as codebase 'dd' (id ${id}, worker w-a)`);
-    const t = await ct(["task", "create", "--codebase", "dd", "--agent", "echo", "--prompt", "still dd", "--wait"]);
-    expect(t.code).toBe(0);
+      const again = await ct(["codebase", "register", "ee", path, "--wait"]);
+      expect(again.code).toBe(1);
+      expect(errorLine(again.stderr)).toContain(`path ${path} is already registered as codebase 'dd' (id ${id}, worker w-a)`);
+      const t = await ct(["task", "create", "--codebase", "dd", "--agent", "echo", "--prompt", "still dd", "--wait"]);
+      expect(t.code).toBe(0);
 
-    const renamed = await ct(["codebase", "register", "ee", path, "--rename", "--json"]);
-    expect(renamed.code).toBe(0);
-    expect(JSON.parse(renamed.stdout)).toMatchObject({ pending: false, id, task_id: null, name: "ee", worker_id: "w-a" });
-    expect((await server.client.getCodebase(id)).name).toBe("ee");
-  }, T);
+      const renamed = await ct(["codebase", "register", "ee", path, "--rename", "--json"]);
+      expect(renamed.code).toBe(0);
+      expect(JSON.parse(renamed.stdout)).toMatchObject({ pending: false, id, task_id: null, name: "ee", worker_id: "w-a" });
+      expect((await server.client.getCodebase(id)).name).toBe("ee");
+    },
+    T,
+  );
 
-  test("a worker's own config names its codebases: a name changed there renames (the worker starts)", async () => {
-    const path = dir("repo-config");
-    const first = await ct(["codebase", "register", "before", path, "--worker-id", "w-cfg"]);
-    expect(first.code).toBe(0);
-    const id = first.stdout.trim();
-    const w = startWorkerProc(server.url, { name: "w-cfg", dataDir: join(tmp.path, "w-cfg"), env: { HOME: homeA }, codebases: [`after:${path}`] });
-    await w.waitFor(/worker registered/, 60_000);
-    expect((await server.client.getCodebase(id)).name).toBe("after");
-    w.kill("SIGTERM");
-    expect(await w.exited).toBe(0);
-  }, T);
+  test(
+    "a worker's own config names its codebases: a name changed there renames (the worker starts)",
+    async () => {
+      const path = dir("repo-config");
+      const first = await ct(["codebase", "register", "before", path, "--worker-id", "w-cfg"]);
+      expect(first.code).toBe(0);
+      const id = first.stdout.trim();
+      const w = startWorkerProc(server.url, { name: "w-cfg", dataDir: join(tmp.path, "w-cfg"), env: { HOME: homeA }, codebases: [`after:${path}`] });
+      await w.waitFor(/worker registered/, 60_000);
+      expect((await server.client.getCodebase(id)).name).toBe("after");
+      w.kill("SIGTERM");
+      expect(await w.exited).toBe(0);
+    },
+    T,
+  );
 
-  test("a worker's home (its global codebase) is never renamed", async () => {
-    const r = await ct(["codebase", "register", "home", homeA, "--rename"]);
-    expect(r.code).toBe(1);
-    expect(errorLine(r.stderr)).toContain(`path ${homeA} is already registered as codebase 'global'`);
-    expect(errorLine(r.stderr)).toContain("which cannot be renamed; use --codebase global");
-  }, T);
+  test(
+    "a worker's home (its global codebase) is never renamed",
+    async () => {
+      const r = await ct(["codebase", "register", "home", homeA, "--rename"]);
+      expect(r.code).toBe(1);
+      expect(errorLine(r.stderr)).toContain(`path ${homeA} is already registered as codebase 'global'`);
+      expect(errorLine(r.stderr)).toContain("which cannot be renamed; use --codebase global");
+    },
+    T,
+  );
 });
 
 // The routes underneath, on both stores: 409 and rename, declines and the sweeper.
@@ -275,13 +327,17 @@ for (const kind of ["sqlite", "postgres"] as const) {
 }
 
 describe("a path a worker has", () => {
-  test("--wait with --timeout prints the id the worker that has the path registered", async () => {
-    const path = dir("repo-quick");
-    const r = await ct(["codebase", "register", "quick", path, "--wait", "--timeout", "60"]);
-    expect(r.code).toBe(0);
-    const t = await waitTask(server.client, r.stderr.match(/\(task (\S+);/)![1]!, (x) => x.status === "completed", "completed");
-    expect(t.result).toBe(r.stdout.trim());
-    // w-a has it (first attempt); w-b, which may not use it, never claimed it (its decline may come after the claim: then it is moot).
-    expect(t).toMatchObject({ worker_id: "w-a", attempt: 1 });
-  }, T);
+  test(
+    "--wait with --timeout prints the id the worker that has the path registered",
+    async () => {
+      const path = dir("repo-quick");
+      const r = await ct(["codebase", "register", "quick", path, "--wait", "--timeout", "60"]);
+      expect(r.code).toBe(0);
+      const t = await waitTask(server.client, r.stderr.match(/\(task (\S+);/)![1]!, (x) => x.status === "completed", "completed");
+      expect(t.result).toBe(r.stdout.trim());
+      // w-a has it (first attempt); w-b, which may not use it, never claimed it (its decline may come after the claim: then it is moot).
+      expect(t).toMatchObject({ worker_id: "w-a", attempt: 1 });
+    },
+    T,
+  );
 });

@@ -240,7 +240,11 @@ describe("secrets are masked", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain("SECRET");
     expect(r.stdout).not.toContain("hunter2");
-    const row = (k: string) => r.stdout.split("\n").find((l) => l.startsWith(`${k} `))?.split(/\s{2,}/);
+    const row = (k: string) =>
+      r.stdout
+        .split("\n")
+        .find((l) => l.startsWith(`${k} `))
+        ?.split(/\s{2,}/);
     expect(r.stdout.split("\n")[0]).toBe(`file: ${userFile}`);
     expect(row("auth_token")).toEqual(["auth_token", "***", "flag --token"]);
     expect(row("auth_tokens")).toEqual(["auth_tokens", "ci:***, ***", "env A2A_AUTH_TOKENS"]);

@@ -84,7 +84,8 @@ for (const kind of STORE_KINDS) {
       const a = await registerWorker(s, "qa");
       const b = await registerWorker(s, "qb");
       const made: any[] = [];
-      for (const cb of [a.codebaseId, b.codebaseId, b.codebaseId, b.codebaseId]) made.push((await s.post("/v1/opencode/tasks", { codebase_id: cb, prompt: "x" })).body);
+      for (const cb of [a.codebaseId, b.codebaseId, b.codebaseId, b.codebaseId])
+        made.push((await s.post("/v1/opencode/tasks", { codebase_id: cb, prompt: "x" })).body);
       expect((await s.post("/v1/worker/tasks/claim", {}, b.headers)).status).toBe(200); // one of b's is running now
       const r = await s.get("/v1/monitor/queue");
       expect(r.status).toBe(200);

@@ -247,7 +247,9 @@ describe("Dockerfile", () => {
   });
 
   test("files the build stage copies exist and are not excluded by the .dockerignore", () => {
-    const ignore = readFileSync(join(DEPLOY, "docker/Dockerfile.dockerignore"), "utf8").split("\n").map((l) => l.trim());
+    const ignore = readFileSync(join(DEPLOY, "docker/Dockerfile.dockerignore"), "utf8")
+      .split("\n")
+      .map((l) => l.trim());
     const sources = stages[0]!.flatMap((l) => l.match(/^COPY\s+(?!--from)(.+)\s+\S+$/)?.[1]?.split(/\s+/) ?? []);
     expect(sources).toEqual(expect.arrayContaining(["package.json", "package-lock.json", "src"]));
     for (const src of sources) {

@@ -82,11 +82,31 @@ describe("each command reads only its own config", () => {
   test("--help lists only the flags of the keys the command reads, and each listed flag parses", async () => {
     const flagsIn = (help: string) => [...help.matchAll(/^\s+(?:-\w, )?--(?:\[no-\])?([a-z][a-z0-9-]*)/gm)].map((m) => m[1]!);
     const cases: [string[], string[], string[]][] = [
-      [["sessions", "sync"], ["codebase", "dry-run", "name", "server", "token"], ["port", "db", "database-url", "auth-tokens", "host"]],
-      [["worker", "start"], ["codebase", "name", "server", "poll-interval", "once"], ["port", "db", "database-url", "auth-tokens", "host", "lease-seconds"]],
-      [["server", "start"], ["port", "host", "db", "database-url", "auth-tokens"], ["codebase", "server", "token", "name", "poll-interval"]],
-      [["task", "list"], ["status", "codebase", "server", "token", "config", "all"], ["port", "name", "poll-interval", "data-dir"]],
-      [["task", "create"], ["codebase", "prompt", "agent", "server", "token"], ["port", "name", "capabilities", "data-dir"]],
+      [
+        ["sessions", "sync"],
+        ["codebase", "dry-run", "name", "server", "token"],
+        ["port", "db", "database-url", "auth-tokens", "host"],
+      ],
+      [
+        ["worker", "start"],
+        ["codebase", "name", "server", "poll-interval", "once"],
+        ["port", "db", "database-url", "auth-tokens", "host", "lease-seconds"],
+      ],
+      [
+        ["server", "start"],
+        ["port", "host", "db", "database-url", "auth-tokens"],
+        ["codebase", "server", "token", "name", "poll-interval"],
+      ],
+      [
+        ["task", "list"],
+        ["status", "codebase", "server", "token", "config", "all"],
+        ["port", "name", "poll-interval", "data-dir"],
+      ],
+      [
+        ["task", "create"],
+        ["codebase", "prompt", "agent", "server", "token"],
+        ["port", "name", "capabilities", "data-dir"],
+      ],
     ];
     for (const [cmd, present, absent] of cases) {
       const r = await runBin(bin, [...cmd, "--help"], { env });

@@ -2,9 +2,7 @@
 // HTTP server serves the release directory (plus tampered variants), and install.sh runs in
 // temp HOMEs / INSTALL_ROOTs. Nothing here touches the real ~/.codetether or /etc.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync,
-} from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Server } from "bun";
@@ -36,8 +34,20 @@ function serveFile(variant: Variant, ver: string, file: string): Response {
     if (variant === "no-sums") return new Response("not found", { status: 404 });
     const text = readFileSync(join(dir, file), "utf8");
     const line = (l: string) => l.split(/\s+\*?/)[1] === asset;
-    if (variant === "bad-sums") return new Response(text.split("\n").map((l) => (line(l) ? "0".repeat(64) + l.slice(64) : l)).join("\n"));
-    if (variant === "no-line") return new Response(text.split("\n").filter((l) => !line(l)).join("\n"));
+    if (variant === "bad-sums")
+      return new Response(
+        text
+          .split("\n")
+          .map((l) => (line(l) ? "0".repeat(64) + l.slice(64) : l))
+          .join("\n"),
+      );
+    if (variant === "no-line")
+      return new Response(
+        text
+          .split("\n")
+          .filter((l) => !line(l))
+          .join("\n"),
+      );
   }
   // One extra byte at the end: a corrupted or tampered download.
   if (variant === "bad-bin" && file === asset) return new Response(new Blob([f, "X"]));
@@ -115,7 +125,11 @@ describe("scripts/release", () => {
     expect(version).toBe(pkg.version);
     const sums = readFileSync(join(rel, "SHA256SUMS"), "utf8").trim().split("\n");
     const listed = sums.map((l) => l.split(/\s+\*?/)[1]).sort();
-    expect(listed).toEqual(readdirSync(rel).filter((f) => f !== "SHA256SUMS").sort());
+    expect(listed).toEqual(
+      readdirSync(rel)
+        .filter((f) => f !== "SHA256SUMS")
+        .sort(),
+    );
     expect(listed).toEqual(expect.arrayContaining([asset, "VERSION", "a2a-agent-worker.service", "codetether-server.service", "install.sh"]));
     for (const line of sums) {
       const [hash, name] = line.split(/\s+\*?/);
@@ -218,7 +232,29 @@ describe("install.sh (per user)", () => {
     expect(existsSync(cfg)).toBe(false);
   });
 
-  const minimalTools = ["sh", "uname", "grep", "ls", "awk", "tr", "mktemp", "mkdir", "cp", "chmod", "mv", "rm", "rmdir", "dirname", "cat", "sed", "id", "wget", "shasum", "perl", "ldd"];
+  const minimalTools = [
+    "sh",
+    "uname",
+    "grep",
+    "ls",
+    "awk",
+    "tr",
+    "mktemp",
+    "mkdir",
+    "cp",
+    "chmod",
+    "mv",
+    "rm",
+    "rmdir",
+    "dirname",
+    "cat",
+    "sed",
+    "id",
+    "wget",
+    "shasum",
+    "perl",
+    "ldd",
+  ];
   testUnless(missingTools(minimalTools, "CI: apt-get install -y wget perl"), "works with wget and shasum when curl and sha256sum are absent", async () => {
     const tools = minimalTools;
     const pathDir = join(work, "minimal-path");
@@ -261,13 +297,13 @@ describe("install.sh --system (INSTALL_ROOT)", () => {
     expect(readFileSync(join(root, "etc/systemd/system/a2a-agent-worker.service"), "utf8")).toBe(
       readFileSync(join(ROOT, "deploy/systemd/a2a-agent-worker.service"), "utf8"),
     );
-    expect(readFileSync(join(root, "etc/systemd/system/a2a-agent-worker.service.d/codebases.conf"), "utf8")).toContain(
-      "ReadWritePaths=-/srv/app",
-    );
+    expect(readFileSync(join(root, "etc/systemd/system/a2a-agent-worker.service.d/codebases.conf"), "utf8")).toContain("ReadWritePaths=-/srv/app");
     expect(await versionOf(join(root, "usr/local/bin/codetether"))).toBe(version);
     // The installed binary itself accepts the written config.
     const show = Bun.spawn([join(root, "usr/local/bin/codetether"), "config", "show", "--config", cfgPath, "--json"], {
-      env: home(), stdout: "pipe", stderr: "pipe",
+      env: home(),
+      stdout: "pipe",
+      stderr: "pipe",
     });
     const [shown, showCode] = await Promise.all([new Response(show.stdout).text(), show.exited]);
     expect(showCode).toBe(0);
@@ -283,19 +319,25 @@ describe("install.sh --system (INSTALL_ROOT)", () => {
     expect(readFileSync(cfgPath, "utf8")).toBe('{"server_url":"http://edited:8000"}\n');
   });
 
-  testUnless(missingTools(["systemd-analyze"], "CI: apt-get install -y systemd"), "the installed unit passes systemd-analyze verify inside the install root", async () => {
-    const sa = Bun.which("systemd-analyze")!;
-    const root = mkdtempSync(join(work, "root-"));
-    const env = { ...home(), INSTALL_ROOT: root };
-    const r = await run(["--system", "--base-url", `${base}/good`, "--version", version, "--codebase", "app:/srv/app"], env);
-    expect(r.code).toBe(0);
-    // verify resolves dependencies (sysinit.target, ...) inside --root: give it the host's units.
-    cpSync(existsSync("/usr/lib/systemd/system") ? "/usr/lib/systemd/system" : "/lib/systemd/system", join(root, "usr/lib/systemd/system"), { recursive: true });
-    const v = Bun.spawnSync([sa, "verify", `--root=${root}`, "a2a-agent-worker.service"], { stdout: "pipe", stderr: "pipe" });
-    const output = v.stdout.toString() + v.stderr.toString();
-    expect(output).toBe(""); // warnings (unknown keys, bad values) do not change the exit code
-    expect(v.exitCode).toBe(0);
-  });
+  testUnless(
+    missingTools(["systemd-analyze"], "CI: apt-get install -y systemd"),
+    "the installed unit passes systemd-analyze verify inside the install root",
+    async () => {
+      const sa = Bun.which("systemd-analyze")!;
+      const root = mkdtempSync(join(work, "root-"));
+      const env = { ...home(), INSTALL_ROOT: root };
+      const r = await run(["--system", "--base-url", `${base}/good`, "--version", version, "--codebase", "app:/srv/app"], env);
+      expect(r.code).toBe(0);
+      // verify resolves dependencies (sysinit.target, ...) inside --root: give it the host's units.
+      cpSync(existsSync("/usr/lib/systemd/system") ? "/usr/lib/systemd/system" : "/lib/systemd/system", join(root, "usr/lib/systemd/system"), {
+        recursive: true,
+      });
+      const v = Bun.spawnSync([sa, "verify", `--root=${root}`, "a2a-agent-worker.service"], { stdout: "pipe", stderr: "pipe" });
+      const output = v.stdout.toString() + v.stderr.toString();
+      expect(output).toBe(""); // warnings (unknown keys, bad values) do not change the exit code
+      expect(v.exitCode).toBe(0);
+    },
+  );
 
   test("--uninstall --system removes binary and unit, keeps config; --purge removes config and data", async () => {
     const root = mkdtempSync(join(work, "root-"));
@@ -311,7 +353,8 @@ describe("install.sh --system (INSTALL_ROOT)", () => {
   });
 
   // Never run --system as root without INSTALL_ROOT here: it would install on this host.
-  const asRootNoSetpriv = process.getuid?.() === 0 ? missingTools(["setpriv"], "running as root and no setpriv to drop privileges; CI: apt-get install -y util-linux") : undefined;
+  const asRootNoSetpriv =
+    process.getuid?.() === 0 ? missingTools(["setpriv"], "running as root and no setpriv to drop privileges; CI: apt-get install -y util-linux") : undefined;
   testUnless(asRootNoSetpriv, "--system without root and without INSTALL_ROOT is refused", async () => {
     const args = ["sh", INSTALL, "--system", "--base-url", `${base}/good`, "--version", version];
     const setpriv = Bun.which("setpriv");

@@ -45,7 +45,9 @@ for (const kind of STORE_KINDS) {
       expect(c.status).toBe(200);
       const out = await s.post(`${O}/tasks/${done.id}/output`, { worker_id: w.id, attempt: c.body.attempt, seq: 0, lines: ["héllo", "world"] }, w.headers);
       expect(out.body.stored).toBe(2);
-      expect((await s.post(`${W}/release`, { task_id: done.id, worker_id: w.id, attempt: c.body.attempt, status: "completed", result: "ok" }, w.headers)).status).toBe(200);
+      expect(
+        (await s.post(`${W}/release`, { task_id: done.id, worker_id: w.id, attempt: c.body.attempt, status: "completed", result: "ok" }, w.headers)).status,
+      ).toBe(200);
 
       const { text, m } = await scrape();
       expect(m.get(`codetether_tasks_created_total{codebase_id="${cb}"}`)).toBe(2);
@@ -68,7 +70,11 @@ for (const kind of STORE_KINDS) {
       const dash = JSON.parse(readFileSync(join(import.meta.dir, "../../deploy/grafana/codetether.json"), "utf8"));
       const used = new Set<string>(dash.panels.flatMap((p: any) => p.targets.flatMap((t: any) => t.expr.match(/codetether_[a-z_]+/g) ?? [])));
       expect(used.size).toBeGreaterThan(10);
-      for (const name of used) expect({ name, exposed: text.includes(`\n${name}`) || text.includes(`# TYPE ${name.replace(/_(bucket|count|sum)$/, "")} `) }).toEqual({ name, exposed: true });
+      for (const name of used)
+        expect({ name, exposed: text.includes(`\n${name}`) || text.includes(`# TYPE ${name.replace(/_(bucket|count|sum)$/, "")} `) }).toEqual({
+          name,
+          exposed: true,
+        });
       await s.post(`${O}/tasks/${waiting.id}/cancel`);
     });
 
@@ -78,10 +84,14 @@ for (const kind of STORE_KINDS) {
       expect((await s.post(`${W}/claim`, { task_id: t.id }, w.headers)).status).toBe(200);
       const before = (await scrape()).m.get("codetether_lease_expiries_total") ?? 0;
       await Bun.sleep(1100); // the lease is 1 s
-      await waitUntil(async () => {
-        await s.handle.sweep();
-        return (await s.get(`${O}/tasks/${t.id}`)).body.status === "failed";
-      }, "the sweeper failed the expired task", 10_000);
+      await waitUntil(
+        async () => {
+          await s.handle.sweep();
+          return (await s.get(`${O}/tasks/${t.id}`)).body.status === "failed";
+        },
+        "the sweeper failed the expired task",
+        10_000,
+      );
       const { m } = await scrape();
       expect(m.get("codetether_lease_expiries_total")).toBe(before + 1);
       expect(m.get(`codetether_tasks_finished_total{codebase_id="${w.codebaseId}",status="failed"}`)).toBe(1);

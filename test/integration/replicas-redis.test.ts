@@ -26,7 +26,13 @@ async function redisReachable(): Promise<boolean> {
   }
 }
 
-const skip = NO_PG ?? (!PGBOUNCER ? "pgbouncer is not installed (apt-get install pgbouncer; .ci/run installs it)" : !(await redisReachable()) ? `no Redis at ${REDIS_URL} (set TEST_REDIS_URL)` : undefined);
+const skip =
+  NO_PG ??
+  (!PGBOUNCER
+    ? "pgbouncer is not installed (apt-get install pgbouncer; .ci/run installs it)"
+    : !(await redisReachable())
+      ? `no Redis at ${REDIS_URL} (set TEST_REDIS_URL)`
+      : undefined);
 const O = "/v1/opencode";
 
 describeUnless(skip, "replicas behind PgBouncer (transaction pooling)", () => {
@@ -48,7 +54,10 @@ describeUnless(skip, "replicas behind PgBouncer (transaction pooling)", () => {
   async function replicas(name: string, redis: boolean): Promise<[ServerProc, ServerProc]> {
     const url = `${bouncer.urlFor(db.name)}?pgbouncer=true`;
     const env: Record<string, string> = redis ? { A2A_REDIS_URL: REDIS_URL } : {};
-    return Promise.all([startServerProc(join(tmp.path, `${name}-a`), { databaseUrl: url, env }), startServerProc(join(tmp.path, `${name}-b`), { databaseUrl: url, env })]);
+    return Promise.all([
+      startServerProc(join(tmp.path, `${name}-a`), { databaseUrl: url, env }),
+      startServerProc(join(tmp.path, `${name}-b`), { databaseUrl: url, env }),
+    ]);
   }
 
   /** The worker's task stream on `server`, routed to its codebase (as `worker start` opens it). */

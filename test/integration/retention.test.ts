@@ -34,11 +34,30 @@ for (const kind of STORE_KINDS) {
 
     /** A task that finished `days` ago (null: still running) with `lines` output lines. */
     async function task(days: number | null, lines: number): Promise<TaskRow> {
-      const t = newTask({ codebase_id: null, title: null, prompt: "p", agent_type: "echo", model: null, priority: 0, metadata: {}, target_worker_id: null, target_agent_name: null, max_attempts: 3, timeout_s: null });
-      const row = await store.insertTask(days === null ? { ...t, status: "running", attempt: 1, started_at: ago(0) } : { ...t, status: "completed", attempt: 1, started_at: ago(days), completed_at: ago(days) });
+      const t = newTask({
+        codebase_id: null,
+        title: null,
+        prompt: "p",
+        agent_type: "echo",
+        model: null,
+        priority: 0,
+        metadata: {},
+        target_worker_id: null,
+        target_agent_name: null,
+        max_attempts: 3,
+        timeout_s: null,
+      });
+      const row = await store.insertTask(
+        days === null
+          ? { ...t, status: "running", attempt: 1, started_at: ago(0) }
+          : { ...t, status: "completed", attempt: 1, started_at: ago(days), completed_at: ago(days) },
+      );
       for (let i = 0; i < lines; i += 1000) {
         const n = Math.min(1000, lines - i);
-        const r = await store.appendOutput({ task_id: row.id, attempt: 1, seq: i, lines: Array.from({ length: n }, (_, j) => `line ${i + j}`), timestamp: ago(0), capBytes: 1 << 30 }, () => undefined);
+        const r = await store.appendOutput(
+          { task_id: row.id, attempt: 1, seq: i, lines: Array.from({ length: n }, (_, j) => `line ${i + j}`), timestamp: ago(0), capBytes: 1 << 30 },
+          () => undefined,
+        );
         expect(r!.stored).toBe(n);
       }
       return row;
@@ -59,7 +78,11 @@ for (const kind of STORE_KINDS) {
       for (const t of [big, old]) {
         expect(await store.readOutput(t.id, 0, 10_000)).toEqual([]);
         const after = (await store.getTask(t.id))!;
-        expect({ status: after.status, output_count: after.output_count, pruned: typeof after.metadata.output_pruned_at }).toEqual({ status: "completed", output_count: 0, pruned: "string" });
+        expect({ status: after.status, output_count: after.output_count, pruned: typeof after.metadata.output_pruned_at }).toEqual({
+          status: "completed",
+          output_count: 0,
+          pruned: "string",
+        });
       }
       expect(await store.readOutput(recent.id, 0, 100)).toHaveLength(7);
       expect(await store.readOutput(running.id, 0, 100)).toHaveLength(3);
@@ -106,7 +129,10 @@ describeUnless(undefined, "codetether server prune", () => {
     expect((await api.get(`/v1/opencode/tasks/${t.id}/output`)).body.outputs).toEqual([]);
     expect((await api.get(`/v1/opencode/tasks/${t.id}`)).body.metadata.output_pruned_at).toBeString();
 
-    const human = await runCli(args.filter((a) => a !== "--json"), { env: { A2A_CONFIG: undefined } });
+    const human = await runCli(
+      args.filter((a) => a !== "--json"),
+      { env: { A2A_CONFIG: undefined } },
+    );
     // the server made its database able to hand freed pages back (incremental vacuum)
     const file = new Database(join(dir(), "server.db"), { readonly: true });
     expect((file.query("PRAGMA auto_vacuum").get() as { auto_vacuum: number }).auto_vacuum).toBe(2);

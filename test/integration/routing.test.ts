@@ -114,7 +114,10 @@ describe("routing from the command line", () => {
   const env = () => ({ A2A_CONFIG: undefined, A2A_SERVER_URL: server.url });
 
   test("task create --require (repeatable, comma list) runs on the worker that has them all", async () => {
-    const r = await runCli(["task", "create", "--codebase", "global", "--agent", "echo", "--prompt", "cli gpu", "--require", "gpu", "--require", "build,gpu", "--wait", "--json"], { env: env() });
+    const r = await runCli(
+      ["task", "create", "--codebase", "global", "--agent", "echo", "--prompt", "cli gpu", "--require", "gpu", "--require", "build,gpu", "--wait", "--json"],
+      { env: env() },
+    );
     expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 });
     const t = JSON.parse(r.stdout);
     expect(t.required_capabilities).toEqual(["gpu", "build"]);

@@ -65,7 +65,10 @@ for (const kind of STORE_KINDS) {
       try {
         const workers = await Promise.all(Array.from({ length: CLAIMERS }, () => registerWorker(s, "cc")));
         const created = await createTasks(s, TASKS, { codebase_id: "global" });
-        const got = await claimAll([s], workers.map((w) => w.id));
+        const got = await claimAll(
+          [s],
+          workers.map((w) => w.id),
+        );
         await expectEachClaimedOnce(s, created, got);
       } finally {
         await s.stop();
@@ -89,9 +92,7 @@ describeUnless(NO_PG, "two server processes on one PostgreSQL database", () => {
 
   test("both start at once (migrations under an advisory lock) and serve the same data", async () => {
     db = await freshDatabase();
-    [a, b] = await Promise.all(
-      ["a", "b"].map((n) => spawnServer(["--database-url", db.url, "--data-dir", join(tmp.path, n), "--log-level", "warn"])),
-    );
+    [a, b] = await Promise.all(["a", "b"].map((n) => spawnServer(["--database-url", db.url, "--data-dir", join(tmp.path, n), "--log-level", "warn"])));
     const [ha, hb] = await Promise.all([createApi(a!.url).get("/health"), createApi(b!.url).get("/health")]);
     expect(ha.body.store).toBe("postgres");
     expect(hb.body.store).toBe("postgres");
@@ -104,7 +105,10 @@ describeUnless(NO_PG, "two server processes on one PostgreSQL database", () => {
     const apis = [createApi(a.url), createApi(b.url)];
     const workers = await Promise.all(Array.from({ length: CLAIMERS }, (_, i) => registerWorker(apis[i % 2]!, "rep")));
     const created = await createTasks(apis[0]!, TASKS, { codebase_id: "global" });
-    const got = await claimAll(apis, workers.map((w) => w.id));
+    const got = await claimAll(
+      apis,
+      workers.map((w) => w.id),
+    );
     await expectEachClaimedOnce(apis[1]!, created, got);
   }, 120_000);
 });

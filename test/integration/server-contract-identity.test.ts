@@ -32,7 +32,8 @@ async function workerWithGlobal(api: Api, prefix: string) {
   expect(g.status).toBe(200);
   return id;
 }
-const createGlobalTask = async (api: Api, target: string) => (await api.post(`${O}/tasks`, { prompt: "p", codebase_id: "global", target_worker_id: target })).body;
+const createGlobalTask = async (api: Api, target: string) =>
+  (await api.post(`${O}/tasks`, { prompt: "p", codebase_id: "global", target_worker_id: target })).body;
 
 for (const kind of ["sqlite", "postgres"] as const) {
   describe.skipIf(kind === "postgres" && !TEST_DATABASE_URL)(`worker identity contract [${kind}]`, () => {
@@ -182,7 +183,11 @@ for (const kind of ["sqlite", "postgres"] as const) {
       expect((await fast.get(`${O}/tasks/${other.id}`)).body.status).toBe("pending");
       expect((await fast.get(`${O}/tasks/${held.id}`)).body).toMatchObject({ status: "running", attempt: 1, result: null });
       expect((await fast.get(`${O}/tasks/${held.id}/output`)).body.outputs).toEqual([]);
-      expect((await fast.get(`${O}/tasks/${mine.id}`)).body).toMatchObject({ status: "running", attempt: before.attempt, lease_expires_at: before.lease_expires_at });
+      expect((await fast.get(`${O}/tasks/${mine.id}`)).body).toMatchObject({
+        status: "running",
+        attempt: before.attempt,
+        lease_expires_at: before.lease_expires_at,
+      });
       expect((await fast.get(`${O}/workers/${id}`)).body.status).not.toBe("offline");
 
       // The holder still acts normally; its unregister hands back the running tasks of the worker id.

@@ -2,7 +2,16 @@
 // live stream), the worker push stream, session sync, auth, and bad input per route.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import {
-  openSse, registerWorker, startTestServer, STORE_KINDS, storeSkip, taskEvents, uid, type Api, type TestServer, type TestWorker,
+  openSse,
+  registerWorker,
+  startTestServer,
+  STORE_KINDS,
+  storeSkip,
+  taskEvents,
+  uid,
+  type Api,
+  type TestServer,
+  type TestWorker,
 } from "../helpers/server.ts";
 import { describeUnless } from "../helpers/skip.ts";
 
@@ -35,7 +44,12 @@ for (const kind of STORE_KINDS) {
       const page = (await s.get(`${O}/tasks/${t.id}/output`)).body;
       expect(page.task_id).toBe(t.id);
       expect(page.total).toBe(4);
-      expect(page.outputs.map((o: any) => [o.seq, o.attempt, o.line])).toEqual([[0, 1, "a"], [1, 1, "b"], [2, 1, "c"], [3, 1, "legacy"]]);
+      expect(page.outputs.map((o: any) => [o.seq, o.attempt, o.line])).toEqual([
+        [0, 1, "a"],
+        [1, 1, "b"],
+        [2, 1, "c"],
+        [3, 1, "legacy"],
+      ]);
       expect(page.outputs[3].timestamp).toBe("2023-11-14T22:13:20.000Z");
       expect((await s.get(`${O}/tasks/${t.id}/output?since=3`)).body.outputs.map((o: any) => o.line)).toEqual(["legacy"]);
       expect((await s.get(`${O}/tasks/${t.id}/output?since=9`)).body.outputs).toEqual([]);
@@ -79,7 +93,10 @@ for (const kind of STORE_KINDS) {
       // update to whichever replica holds the worker's stream (none here, so nothing happens)
       expect((await s.put(`/v1/worker/codebases?worker_id=${w.id}`, { codebases: [] })).status).toBe(kind === "sqlite" ? 404 : 200);
 
-      const sse = openSse(`${s.url}${W}/stream?worker_id=${w.id}&agent_name=${w.id}`, { "x-codebases": `${w.codebaseId},global,${other.codebaseId}`, "x-capabilities": "opencode" });
+      const sse = openSse(`${s.url}${W}/stream?worker_id=${w.id}&agent_name=${w.id}`, {
+        "x-codebases": `${w.codebaseId},global,${other.codebaseId}`,
+        "x-capabilities": "opencode",
+      });
       const connected = await sse.waitFor((f) => f.event === "connected", "connected");
       expect(JSON.parse(connected.data)).toMatchObject({ worker_id: w.id, codebases: [w.codebaseId, "global"] }); // not the other's
       await sse.waitFor((f) => f.event === "task_available" && JSON.parse(f.data).id === before.id, "pending task announced");
@@ -111,13 +128,21 @@ for (const kind of STORE_KINDS) {
       const t = await runningTask(s, w);
       await s.put(`${O}/tasks/${t.id}/status`, { status: "completed", worker_id: w.id, session_id: "ses_b" });
       const sync = (sessions: object[]) => s.post(`${O}/codebases/${cb}/sessions/sync`, { worker_id: w.id, sessions });
-      expect((await sync([{ id: "ses_a", title: "A", created: "2024-01-01T10:00:00", updated: 1_704_103_200_000, messageCount: 1, extra: "kept" }])).body).toEqual({
+      expect(
+        (await sync([{ id: "ses_a", title: "A", created: "2024-01-01T10:00:00", updated: 1_704_103_200_000, messageCount: 1, extra: "kept" }])).body,
+      ).toEqual({
         success: true,
         sessions_count: 1,
       });
-      await sync([{ id: "ses_b", title: "B", updated: "2024-02-01T00:00:00Z" }, { id: "ses_a", title: "A2", updated: "2024-01-01T10:00:00Z" }]);
+      await sync([
+        { id: "ses_b", title: "B", updated: "2024-02-01T00:00:00Z" },
+        { id: "ses_a", title: "A2", updated: "2024-01-01T10:00:00Z" },
+      ]);
       const list = (await s.get(`${O}/codebases/${cb}/sessions`)).body;
-      expect(list.map((x: any) => [x.id, x.title])).toEqual([["ses_b", "B"], ["ses_a", "A2"]]);
+      expect(list.map((x: any) => [x.id, x.title])).toEqual([
+        ["ses_b", "B"],
+        ["ses_a", "A2"],
+      ]);
       expect(list[0].task_id).toBe(t.id);
       expect(list[1]).toMatchObject({ updated: "2024-01-01T10:00:00.000Z", codebase_id: cb, worker_id: w.id });
 

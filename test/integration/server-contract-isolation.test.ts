@@ -69,11 +69,24 @@ for (const kind of STORE_KINDS) {
       expect((await s.get(`${O}/tasks/${t.id}/diff`)).body.diff).toBeNull();
 
       const diff = "diff --git a/f b/f\n+one\n";
-      const report = { branch: `codetether/${t.id}`, commit: "0123456789abcdef0123456789abcdef01234567", diff_stat: { files: 1, insertions: 1, deletions: 0 }, diff_truncated: false, diff };
+      const report = {
+        branch: `codetether/${t.id}`,
+        commit: "0123456789abcdef0123456789abcdef01234567",
+        diff_stat: { files: 1, insertions: 1, deletions: 0 },
+        diff_truncated: false,
+        diff,
+      };
       const rel = await s.post(`${W}/release`, { task_id: t.id, attempt: c.body.attempt, status: "completed", result: "ok", ...report }, w.headers);
       expect(rel.status).toBe(200);
       const done = (await s.get(`${O}/tasks/${t.id}`)).body;
-      expect(done).toMatchObject({ status: "completed", isolation: "worktree", branch: report.branch, commit: report.commit, diff_stat: report.diff_stat, diff_truncated: false });
+      expect(done).toMatchObject({
+        status: "completed",
+        isolation: "worktree",
+        branch: report.branch,
+        commit: report.commit,
+        diff_stat: report.diff_stat,
+        diff_truncated: false,
+      });
       expect((await s.get(`/v1/agent/tasks/${t.id}/diff`)).body).toEqual({ task_id: t.id, diff, truncated: false });
       expect((await s.get(`${O}/tasks/nope/diff`)).status).toBe(404);
       // a retry runs the same way, and starts with no outcome of its own

@@ -56,7 +56,16 @@ for (const kind of STORE_KINDS) {
       expect(unknown.body.error).toBe("not_found");
 
       let mon = (await s.get("/v1/monitor/workers")).body.workers.find((w: any) => w.id === id);
-      expect(mon).toMatchObject({ id, name: "Reg2", status: "active", codebases: 0, tasks_completed: 0, tasks_running: 0, hostname: "h1", capabilities: ["opencode"] });
+      expect(mon).toMatchObject({
+        id,
+        name: "Reg2",
+        status: "active",
+        codebases: 0,
+        tasks_completed: 0,
+        tasks_running: 0,
+        hostname: "h1",
+        capabilities: ["opencode"],
+      });
       expect((await s.post(`${O}/workers/${id}/unregister`)).body.success).toBe(true);
       mon = (await s.get("/v1/monitor/workers")).body.workers.find((w: any) => w.id === id);
       expect(mon.status).toBe("offline");
@@ -94,7 +103,12 @@ for (const kind of STORE_KINDS) {
       expect(r.status).toBe(200);
       expect(r.body).toEqual({ success: true, pending: true, task_id: expect.any(String) });
       const t = await getTask(s, r.body.task_id);
-      expect(t).toMatchObject({ agent_type: "register_codebase", codebase_id: null, status: "pending", metadata: { name: "site", path: "/var/www/site", description: "web" } });
+      expect(t).toMatchObject({
+        agent_type: "register_codebase",
+        codebase_id: null,
+        status: "pending",
+        metadata: { name: "site", path: "/var/www/site", description: "web" },
+      });
       await s.post(`${O}/tasks/${t.id}/cancel`); // a pending global task would be claimable by every other test's workers
     });
 
@@ -102,9 +116,20 @@ for (const kind of STORE_KINDS) {
       const w = await registerWorker(s, "tc");
       const t = await createTask(s, { codebase_id: w.codebaseId, model: "anthropic:claude-x", metadata: { resume_session_id: "ses_1" } });
       expect(t).toMatchObject({
-        codebase_id: w.codebaseId, prompt: "do it", agent_type: "build", model: "anthropic/claude-x", priority: 0, status: "pending",
-        metadata: { resume_session_id: "ses_1" }, worker_id: null, attempt: 0, max_attempts: 3, cancel_requested: false,
-        lease_expires_at: null, started_at: null, completed_at: null,
+        codebase_id: w.codebaseId,
+        prompt: "do it",
+        agent_type: "build",
+        model: "anthropic/claude-x",
+        priority: 0,
+        status: "pending",
+        metadata: { resume_session_id: "ses_1" },
+        worker_id: null,
+        attempt: 0,
+        max_attempts: 3,
+        cancel_requested: false,
+        lease_expires_at: null,
+        started_at: null,
+        completed_at: null,
       });
       expect(t.created_at).toMatch(/Z$/);
       const bad = await s.post(`${O}/tasks`, { codebase_id: "no-such-codebase", prompt: "x" });
@@ -126,7 +151,13 @@ for (const kind of STORE_KINDS) {
       const c = await createTask(s, { codebase_id: w.codebaseId, priority: 9 });
       const byId = await claim(s, w, b.id);
       expect(byId.status).toBe(200);
-      expect(byId.body).toMatchObject({ success: true, task_id: b.id, worker_id: w.id, attempt: 1, task: { id: b.id, status: "running", worker_id: w.id, attempt: 1 } });
+      expect(byId.body).toMatchObject({
+        success: true,
+        task_id: b.id,
+        worker_id: w.id,
+        attempt: 1,
+        task: { id: b.id, status: "running", worker_id: w.id, attempt: 1 },
+      });
       expect(Date.parse(byId.body.lease_expires_at)).toBeGreaterThan(Date.now() + 50_000);
       const again = await claim(s, w, b.id);
       expect(again.status).toBe(409);
@@ -334,7 +365,11 @@ for (const kind of STORE_KINDS) {
         const t = await createTask(fast, { codebase_id: w.codebaseId });
         await claim(fast, w, t.id);
         await waitUntil(async () => (await getTask(fast, t.id)).status === "pending", "task re-queued by the sweeper", 15_000);
-        const stale = await waitUntil(async () => (await fast.get("/v1/monitor/workers")).body.workers.find((x: any) => x.status === "stale"), "worker stale", 15_000);
+        const stale = await waitUntil(
+          async () => (await fast.get("/v1/monitor/workers")).body.workers.find((x: any) => x.status === "stale"),
+          "worker stale",
+          15_000,
+        );
         expect(stale.id).toBe(w.id);
         expect((await fast.post(`${O}/workers/${w.id}/heartbeat`)).status).toBe(200);
         const mon = (await fast.get("/v1/monitor/workers")).body.workers[0];

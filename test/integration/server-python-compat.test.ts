@@ -23,7 +23,12 @@ for (const kind of STORE_KINDS) {
       const globalId = g.body.codebase.id;
       expect(globalId).toEqual(expect.any(String));
       const reg = await s.post(`${O}/workers/register`, {
-        worker_id: workerId, name: "py-host", capabilities: ["opencode", "build"], hostname: "py-host", models: [], codebases: [globalId, "global"],
+        worker_id: workerId,
+        name: "py-host",
+        capabilities: ["opencode", "build"],
+        hostname: "py-host",
+        models: [],
+        codebases: [globalId, "global"],
       });
       expect(reg.status).toBe(200);
       const proj = (await s.post(`${O}/codebases`, { name: "proj", path: "/srv/proj", description: "", worker_id: workerId })).body.codebase;
@@ -64,7 +69,19 @@ for (const kind of STORE_KINDS) {
       // sessions, naive local timestamps
       const sync = await s.post(`${O}/codebases/${globalId}/sessions/sync`, {
         worker_id: workerId,
-        sessions: [{ id: "ses_py1", title: "hi", directory: homedir(), project_id: "p", created: "2024-05-01T12:00:00", updated: "2024-05-01T12:01:00.123456", messageCount: 1, summary: null, version: "0.1" }],
+        sessions: [
+          {
+            id: "ses_py1",
+            title: "hi",
+            directory: homedir(),
+            project_id: "p",
+            created: "2024-05-01T12:00:00",
+            updated: "2024-05-01T12:01:00.123456",
+            messageCount: 1,
+            summary: null,
+            version: "0.1",
+          },
+        ],
       });
       expect(sync.body).toEqual({ success: true, sessions_count: 1 });
       const sessions = (await s.get(`${O}/codebases/${globalId}/sessions`)).body;

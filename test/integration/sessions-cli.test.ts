@@ -26,15 +26,35 @@ beforeAll(async () => {
     const m = await api.post(`${O}/codebases/${cb}/sessions/${id}/messages/sync`, { worker_id: w.id, messages });
     expect(m.status).toBe(200);
   };
-  const msg = (sid: string, n: number, role: string, parts: unknown[]) => ({ id: `msg_${sid}_${n}`, sessionID: sid, role, time: { created: 1_764_000_000_000 + n }, parts });
+  const msg = (sid: string, n: number, role: string, parts: unknown[]) => ({
+    id: `msg_${sid}_${n}`,
+    sessionID: sid,
+    role,
+    time: { created: 1_764_000_000_000 + n },
+    parts,
+  });
   await sync(apiCb, "ses_old", "Older session", "2026-12-01T11:00:00Z", [msg("old", 1, "user", [{ id: "p1", type: "text", text: "hello old" }])]);
-  await sync(webCb, "ses_new", "Newer session", "2026-12-01T12:00:00Z", [
-    msg("new", 1, "user", [{ id: "p1", type: "text", text: "write the file" }]),
-    msg("new", 2, "assistant", [
-      { id: "p2", type: "tool", tool: "write", state: { status: "completed" } },
-      { id: "p3", type: "text", text: "I wrote it." },
-    ]),
-  ], { cost: 0.0213, tokens: { input: 1200, output: 300 }, tools: [{ tool: "write", calls: 1, errors: 0 }, { tool: "bash", calls: 2, errors: 1 }] });
+  await sync(
+    webCb,
+    "ses_new",
+    "Newer session",
+    "2026-12-01T12:00:00Z",
+    [
+      msg("new", 1, "user", [{ id: "p1", type: "text", text: "write the file" }]),
+      msg("new", 2, "assistant", [
+        { id: "p2", type: "tool", tool: "write", state: { status: "completed" } },
+        { id: "p3", type: "text", text: "I wrote it." },
+      ]),
+    ],
+    {
+      cost: 0.0213,
+      tokens: { input: 1200, output: 300 },
+      tools: [
+        { tool: "write", calls: 1, errors: 0 },
+        { tool: "bash", calls: 2, errors: 1 },
+      ],
+    },
+  );
 });
 afterAll(async () => {
   await killAll();
@@ -67,7 +87,9 @@ describe("sessions list", () => {
     // usage where the worker reported it (tokens in + out, cost), a dash where not
     expect(lines.find((l) => l.includes("ses_new"))).toMatch(/\s1\.5k tok \$0\.02\s+Newer session$/);
     expect(lines.find((l) => l.includes("ses_old"))).toMatch(/\s—\s+Older session$/);
-    expect(lines.findIndex((l) => l.includes("ses_new") && l.includes("Newer session"))).toBeLessThan(lines.findIndex((l) => l.includes("ses_old") && l.includes("Older session")));
+    expect(lines.findIndex((l) => l.includes("ses_new") && l.includes("Newer session"))).toBeLessThan(
+      lines.findIndex((l) => l.includes("ses_old") && l.includes("Older session")),
+    );
   });
 
   test("an unknown codebase fails (exit 1) naming it", async () => {
@@ -110,7 +132,13 @@ describe("resuming a session", () => {
     const r = await runCli(["sessions", "resume", "ses_new", "--prompt", "and now the tests", "--json"], { env: env() });
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
     const t = JSON.parse(r.stdout);
-    expect(t).toMatchObject({ codebase_id: webCb, prompt: "and now the tests", agent_type: "build", status: "pending", metadata: { resume_session_id: "ses_new" } });
+    expect(t).toMatchObject({
+      codebase_id: webCb,
+      prompt: "and now the tests",
+      agent_type: "build",
+      status: "pending",
+      metadata: { resume_session_id: "ses_new" },
+    });
   });
 
   test("task create --resume takes the session's codebase; a different --codebase is a usage error naming both", async () => {

@@ -17,13 +17,28 @@ const repo = join(tmp.path, "repo");
 function session(i: number, updated: number, messages: number): { s: SessionRecord; m: MessageRecord[] } {
   const id = `ses_${String(i).padStart(5, "0")}`;
   return {
-    s: { id, title: `session ${i}`, directory: i % 2 ? repo : "/elsewhere", created: 1_700_000_000_000, updated, messageCount: messages } as unknown as SessionRecord,
+    s: {
+      id,
+      title: `session ${i}`,
+      directory: i % 2 ? repo : "/elsewhere",
+      created: 1_700_000_000_000,
+      updated,
+      messageCount: messages,
+    } as unknown as SessionRecord,
     m: Array.from({ length: messages }, (_, j) => ({
       id: `msg_${i}_${j}`,
       sessionID: id,
       role: j % 2 ? "assistant" : "user",
       time: { created: "2024-01-01T00:00:00.000Z" },
-      parts: [{ id: `prt_${i}_${j}`, type: j % 2 ? "tool" : "text", text: j % 2 ? undefined : `text ${j} secret-token-123`, tool: j % 2 ? "write" : undefined, state: j % 2 ? { status: "completed" } : undefined }],
+      parts: [
+        {
+          id: `prt_${i}_${j}`,
+          type: j % 2 ? "tool" : "text",
+          text: j % 2 ? undefined : `text ${j} secret-token-123`,
+          tool: j % 2 ? "write" : undefined,
+          state: j % 2 ? { status: "completed" } : undefined,
+        },
+      ],
     })) as MessageRecord[],
   };
 }
@@ -56,7 +71,13 @@ afterAll(async () => {
 
 describe("session sync", () => {
   test("maps directories to the deepest registered codebase, else global", () => {
-    const t = { codebases: [{ id: "a", path: "/r" }, { id: "b", path: "/r/sub" }], globalId: "g" };
+    const t = {
+      codebases: [
+        { id: "a", path: "/r" },
+        { id: "b", path: "/r/sub" },
+      ],
+      globalId: "g",
+    };
     expect(codebaseFor("/r/x", t)).toBe("a");
     expect(codebaseFor("/r/sub/y", t)).toBe("b");
     expect(codebaseFor("/rx", t)).toBe("g");
@@ -106,7 +127,10 @@ describe("session sync", () => {
     const priced = session(900, 1_700_000_300_000, 4);
     priced.m[1] = { ...priced.m[1]!, cost: 0.0125, tokens: { input: 1000, output: 200, reasoning: 0, cache: { read: 50, write: 0 } } };
     priced.m[3] = { ...priced.m[3]!, cost: 0.0075, tokens: { input: 1500, output: 300 } };
-    priced.m[3]!.parts = [{ id: "prt_900_err", type: "tool", tool: "bash", state: { status: "error" } }, { id: "prt_900_w", type: "tool", tool: "write", state: { status: "completed" } }];
+    priced.m[3]!.parts = [
+      { id: "prt_900_err", type: "tool", tool: "bash", state: { status: "error" } },
+      { id: "prt_900_w", type: "tool", tool: "write", state: { status: "completed" } },
+    ];
     const plain = session(902, 1_700_000_300_000, 2); // even index: the global codebase
     const calls = { list: 0, export: 0 };
     const r = await syncSessions({
@@ -122,7 +146,10 @@ describe("session sync", () => {
     expect(got.cost).toBeCloseTo(0.02, 10);
     expect(got.tokens).toEqual({ input: 2500, output: 500 });
     // tool calls and failures per tool, busiest first
-    expect(got.tools).toEqual([{ tool: "write", calls: 2, errors: 0 }, { tool: "bash", calls: 1, errors: 1 }]);
+    expect(got.tools).toEqual([
+      { tool: "write", calls: 2, errors: 0 },
+      { tool: "bash", calls: 1, errors: 1 },
+    ]);
     const none = (await server.client.listSessions(globalId)).find((s) => s.id === "ses_00902") as any;
     expect({ cost: none.cost, tokens: none.tokens, tools: none.tools }).toEqual({ cost: null, tokens: null, tools: [{ tool: "write", calls: 1, errors: 0 }] });
   });

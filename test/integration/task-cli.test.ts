@@ -45,7 +45,9 @@ describe("task create", () => {
 
   test("Ctrl-C during --wait exits 130 and says the task keeps going; the task is still there", async () => {
     // Targeted at a worker that does not exist: it waits for ever unless interrupted.
-    const p = spawnCli(["task", "create", "--codebase", "global", "--agent", "echo", "--prompt", "wait for me", "--target-worker", "nobody", "--wait"], { env: env() });
+    const p = spawnCli(["task", "create", "--codebase", "global", "--agent", "echo", "--prompt", "wait for me", "--target-worker", "nobody", "--wait"], {
+      env: env(),
+    });
     const [, id] = await p.waitFor(/task (\S+) created/);
     p.kill("SIGINT");
     expect(await p.exited).toBe(130);

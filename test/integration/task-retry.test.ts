@@ -15,7 +15,11 @@ async function finished(api: Api, w: TestWorker, status: "failed" | "completed" 
   const t = (await api.post(`${O}/tasks`, { codebase_id: w.codebaseId, prompt: `p-${status}`, ...body })).body;
   const c = await api.post(`${W}/claim`, { task_id: t.id }, w.headers);
   expect(c.status).toBe(200);
-  const r = await api.post(`${W}/release`, { task_id: t.id, worker_id: w.id, attempt: c.body.attempt, status, error: status === "failed" ? "boom" : null }, w.headers);
+  const r = await api.post(
+    `${W}/release`,
+    { task_id: t.id, worker_id: w.id, attempt: c.body.attempt, status, error: status === "failed" ? "boom" : null },
+    w.headers,
+  );
   expect(r.status).toBe(200);
   return t;
 }

@@ -23,7 +23,9 @@ describe("codetether up", () => {
     const [, url] = await up.waitFor(/CodeTether is up at (http:\/\/[\d.:]+)/, 30_000);
     await up.waitFor(/task stream connected/, 30_000);
 
-    const r = await runCli(["task", "create", "--server", url!, "--codebase", "global", "--prompt", "hello from up", "--agent", "echo", "--wait", "--json"], { env });
+    const r = await runCli(["task", "create", "--server", url!, "--codebase", "global", "--prompt", "hello from up", "--agent", "echo", "--wait", "--json"], {
+      env,
+    });
     expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 });
     const t = JSON.parse(r.stdout);
     expect(t).toMatchObject({ status: "completed", worker_id: "up-w", result: "hello from up" });
@@ -34,7 +36,10 @@ describe("codetether up", () => {
     expect(await up.exited).toBe(0);
     expect(up.out() + up.err()).toContain("worker unregistered");
     // The server went with it.
-    const gone = await fetch(`${url}/health`).then(() => "up", () => "gone");
+    const gone = await fetch(`${url}/health`).then(
+      () => "up",
+      () => "gone",
+    );
     expect(gone).toBe("gone");
   });
 });

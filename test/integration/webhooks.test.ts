@@ -162,7 +162,9 @@ describeUnless(undefined, "webhooks survive a receiver outage and a server resta
       expect(badJson.stderr).toContain("A2A_WEBHOOKS");
       expect(badJson.stderr).toContain("expected JSON");
       expect(badJson.stderr).not.toContain(SECRET);
-      const shortSecret = await runCli(["webhook", "test"], { env: { A2A_CONFIG: undefined, A2A_WEBHOOKS: JSON.stringify([{ url: ok.url, secret: "short" }]) } });
+      const shortSecret = await runCli(["webhook", "test"], {
+        env: { A2A_CONFIG: undefined, A2A_WEBHOOKS: JSON.stringify([{ url: ok.url, secret: "short" }]) },
+      });
       expect(shortSecret.code).toBe(78);
       expect(shortSecret.stderr).toContain("secret: must be at least 16 characters");
     } finally {

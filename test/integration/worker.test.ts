@@ -76,7 +76,20 @@ describe("worker start", () => {
     const outside = join(tmp.path, "outside");
     mkdirSync(outside, { recursive: true });
     const r = await runCli(
-      ["worker", "start", "--server", server.url, "--name", "w-bad", "--data-dir", join(tmp.path, "w-bad"), "--codebase", `o:${outside}`, "--allowed-path", join(tmp.path, "allowed")],
+      [
+        "worker",
+        "start",
+        "--server",
+        server.url,
+        "--name",
+        "w-bad",
+        "--data-dir",
+        join(tmp.path, "w-bad"),
+        "--codebase",
+        `o:${outside}`,
+        "--allowed-path",
+        join(tmp.path, "allowed"),
+      ],
       { env: { A2A_CONFIG: undefined } },
     );
     expect(r.code).toBe(78);
@@ -135,7 +148,14 @@ describe("worker start", () => {
     const claim = await server.client.claim("w-spool", task.id);
     expect(claim?.attempt).toBe(1);
     const dir = spoolDir(dataDir, "w-spool");
-    writeReport(dir, { task_id: task.id, worker_id: "w-spool", attempt: 1, status: "completed", result: "from the spool", created_at: new Date().toISOString() });
+    writeReport(dir, {
+      task_id: task.id,
+      worker_id: "w-spool",
+      attempt: 1,
+      status: "completed",
+      result: "from the spool",
+      created_at: new Date().toISOString(),
+    });
 
     const w = startWorkerProc(server.url, { name: "w-spool", dataDir });
     const t = await waitTask(server.client, task.id, (t) => t.status === "completed", "spooled report delivered");

@@ -63,7 +63,14 @@ describe("answers", () => {
   });
 
   test("a field of the wrong type, deep down, is named with its path and what came", async () => {
-    answers.set("GET /v1/opencode/tasks/ab12/output", { task_id: "ab12", outputs: [{ seq: 0, attempt: 1, line: "x", timestamp: "t" }, { seq: "1", attempt: 1, line: "y", timestamp: "t" }], total: 2 });
+    answers.set("GET /v1/opencode/tasks/ab12/output", {
+      task_id: "ab12",
+      outputs: [
+        { seq: 0, attempt: 1, line: "x", timestamp: "t" },
+        { seq: "1", attempt: 1, line: "y", timestamp: "t" },
+      ],
+      total: 2,
+    });
     const err = await failure(client.getOutput("ab12"));
     expect(err.message).toBe('server answered GET /v1/opencode/tasks/ab12/output with an unexpected body: outputs.1.seq: expected number, got string "1"');
   });
@@ -82,9 +89,28 @@ describe("answers", () => {
     expect((t as Record<string, unknown>).shiny_new_field).toEqual({ nested: true });
     expect(t.status).toBe("pending");
     // What the legacy fixture (test/fixtures/legacy-server.ts) sends for a task.
-    answers.set("GET /v1/opencode/tasks/t1", { id: "t1", codebase_id: "global", prompt: "hi", agent_type: "echo", status: "pending", worker_id: null, result: null, error: null, metadata: {} });
+    answers.set("GET /v1/opencode/tasks/t1", {
+      id: "t1",
+      codebase_id: "global",
+      prompt: "hi",
+      agent_type: "echo",
+      status: "pending",
+      worker_id: null,
+      result: null,
+      error: null,
+      metadata: {},
+    });
     const legacy = await client.getTask("t1");
-    expect(legacy).toMatchObject({ id: "t1", prompt: "hi", agent_type: "echo", attempt: 0, max_attempts: 3, cancel_requested: false, title: null, model: null });
+    expect(legacy).toMatchObject({
+      id: "t1",
+      prompt: "hi",
+      agent_type: "echo",
+      attempt: 0,
+      max_attempts: 3,
+      cancel_requested: false,
+      title: null,
+      model: null,
+    });
   });
 
   test("claim, register and output answers of an older server", async () => {
@@ -102,7 +128,10 @@ describe("answers", () => {
   test("codebase registration: under `codebase`, at the top level (older servers), or pending", async () => {
     const cb = { id: "cb1", name: "api", path: "/srv/api", worker_id: "w" };
     answers.set("POST /v1/opencode/codebases", { success: true, codebase: cb });
-    expect(await client.registerCodebase({ name: "api", path: "/srv/api" })).toMatchObject({ success: true, codebase: { ...cb, description: null, agent_config: null } });
+    expect(await client.registerCodebase({ name: "api", path: "/srv/api" })).toMatchObject({
+      success: true,
+      codebase: { ...cb, description: null, agent_config: null },
+    });
     answers.set("POST /v1/opencode/codebases", cb);
     expect(await client.registerCodebase({ name: "api", path: "/srv/api" })).toMatchObject({ success: true, codebase: cb });
     answers.set("POST /v1/opencode/codebases", { success: true, pending: true, task_id: "t9" });

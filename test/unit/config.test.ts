@@ -87,9 +87,21 @@ describe("defaults", () => {
 describe("precedence: flag > env > file > default", () => {
   const cases: { key: string; file: unknown; env: [string, string]; flag: [string, unknown]; want: unknown[] }[] = [
     { key: "poll_interval", file: 7, env: ["A2A_POLL_INTERVAL", "8"], flag: ["poll-interval", "9"], want: [9, 8, 7, 5] },
-    { key: "server_url", file: "http://f:1", env: ["A2A_SERVER_URL", "http://e:2"], flag: ["server", "http://g:3"], want: ["http://g:3", "http://e:2", "http://f:1", "http://127.0.0.1:8000"] },
+    {
+      key: "server_url",
+      file: "http://f:1",
+      env: ["A2A_SERVER_URL", "http://e:2"],
+      flag: ["server", "http://g:3"],
+      want: ["http://g:3", "http://e:2", "http://f:1", "http://127.0.0.1:8000"],
+    },
     { key: "sync_sessions", file: false, env: ["A2A_SYNC_SESSIONS", "yes"], flag: ["sync-sessions", false], want: [false, true, false, true] },
-    { key: "capabilities", file: ["f"], env: ["A2A_CAPABILITIES", "e1, e2"], flag: ["capabilities", "g1,g2"], want: [["g1", "g2"], ["e1", "e2"], ["f"], ["opencode", "build", "deploy"]] },
+    {
+      key: "capabilities",
+      file: ["f"],
+      env: ["A2A_CAPABILITIES", "e1, e2"],
+      flag: ["capabilities", "g1,g2"],
+      want: [["g1", "g2"], ["e1", "e2"], ["f"], ["opencode", "build", "deploy"]],
+    },
     { key: "max_concurrent_tasks", file: 3, env: ["A2A_MAX_CONCURRENT_TASKS", "4"], flag: ["max-concurrent-tasks", "6"], want: [6, 4, 3, 2] },
   ];
   for (const c of cases) {
@@ -199,14 +211,26 @@ describe("errors: one line naming the source", () => {
     expect((await configError({ flags: { config: f } })).message).toBe(`config: ${f}: codebases[0]: "name" must be a non-empty string, got 5`);
     writeJson(f, { codebases: { name: "a" } });
     expect((await configError({ flags: { config: f } })).message).toContain(`${f}: key "codebases": expected a list`);
-    writeJson(f, { codebases: [{ name: "a", path: "/a" }, { name: "a", path: "/b" }] });
+    writeJson(f, {
+      codebases: [
+        { name: "a", path: "/a" },
+        { name: "a", path: "/b" },
+      ],
+    });
     expect((await configError({ flags: { config: f } })).message).toContain('codebase name "a" is used twice');
     writeJson(f, { capabilities: ["x", ""] });
     expect((await configError({ flags: { config: f } })).message).toBe(`config: ${f}: capabilities[1]: must not be empty, got ""`);
   });
 
   test("env: non-positive intervals and values that do not parse", async () => {
-    for (const name of ["A2A_POLL_INTERVAL", "A2A_TASK_TIMEOUT", "A2A_SHUTDOWN_GRACE", "A2A_SESSION_SYNC_INTERVAL", "A2A_LEASE_SECONDS", "A2A_HEARTBEAT_INTERVAL"]) {
+    for (const name of [
+      "A2A_POLL_INTERVAL",
+      "A2A_TASK_TIMEOUT",
+      "A2A_SHUTDOWN_GRACE",
+      "A2A_SESSION_SYNC_INTERVAL",
+      "A2A_LEASE_SECONDS",
+      "A2A_HEARTBEAT_INTERVAL",
+    ]) {
       for (const bad of ["0", "-1"]) {
         expect((await configError({ env: { [name]: bad } })).message).toBe(`config: env ${name}="${bad}": must be > 0 (seconds)`);
       }
@@ -219,11 +243,15 @@ describe("errors: one line naming the source", () => {
       'config: env A2A_SYNC_SESSIONS="maybe": expected true or false (also 1/0, yes/no)',
     );
     expect((await configError({ env: { A2A_LOG_LEVEL: "loud" } })).message).toContain('env A2A_LOG_LEVEL="loud": expected one of');
-    expect((await configError({ env: { A2A_SERVER_URL: "localhost:8000" } })).message).toContain('env A2A_SERVER_URL="localhost:8000": expected an http(s) URL');
+    expect((await configError({ env: { A2A_SERVER_URL: "localhost:8000" } })).message).toContain(
+      'env A2A_SERVER_URL="localhost:8000": expected an http(s) URL',
+    );
   });
 
   test("flags: bad URL, missing value, negated value flag", async () => {
-    expect((await configError({ flags: { server: "ftp://x" } })).message).toBe('config: flag --server "ftp://x": expected an http(s) URL like http://host:8000');
+    expect((await configError({ flags: { server: "ftp://x" } })).message).toBe(
+      'config: flag --server "ftp://x": expected an http(s) URL like http://host:8000',
+    );
     expect((await configError({ flags: { "poll-interval": "" } })).message).toBe("config: flag --poll-interval: expected a value");
     expect((await configError({ flags: { token: false } })).message).toBe("config: flag --no-token: --token takes a value and cannot be negated");
     expect((await configError({ flags: { "lease-seconds": 0 } })).message).toBe('config: flag --lease-seconds "0": must be > 0 (seconds)');
@@ -302,7 +330,7 @@ describe("codebases and paths", () => {
     expect((await resolve({ flags: { codebase: "one:/1" } })).config.codebases).toEqual([{ name: "one", path: "/1" }]);
   });
 
-  test("isolation: a file entry's \"isolation\", or a :worktree / :shared suffix on the text form; anything else is an error", async () => {
+  test('isolation: a file entry\'s "isolation", or a :worktree / :shared suffix on the text form; anything else is an error', async () => {
     const f = writeJson(join(root, "etc3", "c.json"), { codebases: [{ name: "api", path: "/srv/api", isolation: "worktree" }, "web:/srv/web:shared"] });
     expect((await resolve({ flags: { config: f } })).config.codebases).toEqual([
       { name: "api", path: "/srv/api", isolation: "worktree" },
@@ -319,7 +347,9 @@ describe("codebases and paths", () => {
   });
 
   test("bad codebase text is an error naming the source", async () => {
-    expect((await configError({ env: { A2A_CODEBASES: "api:" } })).message).toBe('config: env A2A_CODEBASES="api:": codebase "api:": missing path after "api:"');
+    expect((await configError({ env: { A2A_CODEBASES: "api:" } })).message).toBe(
+      'config: env A2A_CODEBASES="api:": codebase "api:": missing path after "api:"',
+    );
     expect((await configError({ flags: { codebase: ["a:/x", "a:/y"] } })).message).toContain('flag --codebase "a:/x,a:/y": codebase name "a" is used twice');
   });
 });

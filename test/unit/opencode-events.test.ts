@@ -113,14 +113,20 @@ describe("an unreachable provider", () => {
     expect(providerUnreachable(s)).toBe(true);
     expect(describeUnreachable(s)).toStartWith("cannot reach deadprov/m1: AI_APICallError: Cannot connect to API");
     expect(describeUnreachable(s)).toContain('could not reach model provider "deadprov"');
-    applyStderr(s, LOG_STREAM.replace("Cannot connect to API: Was there a typo in the url or port? (cause: Error: Was there a typo in the url or port?)", "Overloaded"));
+    applyStderr(
+      s,
+      LOG_STREAM.replace("Cannot connect to API: Was there a typo in the url or port? (cause: Error: Was there a typo in the url or port?)", "Overloaded"),
+    );
     expect(providerUnreachable(s)).toBe(false);
   });
 
   test("an error event about the connection carries the hint naming the provider, not only a timeout", () => {
     const s = newRunState();
     applyStderr(s, refused("deadprov"));
-    applyEvent(s, { type: "error", error: { name: "UnknownError", data: { message: "Cannot connect to API: Unable to connect. Is the computer able to access the url?" } } });
+    applyEvent(s, {
+      type: "error",
+      error: { name: "UnknownError", data: { message: "Cannot connect to API: Unable to connect. Is the computer able to access the url?" } },
+    });
     expect(describeError(s)).toContain('OpenCode could not reach model provider "deadprov"');
     expect(describeError(s)).toContain("opencode auth login");
     const none = newRunState();

@@ -5,7 +5,8 @@ import { describe, expect, test } from "bun:test";
 import { renderLine } from "../../src/opencode/render.ts";
 
 const SID = "ses_dcb3925bcffekRW8LNyOE7nPSH";
-const ev = (type: string, part: Record<string, unknown>) => JSON.stringify({ type, timestamp: 1796181825797, sessionID: SID, part: { sessionID: SID, messageID: "msg_1", ...part } });
+const ev = (type: string, part: Record<string, unknown>) =>
+  JSON.stringify({ type, timestamp: 1796181825797, sessionID: SID, part: { sessionID: SID, messageID: "msg_1", ...part } });
 const tool = (name: string, state: Record<string, unknown>) => ev("tool_use", { type: "tool", tool: name, callID: "call_2", id: "prt_2", state });
 
 describe("rendering agent output for people", () => {
@@ -18,9 +19,19 @@ describe("rendering agent output for people", () => {
   });
 
   test("one short line per tool call: ✓ with what it worked on, ✗ with why", () => {
-    const write = tool("write", { status: "completed", input: { filePath: "hello.txt", content: "hi\n" }, output: "Wrote file successfully.", title: "tmp/x/hello.txt" });
+    const write = tool("write", {
+      status: "completed",
+      input: { filePath: "hello.txt", content: "hi\n" },
+      output: "Wrote file successfully.",
+      title: "tmp/x/hello.txt",
+    });
     expect(renderLine(write)).toBe("✓ write hello.txt");
-    const bash = tool("bash", { status: "completed", input: { command: "exit 1", description: "Fail" }, metadata: { output: "(no output)", exit: 1 }, title: "exit 1" });
+    const bash = tool("bash", {
+      status: "completed",
+      input: { command: "exit 1", description: "Fail" },
+      metadata: { output: "(no output)", exit: 1 },
+      title: "exit 1",
+    });
     expect(renderLine(bash)).toBe("✗ bash exit 1: exit 1");
     const okBash = tool("bash", { status: "completed", input: { command: "npm test\n--verbose" }, metadata: { exit: 0 } });
     expect(renderLine(okBash)).toBe("✓ bash npm test");
@@ -37,12 +48,19 @@ describe("rendering agent output for people", () => {
   });
 
   test("error events and OpenCode's error log lines are short; models.dev noise is dropped", () => {
-    const err = JSON.stringify({ type: "error", timestamp: 1, sessionID: SID, error: { name: "APIError", data: { message: "Incorrect API key provided: test-key", statusCode: 401 } } });
+    const err = JSON.stringify({
+      type: "error",
+      timestamp: 1,
+      sessionID: SID,
+      error: { name: "APIError", data: { message: "Incorrect API key provided: test-key", statusCode: 401 } },
+    });
     expect(renderLine(err)).toBe("✗ error: Incorrect API key provided: test-key");
     const stream =
       'timestamp=2026-12-02T03:19:31.724Z level=ERROR run=8e2e3074 message="stream error" providerID=scripted modelID=scripted small=false agent=build ' +
       'error.error="AI_APICallError: Cannot connect to API: Unable to connect. Is the computer able to access the url?"';
-    expect(renderLine(stream)).toBe("! stream error (scripted/scripted): AI_APICallError: Cannot connect to API: Unable to connect. Is the computer able to access the url?");
+    expect(renderLine(stream)).toBe(
+      "! stream error (scripted/scripted): AI_APICallError: Cannot connect to API: Unable to connect. Is the computer able to access the url?",
+    );
     const models = 'timestamp=2026-12-02T03:19:31.724Z level=ERROR run=8e2e3074 message="Failed to fetch models.dev" cause="TypeError: fetch failed"';
     expect(renderLine(models)).toBeNull();
     expect(renderLine("Failed to fetch models.dev")).toBeNull();

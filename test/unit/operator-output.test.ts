@@ -28,11 +28,23 @@ describe("colour policy", () => {
 
 describe("tables and values", () => {
   test("columns align on visible width, no trailing blanks", () => {
-    const t = table(["ID", "NAME", "PATH"], [["a", "\x1b[32mlong-name\x1b[0m", "/x"], ["bbb", "n", ""]], pipe);
+    const t = table(
+      ["ID", "NAME", "PATH"],
+      [
+        ["a", "\x1b[32mlong-name\x1b[0m", "/x"],
+        ["bbb", "n", ""],
+      ],
+      pipe,
+    );
     expect(t.split("\n")).toEqual(["ID   NAME       PATH", "a    \x1b[32mlong-name\x1b[0m  /x", "bbb  n", ""]);
   });
   test("key/values, durations, ago, clip", () => {
-    expect(keyValues([["id", "x"], ["worker", null]])).toBe("id:     x\nworker: -\n");
+    expect(
+      keyValues([
+        ["id", "x"],
+        ["worker", null],
+      ]),
+    ).toBe("id:     x\nworker: -\n");
     expect([duration(5), duration(65), duration(3700), duration(90000)]).toEqual(["5s", "1m 5s", "1h 1m", "1d 1h"]);
     expect(ago("2020-01-01T00:00:00Z", Date.parse("2020-01-01T00:00:12Z"))).toBe("12s ago");
     expect(ago(null)).toBe("-");

@@ -8,7 +8,8 @@ import { capabilityList } from "../../src/commands/task/create.ts";
 
 describe("routing", () => {
   test("parseModelList keeps provider/model lines, sorted and unique; skips warnings and blanks", () => {
-    const out = "WARN something happened\nopenrouter/anthropic/claude-sonnet-4\n\nscripted/scripted\n  anthropic/claude-haiku  \nscripted/scripted\nnot a model\n";
+    const out =
+      "WARN something happened\nopenrouter/anthropic/claude-sonnet-4\n\nscripted/scripted\n  anthropic/claude-haiku  \nscripted/scripted\nnot a model\n";
     expect(parseModelList(out)).toEqual(["anthropic/claude-haiku", "openrouter/anthropic/claude-sonnet-4", "scripted/scripted"]);
     expect(parseModelList("")).toEqual([]);
   });

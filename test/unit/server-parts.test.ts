@@ -11,7 +11,19 @@ import type { TaskRow } from "../../src/server/store/types.ts";
 
 const NOW = "2030-01-01T00:00:00.000Z";
 function running(extra: Partial<TaskRow> = {}): TaskRow {
-  const t = newTask({ codebase_id: null, title: null, prompt: "p", agent_type: "build", model: null, priority: 0, metadata: {}, target_worker_id: null, target_agent_name: null, max_attempts: 3, timeout_s: null });
+  const t = newTask({
+    codebase_id: null,
+    title: null,
+    prompt: "p",
+    agent_type: "build",
+    model: null,
+    priority: 0,
+    metadata: {},
+    target_worker_id: null,
+    target_agent_name: null,
+    max_attempts: 3,
+    timeout_s: null,
+  });
   return { ...t, status: "running", worker_id: "w", attempt: 1, lease_expires_at: NOW, ...extra };
 }
 const code = (fn: () => unknown) => {
@@ -36,7 +48,11 @@ describe("lifecycle", () => {
   test("requeue: pending, or cancelled when asked, or failed at max_attempts", () => {
     expect(requeue(running(), NOW, "x")).toMatchObject({ status: "pending", worker_id: null, lease_expires_at: null, attempt: 1 });
     expect(requeue(running({ cancel_requested: true }), NOW, "x").status).toBe("cancelled");
-    expect(requeue(running({ attempt: 3 }), NOW, "lease expired")).toMatchObject({ status: "failed", error: "lease expired after 3 attempt(s)", completed_at: NOW });
+    expect(requeue(running({ attempt: 3 }), NOW, "lease expired")).toMatchObject({
+      status: "failed",
+      error: "lease expired after 3 attempt(s)",
+      completed_at: NOW,
+    });
   });
 
   test("release and status never change a final state; same final status is an idempotent repeat", () => {
@@ -59,7 +75,14 @@ describe("lifecycle", () => {
 describe("output plan", () => {
   test("skips stored seqs, stops at the cap and marks truncation", () => {
     expect(planOutput(["a", "b", "c"], 5, new Set([6]), 0, 100, false)).toEqual({
-      rows: [{ seq: 5, line: "a" }, { seq: 7, line: "c" }], bytes: 2, duplicates: 1, dropped: 0, truncated: false,
+      rows: [
+        { seq: 5, line: "a" },
+        { seq: 7, line: "c" },
+      ],
+      bytes: 2,
+      duplicates: 1,
+      dropped: 0,
+      truncated: false,
     });
     const p = planOutput(["12345", "678", "9"], 0, new Set(), 90, 97, false);
     expect(p).toMatchObject({ rows: [{ seq: 0, line: "12345" }], dropped: 2, truncated: true });

@@ -36,7 +36,7 @@ describe("spool", () => {
     const dir = spoolDir(join(tmp.path, "data"), "w/1");
     const r = { task_id: "t1", worker_id: "w/1", attempt: 2, status: "completed" as const, result: "ok", created_at: new Date().toISOString() };
     const path = writeReport(dir, r);
-    writeFileSync(join(dir, "torn.json"), "{\"task_id\":"); // a crash mid-write of an old format
+    writeFileSync(join(dir, "torn.json"), '{"task_id":'); // a crash mid-write of an old format
     const pending = pendingReports(dir);
     expect(pending).toHaveLength(1);
     expect(pending[0]!.report).toEqual(r);
@@ -75,12 +75,18 @@ describe("worker lock", () => {
     expect(readFileSync(lockPaths(dir, "w1").file, "utf8")).toBe(`${process.pid} ${hostname()}`); // pid and host of the holder
     expect(lockHolder(dir, "w1")).toBeNull(); // we hold it ourselves
     // And now a third process is refused, naming us.
-    const third = Bun.spawnSync([process.execPath, "-e", `import { acquireWorkerLock } from ${JSON.stringify(join(ROOT, "src/worker/lock.ts"))};
-      await acquireWorkerLock(${JSON.stringify(dir)}, "w1").then(() => process.exit(0), (e) => { console.error(e.message); process.exit(3); });`], { stderr: "pipe" });
+    const third = Bun.spawnSync(
+      [
+        process.execPath,
+        "-e",
+        `import { acquireWorkerLock } from ${JSON.stringify(join(ROOT, "src/worker/lock.ts"))};
+      await acquireWorkerLock(${JSON.stringify(dir)}, "w1").then(() => process.exit(0), (e) => { console.error(e.message); process.exit(3); });`,
+      ],
+      { stderr: "pipe" },
+    );
     expect(third.exitCode).toBe(3);
     expect(third.stderr.toString()).toContain(`worker 'w1' is already running (pid ${process.pid})`);
     await release();
     expect(existsSync(lockPaths(dir, "w1").file)).toBe(false);
   });
 });
-

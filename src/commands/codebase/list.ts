@@ -10,7 +10,8 @@ const cfg = commandConfig(["client"], { ...jsonArg });
 export default defineCommand({
   meta: {
     name: "list",
-    description: "List the codebases registered with the server.\nExample: codetether codebase list --json | jq -r '.codebases[] | select(.name==\"api\") | .id'",
+    description:
+      "List the codebases registered with the server.\nExample: codetether codebase list --json | jq -r '.codebases[] | select(.name==\"api\") | .id'",
   },
   args: cfg.args,
   async run({ args }) {

@@ -73,7 +73,14 @@ export default defineCommand({
 
     let res: Awaited<ReturnType<typeof client.registerCodebase>>;
     try {
-      res = await client.registerCodebase({ name, path, description, worker_id: workerId, ...(args.rename ? { rename: true } : {}), ...(isolation ? { isolation } : {}) });
+      res = await client.registerCodebase({
+        name,
+        path,
+        description,
+        worker_id: workerId,
+        ...(args.rename ? { rename: true } : {}),
+        ...(isolation ? { isolation } : {}),
+      });
     } catch (err) {
       if (err instanceof ApiError && err.status === 409 && /^codebase_(exists|is_global)$/.test(err.code)) {
         // The server's message names the existing codebase and how to rename it; drop the "POST /v1/...: 409" prefix.
@@ -158,7 +165,18 @@ async function waitForRegistration(client: Client, taskId: string, path: string,
     throw new CliError(`no worker registered ${path} (task ${taskId} ${final.status}${final.error ? `: ${final.error.split("\n")[0]}` : ""})`, EXIT.FAILURE);
   }
   const id = final.result.trim();
-  return (await client.listCodebases()).find((c) => c.id === id) ?? { id, name: "", path, description: null, worker_id: final.worker_id, agent_config: null, registered_at: "", status: "" };
+  return (
+    (await client.listCodebases()).find((c) => c.id === id) ?? {
+      id,
+      name: "",
+      path,
+      description: null,
+      worker_id: final.worker_id,
+      agent_config: null,
+      registered_at: "",
+      status: "",
+    }
+  );
 }
 
 /** Cancels the task and returns it as it ended: a registration that finished meanwhile stays finished. */

@@ -28,8 +28,12 @@ export default defineCommand({
     const where = storeOptions(config);
     // Not through the server's lock: a running server keeps serving while this deletes
     // (SQLite's WAL lets both in; each batch is one short transaction).
-    if (where.kind === "sqlite" && !existsSync(where.path)) throw new CliError(`no database at ${where.path} (set db_path, data_dir or database_url to the server's)`);
-    const store = where.kind === "sqlite" ? (await import("../../server/store/sqlite.ts")).openSqlite(where.path) : await (await import("../../server/store/index.ts")).openStore(where);
+    if (where.kind === "sqlite" && !existsSync(where.path))
+      throw new CliError(`no database at ${where.path} (set db_path, data_dir or database_url to the server's)`);
+    const store =
+      where.kind === "sqlite"
+        ? (await import("../../server/store/sqlite.ts")).openSqlite(where.path)
+        : await (await import("../../server/store/index.ts")).openStore(where);
     try {
       const dry = !!args["dry-run"];
       const r = dry ? await prunable(store, settings) : await prune(store, settings);

@@ -27,9 +27,21 @@ export default defineCommand({
     if (args.json) return printJson(rows);
     if (!rows.length) return void process.stdout.write("no sessions\n");
     const name = await codebaseNames(client);
-    const cells = rows.map((s) => [s.id, clip(name(s.codebase_id), 20), ago(s.updated), String(s.messageCount ?? s.message_count ?? "?"), usageText(s) || "—", s.title ?? ""]);
+    const cells = rows.map((s) => [
+      s.id,
+      clip(name(s.codebase_id), 20),
+      ago(s.updated),
+      String(s.messageCount ?? s.message_count ?? "?"),
+      usageText(s) || "—",
+      s.title ?? "",
+    ]);
     const fixed = cells.reduce((w, r) => r.slice(0, -1).map((c: string, i: number) => Math.max(w[i]!, c.length)), [2, 8, 7, 4, 5]);
     const room = Math.max(termWidth() - fixed.reduce((a: number, b: number) => a + b + 2, 0), 10);
-    process.stdout.write(table(["ID", "CODEBASE", "UPDATED", "MSGS", "USAGE", "TITLE"], cells.map((r) => [...r.slice(0, -1), clip(r.at(-1), room)])));
+    process.stdout.write(
+      table(
+        ["ID", "CODEBASE", "UPDATED", "MSGS", "USAGE", "TITLE"],
+        cells.map((r) => [...r.slice(0, -1), clip(r.at(-1), room)]),
+      ),
+    );
   },
 });

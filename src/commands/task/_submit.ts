@@ -8,7 +8,11 @@ import { finish, follow, outputPrinter, taskJson } from "./_follow.ts";
 
 type Client = ReturnType<typeof clientFor>;
 
-export async function submitTask(client: Client, body: Partial<CreateTaskBody> & { prompt: string }, o: { wait: boolean; json: boolean; raw: boolean }): Promise<void> {
+export async function submitTask(
+  client: Client,
+  body: Partial<CreateTaskBody> & { prompt: string },
+  o: { wait: boolean; json: boolean; raw: boolean },
+): Promise<void> {
   if (body.target_worker_id) await warnUnknownWorker(client, body.target_worker_id);
   const task = await client.createTask(stripUndefined(body));
   // The server says when no live worker can take it (capability, model, name...): say so now, not after a silent wait.

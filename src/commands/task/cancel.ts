@@ -14,8 +14,7 @@ export default defineCommand({
   meta: {
     name: "cancel",
     description:
-      "Cancel a task: pending ones at once, running ones by asking their worker to stop the agent.\n" +
-      "Example: codetether task cancel 3f2a9c1e --json",
+      "Cancel a task: pending ones at once, running ones by asking their worker to stop the agent.\n" + "Example: codetether task cancel 3f2a9c1e --json",
   },
   args: cfg.args,
   async run({ args }) {

@@ -23,7 +23,11 @@ const cfg = commandConfig(["client"], {
     description: "Only a worker advertising these capabilities may run it (repeatable, comma list), e.g. --require build,gpu",
   },
   "max-attempts": { type: "string", valueHint: "n", description: "Attempts before it fails (default: 3)" },
-  isolation: { type: "string", valueHint: "shared|worktree", description: "Override the codebase's isolation: worktree runs it in a git worktree on branch codetether/<id>" },
+  isolation: {
+    type: "string",
+    valueHint: "shared|worktree",
+    description: "Override the codebase's isolation: worktree runs it in a git worktree on branch codetether/<id>",
+  },
   resume: { type: "string", valueHint: "session-id", description: "Continue this OpenCode session (its history is the agent's context)" },
   wait: { type: "boolean", description: "Follow the output until the task ends; exit code = outcome" },
   raw: { type: "boolean", description: "With --wait: print OpenCode's raw JSON events, not the agent's text and tool lines" },
@@ -78,6 +82,13 @@ export default defineCommand({
 
 /** --require values: repeated and/or comma-separated, blanks and repeats dropped; undefined when none. */
 export function capabilityList(values: string[] | undefined): string[] | undefined {
-  const caps = [...new Set((values ?? []).flatMap((v) => v.split(",")).map((c) => c.trim()).filter(Boolean))];
+  const caps = [
+    ...new Set(
+      (values ?? [])
+        .flatMap((v) => v.split(","))
+        .map((c) => c.trim())
+        .filter(Boolean),
+    ),
+  ];
   return caps.length ? caps : undefined;
 }

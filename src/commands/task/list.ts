@@ -51,7 +51,8 @@ export default defineCommand({
     }
     const codebase = await codebaseNames(client);
     process.stdout.write(render(tasks, codebase));
-    if (more) note(total === null ? `showing the newest ${tasks.length}; more exist (--limit N or --all)` : `${tasks.length} of ${total}; --limit N or --all for more`);
+    if (more)
+      note(total === null ? `showing the newest ${tasks.length}; more exist (--limit N or --all)` : `${tasks.length} of ${total}; --limit N or --all for more`);
   },
 });
 
@@ -78,9 +79,20 @@ export async function fetchNewest(client: ReturnType<typeof clientFor>, filters:
 
 /** Columns that fit the terminal: the title takes what the others leave. */
 function render(tasks: Task[], codebase: (id: string | null | undefined) => string): string {
-  const rows = tasks.map((t) => [shortId(t.id), statusText(t.status), clip(codebase(t.codebase_id), 20), t.agent_type, clip(t.worker_id ?? "-", 16), ago(t.created_at), t.title || t.prompt]);
+  const rows = tasks.map((t) => [
+    shortId(t.id),
+    statusText(t.status),
+    clip(codebase(t.codebase_id), 20),
+    t.agent_type,
+    clip(t.worker_id ?? "-", 16),
+    ago(t.created_at),
+    t.title || t.prompt,
+  ]);
   const headers = ["ID", "STATUS", "CODEBASE", "AGENT", "WORKER", "CREATED", "TITLE"];
   const fixed = headers.slice(0, -1).map((h, i) => Math.max(h.length, ...rows.map((r) => Bun.stringWidth(r[i]!))));
   const room = Math.max(termWidth() - fixed.reduce((a, b) => a + b + 2, 0), 10);
-  return table(headers, rows.map((r) => [...r.slice(0, -1), clip(r.at(-1), room)]));
+  return table(
+    headers,
+    rows.map((r) => [...r.slice(0, -1), clip(r.at(-1), room)]),
+  );
 }

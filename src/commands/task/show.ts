@@ -14,7 +14,8 @@ const cfg = commandConfig(["client"], {
 export default defineCommand({
   meta: {
     name: "show",
-    description: "Show a task: state, codebase, worker, attempts, times, error and result; for a worktree run its branch, commit and changes.\nExample: codetether task show 3f2a9c1e --json | jq -r .result",
+    description:
+      "Show a task: state, codebase, worker, attempts, times, error and result; for a worktree run its branch, commit and changes.\nExample: codetether task show 3f2a9c1e --json | jq -r .result",
   },
   args: cfg.args,
   async run({ args }) {

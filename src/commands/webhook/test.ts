@@ -27,7 +27,8 @@ export default defineCommand({
   async run({ args }) {
     const { config } = await cfg.load(args);
     const event = args.event || "task.completed";
-    if (!(WEBHOOK_EVENTS as readonly string[]).includes(event)) throw new CliError(`--event: expected one of ${WEBHOOK_EVENTS.join(", ")}, got '${event}'`, EXIT.USAGE);
+    if (!(WEBHOOK_EVENTS as readonly string[]).includes(event))
+      throw new CliError(`--event: expected one of ${WEBHOOK_EVENTS.join(", ")}, got '${event}'`, EXIT.USAGE);
     if (args.url && !args.secret) throw new CliError("--url needs --secret (the receiver checks the signature with it)", EXIT.USAGE);
     const hooks: Pick<WebhookEntry, "url" | "secret">[] = args.url ? [{ url: args.url, secret: args.secret! }] : config.webhooks;
     if (!hooks.length) throw new CliError("no webhooks configured (webhooks in the config file or A2A_WEBHOOKS), and no --url given", EXIT.CONFIG);
@@ -36,7 +37,10 @@ export default defineCommand({
     const results: { url: string; id: string; ok: boolean; error: string | null }[] = [];
     for (const h of hooks) {
       const id = `test-${Bun.randomUUIDv7()}`;
-      const data = event === "worker.offline" ? { worker: { worker_id: "sample-worker", name: "sample-worker" }, reason: "test" } : { task: { id: "sample-task", status: event.slice(5), test: true } };
+      const data =
+        event === "worker.offline"
+          ? { worker: { worker_id: "sample-worker", name: "sample-worker" }, reason: "test" }
+          : { task: { id: "sample-task", status: event.slice(5), test: true } };
       const error = await post(h.url, h.secret, id, event, eventBody(id, event, now, data), version);
       results.push({ url: h.url, id, ok: error === null, error });
       if (!args.json) {

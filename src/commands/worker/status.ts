@@ -177,7 +177,10 @@ function render(config: Config, local: LocalView | null, server: ServerView | nu
       ["push stream", local.streaming === null ? null : local.streaming ? "connected" : "not connected (polling)"],
       ["last contact", local.last_contact ? `${ago(local.last_contact)} (${local.last_contact})` : "never"],
       ["running tasks", tasks],
-      ["done here", local.tasks_completed === null ? null : `${local.tasks_completed} completed, ${local.tasks_failed} failed, ${local.tasks_cancelled} cancelled`],
+      [
+        "done here",
+        local.tasks_completed === null ? null : `${local.tasks_completed} completed, ${local.tasks_failed} failed, ${local.tasks_cancelled} cancelled`,
+      ],
     );
   }
   if (server) {

@@ -41,7 +41,14 @@ async function register(r: Req) {
   const path = normalizePath(b.path);
   const workerId = await workerIdentity(ctx.auth, r.principal, req, url, b.worker_id);
   if (!workerId) return registerByPath(r, b.name, path, b.description ?? null, !!b.rename, b.isolation ?? null);
-  const input = { name: b.name, path, description: b.description ?? null, worker_id: workerId, agent_config: b.agent_config ?? null, isolation: b.isolation ?? null };
+  const input = {
+    name: b.name,
+    path,
+    description: b.description ?? null,
+    worker_id: workerId,
+    agent_config: b.agent_config ?? null,
+    isolation: b.isolation ?? null,
+  };
   // A worker's home is always (re)registered as "global" (PROTOCOL.md), whatever it was called before.
   let res = await ctx.store.upsertCodebase(input, nowIso(), { rename: b.name === "global" });
   if (!res.ok && b.rename && res.existing.name !== "global") res = await ctx.store.upsertCodebase(input, nowIso(), { rename: true });

@@ -2,9 +2,7 @@
 // routing updates of an open stream. Each acts only for the worker instance that holds the
 // worker id (../identity.ts; task heartbeat and release through callerFor): a replaced
 // process gets 409 worker_replaced.
-import {
-  ClaimBody, DIFF_CAP_BYTES, ReleaseBody, ROUTES, StreamQuery, TaskHeartbeatBody, UpdateStreamCodebasesBody,
-} from "../../protocol/index.ts";
+import { ClaimBody, DIFF_CAP_BYTES, ReleaseBody, ROUTES, StreamQuery, TaskHeartbeatBody, UpdateStreamCodebasesBody } from "../../protocol/index.ts";
 import { errorMessage } from "../../util/errors.ts";
 import { log } from "../../util/log.ts";
 import { workerIdentity } from "../auth.ts";
@@ -19,7 +17,6 @@ import { sseResponse } from "../sse.ts";
 import { toWireTask } from "../store/rows.ts";
 import type { TaskRow } from "../store/types.ts";
 import { announce, callerFor } from "./tasks.ts";
-
 
 /**
  * Routes a stream hears about: those the worker may claim from (codebases it owns, and
@@ -37,7 +34,10 @@ async function routesFor(ctx: ServerContext, workerId: string, named: string[]):
 }
 
 function headerList(req: Request, name: string): string[] {
-  const items = (req.headers.get(name) ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const items = (req.headers.get(name) ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length > 10_000 || items.some((s) => s.length > 200)) throw badRequest(name, "at most 10000 comma-separated ids of at most 200 characters");
   return items;
 }
@@ -136,7 +136,8 @@ async function updateRouting(r: Req) {
   await assertInstance(ctx, req, workerId);
   const b = parse(UpdateStreamCodebasesBody, await readObject(req, ctx.maxBodyBytes));
   // Without a bus between replicas (one SQLite server), only a stream here can be updated.
-  if (!ctx.crossReplica && !ctx.hub.streamsOf(workerId).length) throw new HttpError(404, "no_stream", `worker ${workerId} has no open task stream on this server`);
+  if (!ctx.crossReplica && !ctx.hub.streamsOf(workerId).length)
+    throw new HttpError(404, "no_stream", `worker ${workerId} has no open task stream on this server`);
   const routes = await routesFor(ctx, workerId, b.codebases);
   // Applied here, and by whichever replica holds the worker's stream (hub.setRoutes publishes it).
   await ctx.hub.setRoutes(workerId, [...routes]);

@@ -11,7 +11,21 @@ import { newTask } from "./tasks.ts";
 
 /** The fields a retry copies: what the task was asked to do, where, by whom, with which limits. */
 function copyOf(t: TaskRow): TaskRow {
-  const { codebase_id, title, prompt, agent_type, model, priority, metadata, target_worker_id, target_agent_name, max_attempts, timeout_s, isolation, required_capabilities } = t;
+  const {
+    codebase_id,
+    title,
+    prompt,
+    agent_type,
+    model,
+    priority,
+    metadata,
+    target_worker_id,
+    target_agent_name,
+    max_attempts,
+    timeout_s,
+    isolation,
+    required_capabilities,
+  } = t;
   return newTask({
     codebase_id,
     title,
@@ -32,7 +46,8 @@ function copyOf(t: TaskRow): TaskRow {
 async function retry({ params, principal, ctx }: Req) {
   const orig = await ctx.store.getTask(params.id!);
   if (!orig) throw notFound("task", params.id!);
-  if (!isFinal(orig.status)) throw new HttpError(409, "task_not_final", `task ${orig.id} is ${orig.status}: only a finished task can be retried (cancel it first)`);
+  if (!isFinal(orig.status))
+    throw new HttpError(409, "task_not_final", `task ${orig.id} is ${orig.status}: only a finished task can be retried (cancel it first)`);
   if (orig.agent_type === "register_codebase") throw new HttpError(409, "not_retryable", `task ${orig.id} registers a codebase: register it again instead`);
   if (orig.codebase_id && orig.codebase_id !== "global" && !(await ctx.store.getCodebase(orig.codebase_id)))
     throw new HttpError(409, "codebase_gone", `task ${orig.id} ran on codebase ${orig.codebase_id}, which is no longer registered`);

@@ -53,7 +53,20 @@ export async function callerFor(r: Req, bodyWorkerId: string | null | undefined,
   return { worker_id: id, attempt: attempt ?? null };
 }
 
-type NewTask = Pick<TaskRow, "codebase_id" | "title" | "prompt" | "agent_type" | "model" | "priority" | "metadata" | "target_worker_id" | "target_agent_name" | "max_attempts" | "timeout_s"> &
+type NewTask = Pick<
+  TaskRow,
+  | "codebase_id"
+  | "title"
+  | "prompt"
+  | "agent_type"
+  | "model"
+  | "priority"
+  | "metadata"
+  | "target_worker_id"
+  | "target_agent_name"
+  | "max_attempts"
+  | "timeout_s"
+> &
   Partial<Pick<TaskRow, "isolation" | "required_capabilities">>;
 
 /** A fresh pending task row; `route` is what claims match on (null and "global" share the "global" route). */

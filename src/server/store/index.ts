@@ -26,7 +26,8 @@ async function openLockedSqlite(path: string): Promise<Store> {
   mkdirSync(dirname(path), { recursive: true });
   const unlock = await acquirePidLock(
     sqliteLockPaths(path),
-    (holder) => new CliError(`database ${path} is in use by another codetether server (${holder}); stop it, or give this one another --db or --data-dir`, EXIT.FAILURE),
+    (holder) =>
+      new CliError(`database ${path} is in use by another codetether server (${holder}); stop it, or give this one another --db or --data-dir`, EXIT.FAILURE),
   );
   let store: Store;
   try {

@@ -258,7 +258,9 @@ ALTER TABLE workers ADD COLUMN instance_id TEXT, ADD COLUMN instance_pid INTEGER
     // tasks_worker_status are prefixes of newer indexes. PostgreSQL also gets a byte-order
     // index on id for id prefixes.
     sqlite: PAGING_INDEXES,
-    postgres: PAGING_INDEXES + `CREATE INDEX tasks_id_c ON tasks (id COLLATE "C");
+    postgres:
+      PAGING_INDEXES +
+      `CREATE INDEX tasks_id_c ON tasks (id COLLATE "C");
 `,
   },
   {

@@ -60,7 +60,10 @@ export async function openPostgres(rawUrl: string, poolSize = 10, o: { listen?: 
   // drop them: a LISTEN there holds no session), this store neither tells nor hears other replicas.
   const listen = o.listen !== false && !pgbouncer;
   if (o.listen !== false && pgbouncer)
-    log("warn", "PostgreSQL through PgBouncer (pgbouncer=true) without redis_url: replicas do not push to each other; workers find tasks by polling (set redis_url)");
+    log(
+      "warn",
+      "PostgreSQL through PgBouncer (pgbouncer=true) without redis_url: replicas do not push to each other; workers find tasks by polling (set redis_url)",
+    );
   const events = listen ? await listenForEvents(sql) : { publish: () => undefined, onEvent: () => undefined, stop: async () => undefined };
   const hooks: PgHooks = { outbox: null };
   return {

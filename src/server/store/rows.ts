@@ -14,11 +14,41 @@ const num = (v: unknown) => Number(v);
 const numOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
 export const TASK_COLUMNS = [
-  "id", "codebase_id", "route", "title", "prompt", "agent_type", "model", "priority", "status", "metadata",
-  "target_worker_id", "target_agent_name", "worker_id", "session_id", "result", "error", "attempt", "max_attempts",
-  "timeout_s", "lease_expires_at", "cancel_requested", "output_bytes", "output_count", "output_truncated",
-  "created_at", "updated_at", "started_at", "completed_at",
-  "isolation", "branch", "commit_sha", "diff_files", "diff_insertions", "diff_deletions", "diff_truncated",
+  "id",
+  "codebase_id",
+  "route",
+  "title",
+  "prompt",
+  "agent_type",
+  "model",
+  "priority",
+  "status",
+  "metadata",
+  "target_worker_id",
+  "target_agent_name",
+  "worker_id",
+  "session_id",
+  "result",
+  "error",
+  "attempt",
+  "max_attempts",
+  "timeout_s",
+  "lease_expires_at",
+  "cancel_requested",
+  "output_bytes",
+  "output_count",
+  "output_truncated",
+  "created_at",
+  "updated_at",
+  "started_at",
+  "completed_at",
+  "isolation",
+  "branch",
+  "commit_sha",
+  "diff_files",
+  "diff_insertions",
+  "diff_deletions",
+  "diff_truncated",
   "required_capabilities",
 ] as const;
 /** Task columns holding JSON (text in SQLite, jsonb in PostgreSQL). */
@@ -26,14 +56,27 @@ export const TASK_JSON_COLUMNS: ReadonlySet<string> = new Set(["metadata", "requ
 
 /** Columns a transition may change; `mutateTask` writes exactly these. */
 export const TASK_MUTABLE = [
-  "status", "worker_id", "session_id", "result", "error", "attempt", "lease_expires_at", "cancel_requested",
-  "updated_at", "started_at", "completed_at",
-  "branch", "commit_sha", "diff_files", "diff_insertions", "diff_deletions", "diff_truncated",
+  "status",
+  "worker_id",
+  "session_id",
+  "result",
+  "error",
+  "attempt",
+  "lease_expires_at",
+  "cancel_requested",
+  "updated_at",
+  "started_at",
+  "completed_at",
+  "branch",
+  "commit_sha",
+  "diff_files",
+  "diff_insertions",
+  "diff_deletions",
+  "diff_truncated",
 ] as const;
 /** Written only when a decision replaced the metadata object (register_codebase declines,
  * routes/decline.ts): rewriting it on every heartbeat would cost as much as the metadata is big. */
-export const withMetadata = (before: TaskRow, next: TaskRow) =>
-  next.metadata !== before.metadata ? ([...TASK_MUTABLE, "metadata"] as const) : TASK_MUTABLE;
+export const withMetadata = (before: TaskRow, next: TaskRow) => (next.metadata !== before.metadata ? ([...TASK_MUTABLE, "metadata"] as const) : TASK_MUTABLE);
 
 export function toTaskRow(r: Raw): TaskRow {
   return {

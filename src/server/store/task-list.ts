@@ -62,4 +62,3 @@ export function prefixRange(prefix: string): { lo: string; hi: string } {
   const last = prefix.charCodeAt(prefix.length - 1);
   return { lo: prefix, hi: prefix.slice(0, -1) + String.fromCharCode(last + 1) };
 }
-

@@ -54,9 +54,7 @@ export type CodebaseInput = Omit<CodebaseRow, "id" | "registered_at" | "status" 
  * conflict unless the caller asked to rename: a silent rename broke every
  * `--codebase OLDNAME` that scripts still used (issue 17).
  */
-export type CodebaseUpsert =
-  | { ok: true; codebase: CodebaseRow; created: boolean; renamed_from: string | null }
-  | { ok: false; existing: CodebaseRow };
+export type CodebaseUpsert = { ok: true; codebase: CodebaseRow; created: boolean; renamed_from: string | null } | { ok: false; existing: CodebaseRow };
 
 /** A task as stored: the wire object plus bookkeeping the wire does not show. */
 export interface TaskRow extends Omit<Task, "commit" | "diff_stat"> {

@@ -55,7 +55,11 @@ export function ActivityCharts() {
           { label: "cancelled", stroke: "#6b7280", width: 2 },
         ]}
       />
-      <Chart title={`Queue depth (now: ${a.queued.at(-1) ?? 0})`} data={[x, a.queued]} series={[{ label: "waiting", stroke: "#1f5fbf", fill: "rgba(31,95,191,0.12)", width: 2 }]} />
+      <Chart
+        title={`Queue depth (now: ${a.queued.at(-1) ?? 0})`}
+        data={[x, a.queued]}
+        series={[{ label: "waiting", stroke: "#1f5fbf", fill: "rgba(31,95,191,0.12)", width: 2 }]}
+      />
     </div>
   );
 }

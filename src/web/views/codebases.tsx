@@ -31,14 +31,33 @@ export function Codebases() {
     setMsg(null);
     try {
       const r = await api<any>(ROUTES.codebases, { body });
-      if (r.pending) setMsg({ kind: "ok", text: <>Asked the workers: the first that has <code>{body.path}</code> registers it (<a href={href(["tasks", r.task_id])}>task</a>).</> });
-      else setMsg({ kind: "ok", text: <>Registered <a href={href(["sessions", r.codebase.id])}>{r.codebase.name}</a>.</> });
+      if (r.pending)
+        setMsg({
+          kind: "ok",
+          text: (
+            <>
+              Asked the workers: the first that has <code>{body.path}</code> registers it (<a href={href(["tasks", r.task_id])}>task</a>).
+            </>
+          ),
+        });
+      else
+        setMsg({
+          kind: "ok",
+          text: (
+            <>
+              Registered <a href={href(["sessions", r.codebase.id])}>{r.codebase.name}</a>.
+            </>
+          ),
+        });
       form.reset();
       await load();
     } catch (err) {
       const text =
         err instanceof ApiError && /no workers available/i.test(err.message) ? (
-          <>No workers available: registering by path needs a running worker to find the directory. Start one (<code>codetether worker start --server {location.origin}</code>) or choose a worker above.</>
+          <>
+            No workers available: registering by path needs a running worker to find the directory. Start one (
+            <code>codetether worker start --server {location.origin}</code>) or choose a worker above.
+          </>
         ) : (
           (err as Error).message
         );
@@ -55,14 +74,24 @@ export function Codebases() {
         <div class="scroll">
           <table id="codebases">
             <thead>
-              <tr><th>Name</th><th>Path</th><th>Worker</th><th class="num">Pending</th><th>Links</th></tr>
+              <tr>
+                <th>Name</th>
+                <th>Path</th>
+                <th>Worker</th>
+                <th class="num">Pending</th>
+                <th>Links</th>
+              </tr>
             </thead>
             <tbody>
               {codebases.map((c) => (
                 <tr data-codebase={c.id}>
                   <td>{c.name}</td>
-                  <td><code>{c.path}</code></td>
-                  <td>{workerName(c.worker_id)} <span class={`badge ${workerStatus(c.worker_id)}`}>{workerStatus(c.worker_id)}</span></td>
+                  <td>
+                    <code>{c.path}</code>
+                  </td>
+                  <td>
+                    {workerName(c.worker_id)} <span class={`badge ${workerStatus(c.worker_id)}`}>{workerStatus(c.worker_id)}</span>
+                  </td>
                   <td class="num">{pending.get(c.id) ?? 0}</td>
                   <td>
                     <a href={href(["sessions", c.id])}>Sessions</a> · <a href={href(["tasks"], { codebase_id: c.id })}>Tasks</a> ·{" "}
@@ -77,17 +106,31 @@ export function Codebases() {
       <h2>Register a codebase</h2>
       <form class="card form" onSubmit={register}>
         <div class="row">
-          <label>Name<input name="name" required /></label>
-          <label>Path <span class="muted">(absolute, on the worker)</span><input name="path" required placeholder="/srv/app" /></label>
+          <label>
+            Name
+            <input name="name" required />
+          </label>
+          <label>
+            Path <span class="muted">(absolute, on the worker)</span>
+            <input name="path" required placeholder="/srv/app" />
+          </label>
           <label>
             Worker
             <select name="worker_id">
               <option value="">any worker that has the path</option>
-              {workers.filter((w) => w.status !== "offline").map((w) => <option value={w.id}>{w.name}</option>)}
+              {workers
+                .filter((w) => w.status !== "offline")
+                .map((w) => (
+                  <option value={w.id}>{w.name}</option>
+                ))}
             </select>
           </label>
         </div>
-        {msg && <p class={msg.kind === "error" ? "error" : "ok"} role={msg.kind === "error" ? "alert" : "status"}>{msg.text}</p>}
+        {msg && (
+          <p class={msg.kind === "error" ? "error" : "ok"} role={msg.kind === "error" ? "alert" : "status"}>
+            {msg.text}
+          </p>
+        )}
         <button type="submit">Register</button>
       </form>
     </section>

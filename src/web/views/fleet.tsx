@@ -48,25 +48,47 @@ export function Fleet() {
   return (
     <section aria-labelledby="fleet-h">
       <h1 id="fleet-h">Fleet</h1>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       <p class="summary">
         <span class="badge active">{counts.active} active</span> <span class="badge stale">{counts.stale} stale</span>{" "}
         <span class="badge offline">{counts.offline} offline</span> · {queue.reduce((n, q) => n + q.pending, 0)} tasks waiting
       </p>
       <ActivityCharts />
       <h2>Workers</h2>
-      {workers && !workers.length && <p>No worker has registered yet. Start one with <code>codetether worker start --server {location.origin}</code>.</p>}
+      {workers && !workers.length && (
+        <p>
+          No worker has registered yet. Start one with <code>codetether worker start --server {location.origin}</code>.
+        </p>
+      )}
       {!!workers?.length && (
         <div class="scroll">
           <table id="workers">
             <thead>
-              <tr><th>Worker</th><th>Status</th><th>Heartbeat</th><th>Host</th><th>Capabilities</th><th class="num">Codebases</th><th class="num">Running</th><th class="num">Completed</th></tr>
+              <tr>
+                <th>Worker</th>
+                <th>Status</th>
+                <th>Heartbeat</th>
+                <th>Host</th>
+                <th>Capabilities</th>
+                <th class="num">Codebases</th>
+                <th class="num">Running</th>
+                <th class="num">Completed</th>
+              </tr>
             </thead>
             <tbody>
               {workers.map((w) => (
                 <tr data-worker={w.id}>
-                  <td><a href={href(["tasks"], { worker_id: w.id })}>{w.name}</a>{w.name !== w.id && <div class="muted">{w.id}</div>}</td>
-                  <td><span class={`badge ${w.status}`}>{w.status}</span></td>
+                  <td>
+                    <a href={href(["tasks"], { worker_id: w.id })}>{w.name}</a>
+                    {w.name !== w.id && <div class="muted">{w.id}</div>}
+                  </td>
+                  <td>
+                    <span class={`badge ${w.status}`}>{w.status}</span>
+                  </td>
                   <td>{age(w.last_heartbeat)} ago</td>
                   <td>{w.hostname ?? "—"}</td>
                   <td>{w.capabilities.join(", ") || "—"}</td>
@@ -86,12 +108,19 @@ export function Fleet() {
         <div class="scroll">
           <table id="queue">
             <thead>
-              <tr><th>Codebase</th><th>Worker</th><th class="num">Pending</th><th>Oldest waiting</th></tr>
+              <tr>
+                <th>Codebase</th>
+                <th>Worker</th>
+                <th class="num">Pending</th>
+                <th>Oldest waiting</th>
+              </tr>
             </thead>
             <tbody>
               {queue.map((q) => (
                 <tr>
-                  <td><a href={href(["tasks"], { codebase_id: q.codebase_id, status: "pending" })}>{q.name}</a></td>
+                  <td>
+                    <a href={href(["tasks"], { codebase_id: q.codebase_id, status: "pending" })}>{q.name}</a>
+                  </td>
                   <td>{q.worker_id ? (names.get(q.worker_id) ?? q.worker_id) : "any with global"}</td>
                   <td class="num">{q.pending}</td>
                   <td>{age(q.oldest_pending_at)}</td>

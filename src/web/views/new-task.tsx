@@ -44,7 +44,13 @@ export function NewTask() {
           Codebase
           <select name="codebase_id" value={preset}>
             <option value="global">global (any worker's home directory)</option>
-            {codebases.filter((c) => c.name !== "global").map((c) => <option value={c.id}>{codebaseLabel(c.id, codebases, workers)} — {c.path}</option>)}
+            {codebases
+              .filter((c) => c.name !== "global")
+              .map((c) => (
+                <option value={c.id}>
+                  {codebaseLabel(c.id, codebases, workers)} — {c.path}
+                </option>
+              ))}
           </select>
         </label>
         <label>
@@ -55,7 +61,12 @@ export function NewTask() {
           <label>
             Agent
             <input name="agent_type" value="build" list="agents" required />
-            <datalist id="agents"><option value="build" /><option value="plan" /><option value="echo" /><option value="noop" /></datalist>
+            <datalist id="agents">
+              <option value="build" />
+              <option value="plan" />
+              <option value="echo" />
+              <option value="noop" />
+            </datalist>
           </label>
           <label>
             Model <span class="muted">(provider/model)</span>
@@ -75,12 +86,20 @@ export function NewTask() {
             Target worker
             <select name="target_worker_id">
               <option value="">any eligible</option>
-              {workers.map((w) => <option value={w.id}>{w.name}</option>)}
+              {workers.map((w) => (
+                <option value={w.id}>{w.name}</option>
+              ))}
             </select>
           </label>
         </div>
-        {error && <p class="error" role="alert">{error}</p>}
-        <button type="submit" disabled={busy}>Create task</button>
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" disabled={busy}>
+          Create task
+        </button>
       </form>
     </section>
   );

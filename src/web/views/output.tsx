@@ -20,17 +20,21 @@ export function TaskOutput({ taskId, onDone }: { taskId: string; onDone?: (statu
       while (!ac.signal.aborted) {
         let finished = false;
         try {
-          await readStream(`${path(ROUTES.taskOutputStream, { id: taskId })}?since=${seen}`, (e) => {
-            const d = JSON.parse(e.data);
-            if (e.event === "output") {
-              seen++;
-              setLines((l) => [...l, d.line]);
-            } else if (e.event === "done") {
-              finished = true;
-              setState("done");
-              onDone?.(d.status ?? null);
-            }
-          }, ac.signal);
+          await readStream(
+            `${path(ROUTES.taskOutputStream, { id: taskId })}?since=${seen}`,
+            (e) => {
+              const d = JSON.parse(e.data);
+              if (e.event === "output") {
+                seen++;
+                setLines((l) => [...l, d.line]);
+              } else if (e.event === "done") {
+                finished = true;
+                setState("done");
+                onDone?.(d.status ?? null);
+              }
+            },
+            ac.signal,
+          );
         } catch {
           if (ac.signal.aborted) return;
         }

@@ -40,7 +40,6 @@ interface Message {
   parts: Part[];
 }
 
-
 /** The codebase picker, then the sessions of the chosen one. */
 export function Sessions({ codebaseId }: { codebaseId?: string }) {
   const { codebases, workers } = useLists();
@@ -67,28 +66,53 @@ export function Sessions({ codebaseId }: { codebaseId?: string }) {
         Codebase
         <select value={codebaseId ?? ""} onChange={(e) => go(href(["sessions", (e.target as HTMLSelectElement).value]))}>
           <option value="">choose…</option>
-          {codebases.map((c) => <option value={c.id}>{c.name} ({workers.find((w) => w.id === c.worker_id)?.name ?? c.worker_id})</option>)}
+          {codebases.map((c) => (
+            <option value={c.id}>
+              {c.name} ({workers.find((w) => w.id === c.worker_id)?.name ?? c.worker_id})
+            </option>
+          ))}
         </select>
       </label>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       {sessions && !sessions.length && <p>No sessions synced for this codebase yet (workers sync after each task and every minute).</p>}
       {!!sessions?.length && (
         <div class="scroll">
           <table id="sessions">
             <thead>
-              <tr><th>Title</th><th>Updated</th><th class="num">Messages</th><th class="num">Tokens</th><th class="num">Cost</th><th>Task</th></tr>
+              <tr>
+                <th>Title</th>
+                <th>Updated</th>
+                <th class="num">Messages</th>
+                <th class="num">Tokens</th>
+                <th class="num">Cost</th>
+                <th>Task</th>
+              </tr>
             </thead>
             <tbody>
               {sessions.map((s) => (
                 <tr data-session={s.id}>
-                  <td><a href={href(["sessions", codebaseId!, s.id])}>{s.title || s.id}</a></td>
+                  <td>
+                    <a href={href(["sessions", codebaseId!, s.id])}>{s.title || s.id}</a>
+                  </td>
                   <td>{when(s.updated ?? s.created)}</td>
                   <td class="num">{s.messageCount ?? "—"}</td>
                   <td class="num" title={s.tokens ? `${s.tokens.input ?? 0} in / ${s.tokens.output ?? 0} out` : undefined}>
                     {s.tokens ? ((s.tokens.input ?? 0) + (s.tokens.output ?? 0)).toLocaleString() : "—"}
                   </td>
                   <td class="num">{s.cost ? `$${s.cost.toFixed(4)}` : "—"}</td>
-                  <td>{s.task_id ? <a href={href(["tasks", s.task_id])}><code>{shortId(s.task_id)}</code></a> : "—"}</td>
+                  <td>
+                    {s.task_id ? (
+                      <a href={href(["tasks", s.task_id])}>
+                        <code>{shortId(s.task_id)}</code>
+                      </a>
+                    ) : (
+                      "—"
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -100,7 +124,7 @@ export function Sessions({ codebaseId }: { codebaseId?: string }) {
 }
 
 const modelName = (m: Message) =>
-  typeof m.model === "string" ? m.model : m.modelID ? `${m.providerID ? m.providerID + "/" : ""}${m.modelID}` : (m.model as any)?.modelID ?? null;
+  typeof m.model === "string" ? m.model : m.modelID ? `${m.providerID ? m.providerID + "/" : ""}${m.modelID}` : ((m.model as any)?.modelID ?? null);
 const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v, null, 2));
 
 /** Calls and errors per tool, busiest first. */
@@ -121,12 +145,28 @@ function ToolCall({ p }: { p: Part }) {
   return (
     <details class={`tool ${status}`} data-tool={p.tool}>
       <summary>
-        <span class="tool-name">{p.tool}</span> <span class={`badge ${status === "error" ? "failed" : status === "completed" ? "completed" : "running"}`}>{status}</span>
+        <span class="tool-name">{p.tool}</span>{" "}
+        <span class={`badge ${status === "error" ? "failed" : status === "completed" ? "completed" : "running"}`}>{status}</span>
         {p.state?.title && <span class="muted"> {p.state.title}</span>}
       </summary>
-      {p.state?.input !== undefined && (<><h4>Input</h4><pre>{show(p.state.input)}</pre></>)}
-      {p.state?.output !== undefined && (<><h4>Output</h4><pre>{show(p.state.output)}</pre></>)}
-      {p.state?.error !== undefined && (<><h4>Error</h4><pre class="error">{show(p.state.error)}</pre></>)}
+      {p.state?.input !== undefined && (
+        <>
+          <h4>Input</h4>
+          <pre>{show(p.state.input)}</pre>
+        </>
+      )}
+      {p.state?.output !== undefined && (
+        <>
+          <h4>Output</h4>
+          <pre>{show(p.state.output)}</pre>
+        </>
+      )}
+      {p.state?.error !== undefined && (
+        <>
+          <h4>Error</h4>
+          <pre class="error">{show(p.state.error)}</pre>
+        </>
+      )}
     </details>
   );
 }
@@ -140,10 +180,21 @@ function MessageView({ m }: { m: Message }) {
         {(m.agent || m.mode) && <span class="muted"> · {m.agent ?? m.mode}</span>}
         {modelName(m) && <span class="muted"> · {modelName(m)}</span>}
         <span class="muted"> · {m.time?.created ? when(new Date(m.time.created).toISOString()) : ""}</span>
-        {t && (t.input || t.output) ? <span class="muted"> · {t.input ?? 0} in / {t.output ?? 0} out tokens</span> : null}
+        {t && (t.input || t.output) ? (
+          <span class="muted">
+            {" "}
+            · {t.input ?? 0} in / {t.output ?? 0} out tokens
+          </span>
+        ) : null}
       </header>
       {m.parts.map((p) =>
-        p.type === "text" && p.text ? <p class="text">{p.text}</p> : p.type === "tool" ? <ToolCall p={p} /> : p.type === "reasoning" && p.text ? <p class="reasoning muted">{p.text}</p> : null,
+        p.type === "text" && p.text ? (
+          <p class="text">{p.text}</p>
+        ) : p.type === "tool" ? (
+          <ToolCall p={p} />
+        ) : p.type === "reasoning" && p.text ? (
+          <p class="reasoning muted">{p.text}</p>
+        ) : null,
       )}
     </article>
   );
@@ -185,17 +236,36 @@ function Resume({ codebase, sessionId, onFinished }: { codebase: Codebase | unde
         Agent
         <input name="agent_type" value="build" />
       </label>
-      {error && <p class="error" role="alert">{error}</p>}
-      <button type="submit" disabled={!codebase}>Resume</button>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <button type="submit" disabled={!codebase}>
+        Resume
+      </button>
       {task && (
         <div class="resume-task" data-task={task.id}>
           <p>
-            Task <a href={href(["tasks", task.id])}><code>{shortId(task.id)}</code></a> {status ? <span class={`badge ${status}`} id="resume-status">{status}</span> : "running on the codebase's worker…"}
+            Task{" "}
+            <a href={href(["tasks", task.id])}>
+              <code>{shortId(task.id)}</code>
+            </a>{" "}
+            {status ? (
+              <span class={`badge ${status}`} id="resume-status">
+                {status}
+              </span>
+            ) : (
+              "running on the codebase's worker…"
+            )}
           </p>
-          <TaskOutput taskId={task.id} onDone={(s) => {
+          <TaskOutput
+            taskId={task.id}
+            onDone={(s) => {
               setStatus(s);
               onFinished();
-            }} />
+            }}
+          />
         </div>
       )}
     </form>
@@ -209,7 +279,10 @@ export function SessionPage({ codebaseId, sessionId }: { codebaseId: string; ses
   const [error, setError] = useState<string | null>(null);
   const load = async () => {
     try {
-      const [msgs, list] = await Promise.all([api<Message[]>(path(ROUTES.messages, { id: codebaseId, sid: sessionId })), api<Session[]>(path(ROUTES.sessions, { id: codebaseId }))]);
+      const [msgs, list] = await Promise.all([
+        api<Message[]>(path(ROUTES.messages, { id: codebaseId, sid: sessionId })),
+        api<Session[]>(path(ROUTES.sessions, { id: codebaseId })),
+      ]);
       setMessages(msgs);
       setSession(list.find((s) => s.id === sessionId) ?? null);
       setError(null);
@@ -224,22 +297,54 @@ export function SessionPage({ codebaseId, sessionId }: { codebaseId: string; ses
   const tokens = (messages ?? []).reduce((n, m) => n + (m.tokens?.input ?? 0) + (m.tokens?.output ?? 0), 0);
   return (
     <section aria-labelledby="session-h">
-      <p><a href={href(["sessions", codebaseId])}>← Sessions</a></p>
+      <p>
+        <a href={href(["sessions", codebaseId])}>← Sessions</a>
+      </p>
       <h1 id="session-h">{session?.title || sessionId}</h1>
       <p class="muted">
         <code>{sessionId}</code> · {messages?.length ?? "…"} messages · {tokens} tokens{cost ? ` · $${cost.toFixed(4)}` : ""}
-        {session?.task_id && <> · task <a href={href(["tasks", session.task_id])}><code>{shortId(session.task_id)}</code></a></>}
+        {session?.task_id && (
+          <>
+            {" "}
+            · task{" "}
+            <a href={href(["tasks", session.task_id])}>
+              <code>{shortId(session.task_id)}</code>
+            </a>
+          </>
+        )}
       </p>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       {!!usage.length && (
         <div class="scroll">
           <table id="tool-usage" aria-label="Tool usage">
-            <thead><tr><th>Tool</th><th class="num">Calls</th><th class="num">Errors</th></tr></thead>
-            <tbody>{usage.map((u) => <tr data-tool={u.tool}><td>{u.tool}</td><td class="num">{u.calls}</td><td class="num">{u.errors}</td></tr>)}</tbody>
+            <thead>
+              <tr>
+                <th>Tool</th>
+                <th class="num">Calls</th>
+                <th class="num">Errors</th>
+              </tr>
+            </thead>
+            <tbody>
+              {usage.map((u) => (
+                <tr data-tool={u.tool}>
+                  <td>{u.tool}</td>
+                  <td class="num">{u.calls}</td>
+                  <td class="num">{u.errors}</td>
+                </tr>
+              ))}
+            </tbody>
           </table>
         </div>
       )}
-      <div id="messages">{messages?.map((m) => <MessageView m={m} />)}</div>
+      <div id="messages">
+        {messages?.map((m) => (
+          <MessageView m={m} />
+        ))}
+      </div>
       <Resume codebase={codebases.find((c) => c.id === codebaseId)} sessionId={sessionId} onFinished={() => void load()} />
     </section>
   );

@@ -39,9 +39,13 @@ export function TaskPage({ id }: { id: string }) {
     }
   };
   // The stream carries output; the task's fields (status, result) are re-read until final.
-  usePoll(async () => {
-    if (!task || !isFinal(task.status)) await load();
-  }, 1500, [id, task?.status]);
+  usePoll(
+    async () => {
+      if (!task || !isFinal(task.status)) await load();
+    },
+    1500,
+    [id, task?.status],
+  );
 
   const act = async (fn: () => Promise<void>) => {
     setBusy(true);
@@ -57,17 +61,39 @@ export function TaskPage({ id }: { id: string }) {
   const again = () =>
     act(async () => {
       // A finished task is retried (the new one links back by retry_of); one still going is copied.
-      const made = isFinal(task!.status) ? await api<Task>(path(ROUTES.retryTask, { id }), { body: {} }) : await api<Task>(ROUTES.tasks, { body: repeatBody(task!) });
+      const made = isFinal(task!.status)
+        ? await api<Task>(path(ROUTES.retryTask, { id }), { body: {} })
+        : await api<Task>(ROUTES.tasks, { body: repeatBody(task!) });
       go(href(["tasks", made.id]));
     });
 
-  if (!task) return error ? <p class="error" role="alert">{error}</p> : <p>Loading…</p>;
+  if (!task)
+    return error ? (
+      <p class="error" role="alert">
+        {error}
+      </p>
+    ) : (
+      <p>Loading…</p>
+    );
   const worker = workers.find((w) => w.id === task.worker_id);
   const rows: [string, preact.ComponentChildren][] = [
-    ["Status", <span class={`badge ${task.status}`} id="task-status">{task.status}{task.cancel_requested && !isFinal(task.status) ? " (cancelling)" : ""}</span>],
+    [
+      "Status",
+      <span class={`badge ${task.status}`} id="task-status">
+        {task.status}
+        {task.cancel_requested && !isFinal(task.status) ? " (cancelling)" : ""}
+      </span>,
+    ],
     // Why a pending task waits: the server says so when no live worker can take it.
     ...(task.waiting_reason ? [["Waiting", <span id="task-waiting">{task.waiting_reason}</span>] as [string, preact.ComponentChildren]] : []),
-    ["Codebase", task.codebase_id && task.codebase_id !== "global" ? <a href={href(["sessions", task.codebase_id])}>{codebaseLabel(task.codebase_id, codebases, workers)}</a> : "global"],
+    [
+      "Codebase",
+      task.codebase_id && task.codebase_id !== "global" ? (
+        <a href={href(["sessions", task.codebase_id])}>{codebaseLabel(task.codebase_id, codebases, workers)}</a>
+      ) : (
+        "global"
+      ),
+    ],
     ["Agent", task.agent_type],
     ["Model", task.model ?? "default"],
     ...(task.required_capabilities?.length ? [["Requires", task.required_capabilities.join(", ")] as [string, string]] : []),
@@ -80,22 +106,49 @@ export function TaskPage({ id }: { id: string }) {
     ["Timeout", task.timeout_s ? `${task.timeout_s} s` : "worker default"],
   ];
   if (task.session_id) {
-    rows.push(["Session", task.codebase_id ? <a id="session-link" href={href(["sessions", task.codebase_id, task.session_id])}>{task.session_id}</a> : task.session_id]);
+    rows.push([
+      "Session",
+      task.codebase_id ? (
+        <a id="session-link" href={href(["sessions", task.codebase_id, task.session_id])}>
+          {task.session_id}
+        </a>
+      ) : (
+        task.session_id
+      ),
+    ]);
   }
   const retryOf = task.metadata?.retry_of;
-  if (typeof retryOf === "string") rows.push(["Retry of", <a id="retry-of" href={href(["tasks", retryOf])}><code>{retryOf}</code></a>]);
+  if (typeof retryOf === "string")
+    rows.push([
+      "Retry of",
+      <a id="retry-of" href={href(["tasks", retryOf])}>
+        <code>{retryOf}</code>
+      </a>,
+    ]);
   const resumed = task.metadata?.resume_session_id;
   if (typeof resumed === "string") rows.push(["Resumes", resumed]);
   return (
     <section aria-labelledby="task-h">
       <div class="titlebar">
-        <h1 id="task-h">Task <code>{task.id}</code></h1>
+        <h1 id="task-h">
+          Task <code>{task.id}</code>
+        </h1>
         <div class="actions">
-          {!isFinal(task.status) && <button type="button" onClick={cancel} disabled={busy || task.cancel_requested} class="danger">Cancel</button>}
-          <button type="button" onClick={again} disabled={busy}>Run again</button>
+          {!isFinal(task.status) && (
+            <button type="button" onClick={cancel} disabled={busy || task.cancel_requested} class="danger">
+              Cancel
+            </button>
+          )}
+          <button type="button" onClick={again} disabled={busy}>
+            Run again
+          </button>
         </div>
       </div>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       <h2 class="prompt-h">Prompt</h2>
       <pre class="prompt-text">{task.prompt}</pre>
       <dl class="fields">
@@ -106,8 +159,22 @@ export function TaskPage({ id }: { id: string }) {
           </>
         ))}
       </dl>
-      {task.result && (<><h2>Result</h2><pre class="result" id="task-result">{task.result}</pre></>)}
-      {task.error && (<><h2>Error</h2><pre class="result error" id="task-error">{task.error}</pre></>)}
+      {task.result && (
+        <>
+          <h2>Result</h2>
+          <pre class="result" id="task-result">
+            {task.result}
+          </pre>
+        </>
+      )}
+      {task.error && (
+        <>
+          <h2>Error</h2>
+          <pre class="result error" id="task-error">
+            {task.error}
+          </pre>
+        </>
+      )}
       <h2>Output</h2>
       <TaskOutput taskId={task.id} onDone={() => void load()} />
     </section>

@@ -44,7 +44,9 @@ export function Tasks() {
       {label}
       <select name={k} value={filters[k]} onChange={(e) => setFilter(k, (e.target as HTMLSelectElement).value)}>
         <option value="">all</option>
-        {options.map(([v, l]) => <option value={v}>{l}</option>)}
+        {options.map(([v, l]) => (
+          <option value={v}>{l}</option>
+        ))}
       </select>
     </label>
   );
@@ -52,14 +54,28 @@ export function Tasks() {
     <section aria-labelledby="tasks-h">
       <div class="titlebar">
         <h1 id="tasks-h">Tasks</h1>
-        <a class="button" href={href(["new"], { codebase: filters.codebase_id })}>New task</a>
+        <a class="button" href={href(["new"], { codebase: filters.codebase_id })}>
+          New task
+        </a>
       </div>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
-        {select("status", "Status", STATUSES.map((s) => [s, s]))}
+        {select(
+          "status",
+          "Status",
+          STATUSES.map((s) => [s, s]),
+        )}
         {select("codebase_id", "Codebase", [["global", "global"], ...codebases.map((c): [string, string] => [c.id, codebaseLabel(c.id, codebases, workers)])])}
-        {select("worker_id", "Worker", workers.map((w): [string, string] => [w.id, w.name]))}
+        {select(
+          "worker_id",
+          "Worker",
+          workers.map((w): [string, string] => [w.id, w.name]),
+        )}
       </form>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       {tasks && (
         <p class="muted" id="tasks-count">
           {tasks.length} of {total} {before ? "(older page)" : ""}
@@ -70,13 +86,27 @@ export function Tasks() {
         <div class="scroll">
           <table id="tasks">
             <thead>
-              <tr><th>Task</th><th>Status</th><th>Prompt</th><th>Codebase</th><th>Agent</th><th>Worker</th><th>Created</th></tr>
+              <tr>
+                <th>Task</th>
+                <th>Status</th>
+                <th>Prompt</th>
+                <th>Codebase</th>
+                <th>Agent</th>
+                <th>Worker</th>
+                <th>Created</th>
+              </tr>
             </thead>
             <tbody>
               {tasks.map((t) => (
                 <tr data-task={t.id}>
-                  <td><a href={href(["tasks", t.id])}><code>{shortId(t.id)}</code></a></td>
-                  <td><span class={`badge ${t.status}`}>{t.status}</span></td>
+                  <td>
+                    <a href={href(["tasks", t.id])}>
+                      <code>{shortId(t.id)}</code>
+                    </a>
+                  </td>
+                  <td>
+                    <span class={`badge ${t.status}`}>{t.status}</span>
+                  </td>
                   <td class="prompt">{t.title ?? t.prompt}</td>
                   <td>{codebaseLabel(t.codebase_id, codebases, workers)}</td>
                   <td>{t.agent_type}</td>

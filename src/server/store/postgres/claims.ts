@@ -10,7 +10,8 @@ import { type PgHooks, writeOutbox } from "./outbox.ts";
 
 export function pgClaims(sql: Sql, hooks: PgHooks): ClaimStore {
   // Routes a worker may claim from: codebases it owns, and "global" once it registered its home as "global".
-  const ROUTES = (w: string) => sql`SELECT id AS route FROM codebases WHERE worker_id = ${w} UNION SELECT 'global' FROM codebases WHERE worker_id = ${w} AND name = 'global'`;
+  const ROUTES = (w: string) =>
+    sql`SELECT id AS route FROM codebases WHERE worker_id = ${w} UNION SELECT 'global' FROM codebases WHERE worker_id = ${w} AND name = 'global'`;
   // Routing (issue 15), one condition of its own: target_agent_name empty or the worker's name;
   // every required capability advertised; a task's model advertised by the worker, or the
   // worker advertised no models (unknown: legacy, or OpenCode missing; it may take any model).

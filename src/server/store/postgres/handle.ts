@@ -21,7 +21,8 @@ export const begin = <T>(sql: Sql, fn: (tx: Tx) => Promise<T>) => sql.begin(fn a
 const mutable = (tx: Tx, t: TaskRow, cols: readonly string[]) =>
   Object.fromEntries(cols.map((c) => [c, c === "metadata" ? tx.json((t.metadata ?? {}) as any) : ((t as any)[c] ?? null)]));
 
-export const updateTask = (tx: Tx, t: TaskRow, cols: readonly string[] = TASK_MUTABLE) => tx`UPDATE tasks SET ${tx(mutable(tx, t, cols), ...cols)} WHERE id = ${t.id}`;
+export const updateTask = (tx: Tx, t: TaskRow, cols: readonly string[] = TASK_MUTABLE) =>
+  tx`UPDATE tasks SET ${tx(mutable(tx, t, cols), ...cols)} WHERE id = ${t.id}`;
 
 /** Passes each locked row to `decide` and writes what it returns (and the webhook deliveries it causes), all updates in one round trip. */
 export const decideAll = async (tx: Tx, rows: any[], decide: (t: TaskRow) => TaskRow, hooks: PgHooks): Promise<TaskChange[]> => {

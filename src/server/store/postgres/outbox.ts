@@ -39,7 +39,8 @@ export function pgOutbox(sql: Sql, hooks: PgHooks): OutboxStore {
       return rows.map(row);
     },
     async finishDelivery(id, r) {
-      if (r.ok) await sql`UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = ${r.now}, last_error = NULL WHERE id = ${id}`;
+      if (r.ok)
+        await sql`UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = ${r.now}, last_error = NULL WHERE id = ${id}`;
       else
         await sql`UPDATE webhook_deliveries SET status = ${r.retryAt ? "pending" : "failed"}, attempts = attempts + 1, last_error = ${r.error.slice(0, 1000)},
                   next_attempt_at = COALESCE(${r.retryAt}, next_attempt_at) WHERE id = ${id}`;

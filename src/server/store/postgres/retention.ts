@@ -10,7 +10,8 @@ export function pgRetention(sql: Sql): RetentionStore {
         const [t] = await tx`SELECT id FROM tasks WHERE output_count > 0 AND completed_at IS NOT NULL AND completed_at < ${before}
                              ORDER BY completed_at LIMIT 1 FOR UPDATE SKIP LOCKED`;
         if (!t) return { lines: 0, tasks: 0 };
-        const del = await tx`DELETE FROM task_outputs WHERE task_id = ${t.id} AND n IN (SELECT n FROM task_outputs WHERE task_id = ${t.id} ORDER BY n LIMIT ${maxLines})`;
+        const del =
+          await tx`DELETE FROM task_outputs WHERE task_id = ${t.id} AND n IN (SELECT n FROM task_outputs WHERE task_id = ${t.id} ORDER BY n LIMIT ${maxLines})`;
         const [left] = await tx`SELECT 1 FROM task_outputs WHERE task_id = ${t.id} LIMIT 1`;
         if (left) return { lines: del.count, tasks: 0 };
         await tx`UPDATE tasks SET output_count = 0, output_bytes = 0,
@@ -20,7 +21,8 @@ export function pgRetention(sql: Sql): RetentionStore {
     },
     async pruneTasksBatch(before, max) {
       return begin(sql, async (tx) => {
-        const rows = await tx`SELECT id FROM tasks WHERE completed_at IS NOT NULL AND completed_at < ${before} ORDER BY completed_at LIMIT ${max} FOR UPDATE SKIP LOCKED`;
+        const rows =
+          await tx`SELECT id FROM tasks WHERE completed_at IS NOT NULL AND completed_at < ${before} ORDER BY completed_at LIMIT ${max} FOR UPDATE SKIP LOCKED`;
         const ids = rows.map((r) => r.id as string);
         if (!ids.length) return 0;
         await tx`DELETE FROM task_outputs WHERE task_id IN ${tx(ids)}`;

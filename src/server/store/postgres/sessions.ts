@@ -24,7 +24,8 @@ export function pgSessions(sql: Sql): SessionStore {
       return sessions.length;
     },
     async listSessions(codebaseId) {
-      const rows = await sql`SELECT s.*, COALESCE(s.task_id, (SELECT t.id FROM tasks t WHERE t.session_id = s.id ORDER BY t.created_at DESC LIMIT 1)) AS linked_task_id
+      const rows =
+        await sql`SELECT s.*, COALESCE(s.task_id, (SELECT t.id FROM tasks t WHERE t.session_id = s.id ORDER BY t.created_at DESC LIMIT 1)) AS linked_task_id
         FROM sessions s WHERE s.codebase_id = ${codebaseId} ORDER BY COALESCE(s.updated, s.created, s.synced_at) DESC, s.id`;
       return rows.map(sessionOut);
     },

@@ -36,7 +36,8 @@ export function pgTasks(sql: Sql): TaskStore {
   return {
     async insertTask(t) {
       const row: Record<string, unknown> = {};
-      for (const c of TASK_COLUMNS) row[c] = TASK_JSON_COLUMNS.has(c) ? sql.json(((t as any)[c] ?? (c === "metadata" ? {} : [])) as any) : ((t as any)[c] ?? null);
+      for (const c of TASK_COLUMNS)
+        row[c] = TASK_JSON_COLUMNS.has(c) ? sql.json(((t as any)[c] ?? (c === "metadata" ? {} : [])) as any) : ((t as any)[c] ?? null);
       const [raw] = await sql`INSERT INTO tasks ${sql(row, ...TASK_COLUMNS)} RETURNING *`;
       return toTaskRow(raw!);
     },
@@ -47,9 +48,11 @@ export function pgTasks(sql: Sql): TaskStore {
       const conds = filterSql(sql, page);
       const c = page.cursor;
       if (c) {
-        conds.push(page.order === "newest"
-          ? sql`(created_at, seq) < (${c.created_at}, ${c.seq})`
-          : sql`(priority < ${c.priority} OR (priority = ${c.priority} AND (created_at, seq) > (${c.created_at}, ${c.seq})))`);
+        conds.push(
+          page.order === "newest"
+            ? sql`(created_at, seq) < (${c.created_at}, ${c.seq})`
+            : sql`(priority < ${c.priority} OR (priority = ${c.priority} AND (created_at, seq) > (${c.created_at}, ${c.seq})))`,
+        );
       }
       const order = page.order === "newest" ? sql`created_at DESC, seq DESC` : sql`priority DESC, created_at, seq`;
       // One row more than asked: its presence is what says there is a next page.
@@ -63,8 +66,9 @@ export function pgTasks(sql: Sql): TaskStore {
     },
     async queueDepths() {
       // One pass over the partial index of pending tasks (tasks_pending_route), grouped by its first column.
-      return (await sql`SELECT route, COUNT(*)::int AS pending, MIN(created_at) AS oldest_created_at FROM tasks WHERE status = 'pending' GROUP BY route`)
-        .map((r) => ({ route: r.route, pending: Number(r.pending), oldest_created_at: r.oldest_created_at }));
+      return (await sql`SELECT route, COUNT(*)::int AS pending, MIN(created_at) AS oldest_created_at FROM tasks WHERE status = 'pending' GROUP BY route`).map(
+        (r) => ({ route: r.route, pending: Number(r.pending), oldest_created_at: r.oldest_created_at }),
+      );
     },
     async activitySince(since) {
       return (await sql`SELECT status, created_at, started_at, completed_at FROM tasks

@@ -14,7 +14,8 @@ export function pgWorkers(sql: Sql, hooks: PgHooks): WorkerStore {
         // FOR UPDATE: two instances registering one worker id at once are decided one after the other.
         const previous = await one(tx`SELECT * FROM workers WHERE worker_id = ${w.worker_id} FOR UPDATE`, toWorkerRow);
         admit?.(previous);
-        const [raw] = await tx`INSERT INTO workers (worker_id, name, capabilities, hostname, models, codebases, global_codebase_id, max_concurrent_tasks, version, owner,
+        const [raw] =
+          await tx`INSERT INTO workers (worker_id, name, capabilities, hostname, models, codebases, global_codebase_id, max_concurrent_tasks, version, owner,
             instance_id, instance_pid, instance_started_at, registered_at, last_seen)
           VALUES (${w.worker_id}, ${w.name}, ${sql.json(w.capabilities)}, ${w.hostname}, ${sql.json(w.models as any)}, ${sql.json(w.codebases)},
                   ${w.global_codebase_id}, ${w.max_concurrent_tasks}, ${w.version}, ${w.owner},
@@ -35,7 +36,10 @@ export function pgWorkers(sql: Sql, hooks: PgHooks): WorkerStore {
     },
     async unregisterWorker(id, now, release, instanceId = null) {
       return begin(sql, async (tx) => {
-        const worker = await one(tx`UPDATE workers SET unregistered_at = ${now} WHERE worker_id = ${id} AND ${sameInstance(instanceId)} RETURNING *`, toWorkerRow);
+        const worker = await one(
+          tx`UPDATE workers SET unregistered_at = ${now} WHERE worker_id = ${id} AND ${sameInstance(instanceId)} RETURNING *`,
+          toWorkerRow,
+        );
         if (!worker) return null;
         const running = await tx`SELECT * FROM tasks WHERE worker_id = ${id} AND status = 'running' FOR UPDATE`;
         return { worker, released: await decideAll(tx, running, release, hooks) };

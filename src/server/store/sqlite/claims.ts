@@ -74,7 +74,10 @@ export function sqliteClaims(h: Sqlite): ClaimStore {
     },
     async sweepExpired(now, decide, limit) {
       return h.write(() => {
-        const rows = q("SELECT * FROM tasks WHERE status = 'running' AND lease_expires_at < $now ORDER BY lease_expires_at LIMIT $limit").all({ now, limit }) as Raw[];
+        const rows = q("SELECT * FROM tasks WHERE status = 'running' AND lease_expires_at < $now ORDER BY lease_expires_at LIMIT $limit").all({
+          now,
+          limit,
+        }) as Raw[];
         return decideAll(h, rows, decide);
       });
     },

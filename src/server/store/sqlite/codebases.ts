@@ -11,7 +11,13 @@ export function sqliteCodebases(h: Sqlite): CodebaseStore {
       return h.write((): CodebaseUpsert => {
         const found = q("SELECT * FROM codebases WHERE worker_id = $w AND path = $path").get({ w: c.worker_id, path: c.path }) as Raw | null;
         if (found && found.name !== c.name && !o.rename) return { ok: false, existing: toCodebaseRow(found) };
-        const p = { name: c.name, description: c.description, agent_config: c.agent_config ? JSON.stringify(c.agent_config) : null, isolation: c.isolation ?? null, now };
+        const p = {
+          name: c.name,
+          description: c.description,
+          agent_config: c.agent_config ? JSON.stringify(c.agent_config) : null,
+          isolation: c.isolation ?? null,
+          now,
+        };
         let id: string;
         if (found) {
           id = found.id;

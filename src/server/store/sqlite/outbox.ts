@@ -30,19 +30,27 @@ export function sqliteOutbox(h: Sqlite): OutboxStore {
       return h.write(() =>
         (
           q(`UPDATE webhook_deliveries SET next_attempt_at = $hold WHERE id IN
-               (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $now ORDER BY next_attempt_at LIMIT $limit) RETURNING *`).all({
-            now,
-            hold: holdUntil,
-            limit,
-          }) as Raw[]
+               (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $now ORDER BY next_attempt_at LIMIT $limit) RETURNING *`).all(
+            {
+              now,
+              hold: holdUntil,
+              limit,
+            },
+          ) as Raw[]
         ).map(row),
       );
     },
     async finishDelivery(id, r) {
       h.write(() => {
-        if (r.ok) q("UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = $now, last_error = NULL WHERE id = $id").run({ id, now: r.now });
+        if (r.ok)
+          q("UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = $now, last_error = NULL WHERE id = $id").run({
+            id,
+            now: r.now,
+          });
         else
-          q("UPDATE webhook_deliveries SET status = $status, attempts = attempts + 1, last_error = $error, next_attempt_at = COALESCE($at, next_attempt_at) WHERE id = $id").run({
+          q(
+            "UPDATE webhook_deliveries SET status = $status, attempts = attempts + 1, last_error = $error, next_attempt_at = COALESCE($at, next_attempt_at) WHERE id = $id",
+          ).run({
             id,
             status: r.retryAt ? "pending" : "failed",
             error: r.error.slice(0, 1000),

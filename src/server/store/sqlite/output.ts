@@ -17,7 +17,8 @@ export function sqliteOutput(h: Sqlite): OutputStore {
         const existing = new Set<number>();
         let first = a.seq;
         if (first === null) {
-          first = (q("SELECT COALESCE(MAX(seq), -1) AS m FROM task_outputs WHERE task_id = $id AND attempt = $attempt").get({ id: t.id, attempt }) as Raw).m + 1;
+          first =
+            (q("SELECT COALESCE(MAX(seq), -1) AS m FROM task_outputs WHERE task_id = $id AND attempt = $attempt").get({ id: t.id, attempt }) as Raw).m + 1;
         } else if (a.lines.length) {
           const seen = q("SELECT seq FROM task_outputs WHERE task_id = $id AND attempt = $attempt AND seq >= $lo AND seq < $hi").all({
             id: t.id,
@@ -43,7 +44,9 @@ export function sqliteOutput(h: Sqlite): OutputStore {
       });
     },
     async readOutput(taskId, since, limit) {
-      return (q("SELECT * FROM task_outputs WHERE task_id = $id AND n > $since ORDER BY n LIMIT $limit").all({ id: taskId, since, limit }) as Raw[]).map(outputLine);
+      return (q("SELECT * FROM task_outputs WHERE task_id = $id AND n > $since ORDER BY n LIMIT $limit").all({ id: taskId, since, limit }) as Raw[]).map(
+        outputLine,
+      );
     },
     async putTaskDiff(taskId, diff, truncated, now) {
       q(`INSERT INTO task_diffs (task_id, diff, truncated, stored_at) VALUES ($id, $diff, $truncated, $now)

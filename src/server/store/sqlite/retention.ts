@@ -9,9 +9,9 @@ export function sqliteRetention(h: Sqlite): RetentionStore {
   return {
     async pruneOutputBatch(before, maxLines, now) {
       return h.write(() => {
-        const t = q(
-          "SELECT id FROM tasks WHERE output_count > 0 AND completed_at IS NOT NULL AND completed_at < $before ORDER BY completed_at LIMIT 1",
-        ).get({ before }) as Raw | null;
+        const t = q("SELECT id FROM tasks WHERE output_count > 0 AND completed_at IS NOT NULL AND completed_at < $before ORDER BY completed_at LIMIT 1").get({
+          before,
+        }) as Raw | null;
         if (!t) return { lines: 0, tasks: 0 };
         const lines = q("DELETE FROM task_outputs WHERE task_id = $id AND n IN (SELECT n FROM task_outputs WHERE task_id = $id ORDER BY n LIMIT $max)").run({
           id: t.id,
@@ -27,9 +27,9 @@ export function sqliteRetention(h: Sqlite): RetentionStore {
     },
     async pruneTasksBatch(before, max) {
       return h.write(() => {
-        const ids = (q("SELECT id FROM tasks WHERE completed_at IS NOT NULL AND completed_at < $before ORDER BY completed_at LIMIT $max").all({ before, max }) as Raw[]).map(
-          (r) => r.id as string,
-        );
+        const ids = (
+          q("SELECT id FROM tasks WHERE completed_at IS NOT NULL AND completed_at < $before ORDER BY completed_at LIMIT $max").all({ before, max }) as Raw[]
+        ).map((r) => r.id as string);
         for (const id of ids) {
           q("DELETE FROM task_outputs WHERE task_id = $id").run({ id });
           q("DELETE FROM task_diffs WHERE task_id = $id").run({ id });

@@ -20,7 +20,9 @@ export function sqliteSessions(h: Sqlite): SessionStore {
     },
     async listSessions(codebaseId) {
       const rows = q(`SELECT s.*, COALESCE(s.task_id, (SELECT t.id FROM tasks t WHERE t.session_id = s.id ORDER BY t.created_at DESC LIMIT 1)) AS linked_task_id
-                      FROM sessions s WHERE s.codebase_id = $cb ORDER BY COALESCE(s.updated, s.created, s.synced_at) DESC, s.id`).all({ cb: codebaseId }) as Raw[];
+                      FROM sessions s WHERE s.codebase_id = $cb ORDER BY COALESCE(s.updated, s.created, s.synced_at) DESC, s.id`).all({
+        cb: codebaseId,
+      }) as Raw[];
       return rows.map(sessionOut);
     },
     async upsertMessages(codebaseId: string, sessionId: string, workerId: string | null, messages: MessageRecord[], now: string) {
@@ -34,7 +36,10 @@ export function sqliteSessions(h: Sqlite): SessionStore {
       return messages.length;
     },
     async listMessages(codebaseId, sessionId) {
-      const rows = q("SELECT * FROM messages WHERE session_id = $sid AND codebase_id = $cb ORDER BY created, id").all({ sid: sessionId, cb: codebaseId }) as Raw[];
+      const rows = q("SELECT * FROM messages WHERE session_id = $sid AND codebase_id = $cb ORDER BY created, id").all({
+        sid: sessionId,
+        cb: codebaseId,
+      }) as Raw[];
       if (!rows.length && !q("SELECT 1 FROM sessions WHERE id = $sid AND codebase_id = $cb").get({ sid: sessionId, cb: codebaseId })) return null;
       return rows.map(messageOut);
     },

@@ -53,8 +53,9 @@ export function sqliteTasks(h: Sqlite): TaskStore {
     },
     async queueDepths() {
       // One pass over the partial index of pending tasks (tasks_pending_route), grouped by its first column.
-      return (q("SELECT route, COUNT(*) AS pending, MIN(created_at) AS oldest_created_at FROM tasks WHERE status = 'pending' GROUP BY route").all() as Raw[])
-        .map((r) => ({ route: r.route, pending: Number(r.pending), oldest_created_at: r.oldest_created_at }));
+      return (
+        q("SELECT route, COUNT(*) AS pending, MIN(created_at) AS oldest_created_at FROM tasks WHERE status = 'pending' GROUP BY route").all() as Raw[]
+      ).map((r) => ({ route: r.route, pending: Number(r.pending), oldest_created_at: r.oldest_created_at }));
     },
     async activitySince(since) {
       return q(`SELECT status, created_at, started_at, completed_at FROM tasks

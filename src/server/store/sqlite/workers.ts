@@ -37,11 +37,15 @@ export function sqliteWorkers(h: Sqlite): WorkerStore {
       return (q("SELECT * FROM workers ORDER BY registered_at, worker_id").all() as Raw[]).map(toWorkerRow);
     },
     async touchWorker(id, now, instanceId = null) {
-      return q(`UPDATE workers SET last_seen = $now WHERE worker_id = $id AND unregistered_at IS NULL AND ${SAME_INSTANCE}`).run({ id, now, i: instanceId }).changes > 0;
+      return (
+        q(`UPDATE workers SET last_seen = $now WHERE worker_id = $id AND unregistered_at IS NULL AND ${SAME_INSTANCE}`).run({ id, now, i: instanceId })
+          .changes > 0
+      );
     },
     async unregisterWorker(id, now, release, instanceId = null) {
       return h.write(() => {
-        if (q(`UPDATE workers SET unregistered_at = $now WHERE worker_id = $id AND ${SAME_INSTANCE}`).run({ id, now, i: instanceId }).changes === 0) return null;
+        if (q(`UPDATE workers SET unregistered_at = $now WHERE worker_id = $id AND ${SAME_INSTANCE}`).run({ id, now, i: instanceId }).changes === 0)
+          return null;
         const worker = toWorkerRow(workerRaw(id)!);
         const running = q("SELECT * FROM tasks WHERE worker_id = $id AND status = 'running'").all({ id }) as Raw[];
         return { worker, released: decideAll(h, running, release) };
