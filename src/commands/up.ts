@@ -24,26 +24,14 @@ export default defineCommand({
     for (const c of config.codebases) c.path = checkCodebasePath(c.name, c.path, config.allowed_paths);
     (await import("../worker/worktree.ts")).checkWorktreeCodebases(config.codebases);
     const { startServer } = await import("../server/index.ts");
-    const { retentionOf, storeOptions } = await import("./server/_store.ts");
+    const { serverOptions } = await import("./server/_store.ts");
     const { startWorker } = await import("../worker/index.ts");
     const { sessionSyncHooks } = await import("../sessions/worker-sync.ts");
     setupCommandLogging(config);
     const { logEachEventOnce } = await import("../util/log.ts");
     logEachEventOnce();
     mkdirSync(config.data_dir, { recursive: true });
-    const server = await startServer({
-      host: config.host,
-      port: config.port,
-      store: storeOptions(config),
-      authTokens: config.auth_tokens,
-      metricsTokens: config.metrics_tokens,
-      retention: retentionOf(config),
-      redisUrl: config.redis_url,
-      webhooks: config.webhooks,
-      leaseSeconds: config.lease_seconds,
-      heartbeatIntervalSeconds: config.heartbeat_interval,
-      ui: config.ui,
-    });
+    const server = await startServer(serverOptions(config));
     const token = config.auth_token ?? config.auth_tokens[0]?.split(":").pop() ?? undefined;
     const workerConfig = { ...config, server_url: server.url, auth_token: token };
     process.stderr.write(banner(server.url, config.worker_id, ["global", ...config.codebases.map((c) => c.name)], !!token));

@@ -6,7 +6,7 @@ import { secretStrings } from "../../config/resolve.ts";
 import { CliError, EXIT } from "../../util/errors.ts";
 import { log, setupLogging } from "../../util/log.ts";
 import { commandConfig } from "../_shared.ts";
-import { retentionOf, storeOptions } from "./_store.ts";
+import { serverOptions, storeOptions } from "./_store.ts";
 
 const cfg = commandConfig(["server"], {});
 
@@ -30,19 +30,7 @@ export default defineCommand({
     const { startServer } = await import("../../server/index.ts");
     let server: Awaited<ReturnType<typeof startServer>>;
     try {
-      server = await startServer({
-        host: config.host,
-        port: config.port,
-        store,
-        authTokens: config.auth_tokens,
-        metricsTokens: config.metrics_tokens,
-        retention: retentionOf(config),
-        redisUrl: config.redis_url,
-        webhooks: config.webhooks,
-        leaseSeconds: config.lease_seconds,
-        heartbeatIntervalSeconds: config.heartbeat_interval,
-        ui: config.ui,
-      });
+      server = await startServer(serverOptions(config, store));
     } catch (err) {
       const msg = (err as Error).message;
       throw new CliError(`server did not start: ${msg}`, store.kind === "postgres" ? EXIT.UNAVAILABLE : EXIT.FAILURE);
