@@ -15,6 +15,7 @@ const BENCHES = [
   { id: "p6", name: "p6-streams" },
   { id: "p7", name: "p7-sessions" },
   { id: "p8", name: "p8-dashboard" },
+  { id: "p10", name: "p10-overhead" },
 ];
 
 function arg(name: string): string | undefined {
