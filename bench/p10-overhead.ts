@@ -47,47 +47,53 @@ async function floor(bin: string, n: number): Promise<Summary> {
 
 const ms = (s: Summary) => `p50 ${fmt(s.p50, 1)} / p95 ${fmt(s.p95, 1)} ms`;
 
-await benchmark("p10-overhead", "Per-task overhead", { tasks: TASKS, agent: "fake opencode (/bin/sh, three JSON events)", workers: 1, store: "sqlite" }, async ({ rows, data }) => {
-  const tmp = tempDir("p10");
-  const bin = fakeOpencode(tmp.path);
-  const server = await startServerProc(tmp.path);
-  const fleet = await startFleet({ serverUrl: server.url, dir: tmp.path, count: 1, prefix: "p10", flags: { "opencode-bin": bin } });
-  try {
-    await fleet.streaming();
-    const client = createClient({ serverUrl: server.url });
-    const ids: string[] = [];
-    progress(`P10: ${TASKS} tasks one at a time`);
-    for (let i = 0; i < TASKS; i++) {
-      const base = fleet.finished();
-      ids.push((await client.createTask({ prompt: `p10 ${i}`, agent_type: "build", codebase_id: "global" })).id);
-      const until = Date.now() + 30_000;
-      while (fleet.finished() === base) {
-        if (Date.now() > until) throw new Error(`task ${i} did not finish in 30 s`);
-        await Bun.sleep(1);
+await benchmark(
+  "p10-overhead",
+  "Per-task overhead",
+  { tasks: TASKS, agent: "fake opencode (/bin/sh, three JSON events)", workers: 1, store: "sqlite" },
+  async ({ rows, data }) => {
+    const tmp = tempDir("p10");
+    const bin = fakeOpencode(tmp.path);
+    const server = await startServerProc(tmp.path);
+    const fleet = await startFleet({ serverUrl: server.url, dir: tmp.path, count: 1, prefix: "p10", flags: { "opencode-bin": bin } });
+    try {
+      await fleet.streaming();
+      const client = createClient({ serverUrl: server.url });
+      const ids: string[] = [];
+      progress(`P10: ${TASKS} tasks one at a time`);
+      for (let i = 0; i < TASKS; i++) {
+        const base = fleet.finished();
+        ids.push((await client.createTask({ prompt: `p10 ${i}`, agent_type: "build", codebase_id: "global" })).id);
+        const until = Date.now() + 30_000;
+        while (fleet.finished() === base) {
+          if (Date.now() > until) throw new Error(`task ${i} did not finish in 30 s`);
+          await Bun.sleep(1);
+        }
       }
+      const mine = new Set(ids);
+      const tasks = (await client.listTasks({ limit: 10_000 })).filter((t) => mine.has(t.id));
+      const bad = tasks.filter((t) => t.status !== "completed");
+      if (bad.length || tasks.length !== TASKS)
+        throw new Error(`${bad.length} tasks did not complete (${bad[0]?.error ?? ""}); ${tasks.length}/${TASKS} listed`);
+      const overhead = tasks.map((t) => Date.parse(t.completed_at!) - Date.parse(t.started_at!));
+      const s = summarize(overhead);
+      const f = await floor(bin, Math.min(TASKS, 100));
+      data.overhead = s;
+      data.floor = f;
+      data.overhead_ms = overhead;
+      rows.push({
+        id: "P10",
+        what: `per-task overhead, running → completed (server clock, 1 ms resolution); ${TASKS} tasks one at a time, fake opencode printing 3 events`,
+        result: ms(s),
+        baseline: `the fake agent alone (spawn → exit): ${ms(f)}; the Python worker: p50 36 ms (issue 13, measured 2026-12-02)`,
+        target: "p50 ≤ 15 ms",
+        pass: s.p50 <= 15,
+      });
+    } finally {
+      await fleet.stop();
+      await server.stop();
+      tmp.cleanup();
     }
-    const mine = new Set(ids);
-    const tasks = (await client.listTasks({ limit: 10_000 })).filter((t) => mine.has(t.id));
-    const bad = tasks.filter((t) => t.status !== "completed");
-    if (bad.length || tasks.length !== TASKS) throw new Error(`${bad.length} tasks did not complete (${bad[0]?.error ?? ""}); ${tasks.length}/${TASKS} listed`);
-    const overhead = tasks.map((t) => Date.parse(t.completed_at!) - Date.parse(t.started_at!));
-    const s = summarize(overhead);
-    const f = await floor(bin, Math.min(TASKS, 100));
-    data.overhead = s;
-    data.floor = f;
-    data.overhead_ms = overhead;
-    rows.push({
-      id: "P10",
-      what: `per-task overhead, running → completed (server clock, 1 ms resolution); ${TASKS} tasks one at a time, fake opencode printing 3 events`,
-      result: ms(s),
-      baseline: `the fake agent alone (spawn → exit): ${ms(f)}; the Python worker: p50 36 ms (issue 13, measured 2026-12-02)`,
-      target: "p50 ≤ 15 ms",
-      pass: s.p50 <= 15,
-    });
-  } finally {
-    await fleet.stop();
-    await server.stop();
-    tmp.cleanup();
-  }
-});
+  },
+);
 process.exit();
