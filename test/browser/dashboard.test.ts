@@ -4,7 +4,7 @@
 // with its write tool call, Resume into the same session, and the token prompt.
 // Screenshots land in test/browser/screenshots/ (git-ignored).
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { startModelServer, type ModelServer, type ScriptStep } from "../fixtures/model-server.ts";
@@ -39,6 +39,7 @@ describeUnless(RUN ? undefined : "no Chromium at /usr/bin/chromium (apt install 
   let worker: CliProc;
   let repo: string;
   let repoId: string;
+  let wtRepo: string;
   let browser: Browser;
   let page: Page;
   let errors: string[];
@@ -47,6 +48,17 @@ describeUnless(RUN ? undefined : "no Chromium at /usr/bin/chromium (apt install 
     model = startModelServer(script);
     oc = createOpencodeEnv({ modelServerUrl: model.url });
     repo = oc.makeProject("repo");
+    // a git codebase whose tasks each run in a worktree of their own
+    wtRepo = oc.makeProject("wt-repo");
+    writeFileSync(join(wtRepo, "README"), "base\n");
+    for (const args of [
+      ["init", "-q", "-b", "main"],
+      ["add", "."],
+      ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base"],
+    ]) {
+      const g = Bun.spawnSync(["git", ...args], { cwd: wtRepo, stderr: "pipe" });
+      if (g.exitCode !== 0) throw new Error(`git ${args.join(" ")}: ${g.stderr.toString()}`);
+    }
     server = await startServerProc(join(tmp.path, "server"));
     const dataDir = join(tmp.path, "worker");
     mkdirSync(dataDir, { recursive: true });
@@ -65,6 +77,8 @@ describeUnless(RUN ? undefined : "no Chromium at /usr/bin/chromium (apt install 
         "1",
         "--codebase",
         `repo:${repo}`,
+        "--codebase",
+        `wt:${wtRepo}:worktree`,
         "--opencode-bin",
         OPENCODE_BIN,
       ],
@@ -91,7 +105,7 @@ describeUnless(RUN ? undefined : "no Chromium at /usr/bin/chromium (apt install 
     await page.locator('tr[data-worker="w-dash"] .badge', { hasText: "active" }).waitFor(WAIT);
     const cells = await row.locator("td").allTextContents();
     expect(cells[2]).toMatch(/^\d+ (s|min) ago$/); // heartbeat age
-    expect(Number(cells[5])).toBe(2); // repo + global
+    expect(Number(cells[5])).toBe(3); // repo, wt and global
     expect(await page.locator(".banner").count()).toBe(0);
     await shot(page, "fleet");
     expect(errors).toEqual([]);
@@ -352,6 +366,21 @@ describeUnless(RUN ? undefined : "no Chromium at /usr/bin/chromium (apt install 
     await page.locator("#retry-of", { hasText: t.id }).waitFor(WAIT);
     expect(await server.client.getTask(again)).toMatchObject({ prompt: "scroll test", agent_type: "echo", codebase_id: cb, metadata: { retry_of: t.id } });
     await server.client.cancelTask(again); // nobody runs w-manual's tasks
+    expect(errors).toEqual([]);
+  });
+
+  test("a worktree task's page shows its branch, commit and changes, and its diff on demand", async () => {
+    const wtId = await codebaseId(server.client, "w-dash", "wt");
+    const t = await server.client.createTask({ codebase_id: wtId, prompt: "please write-file wt-file.txt", agent_type: "build", model: oc.model });
+    await page.goto(`${server.url}/#/tasks/${t.id}`);
+    await page.locator("#task-status", { hasText: "completed" }).waitFor(WAIT);
+    await page.locator("#task-branch", { hasText: `codetether/${t.id}` }).waitFor(WAIT);
+    expect(await page.locator("#task-commit").textContent()).toMatch(/^[0-9a-f]{40}$/);
+    expect(await page.locator("#task-changes").textContent()).toBe("1 file changed, +1 −0");
+    await page.locator("#task-diff summary").click();
+    await page.locator("#task-diff pre", { hasText: "+from the browser test" }).waitFor(WAIT);
+    expect(existsSync(join(wtRepo, "wt-file.txt"))).toBe(false); // the main checkout is untouched
+    await shot(page, "task-worktree");
     expect(errors).toEqual([]);
   });
 });

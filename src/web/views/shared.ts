@@ -33,6 +33,12 @@ export interface Task {
   /** Routing (issue 15): capabilities its worker must have; why it waits when no live worker can take it. */
   required_capabilities?: string[];
   waiting_reason?: string | null;
+  /** Isolation (issue 15): how it ran; a worktree run's branch, commit and change totals. */
+  isolation?: "shared" | "worktree" | null;
+  branch?: string | null;
+  commit?: string | null;
+  diff_stat?: { files: number; insertions: number; deletions: number } | null;
+  diff_truncated?: boolean | null;
   worker_id: string | null;
   session_id: string | null;
   result: string | null;

@@ -127,6 +127,13 @@ export function TaskPage({ id }: { id: string }) {
     ]);
   const resumed = task.metadata?.resume_session_id;
   if (typeof resumed === "string") rows.push(["Resumes", resumed]);
+  if (task.isolation) rows.push(["Isolation", task.isolation]);
+  if (task.branch) rows.push(["Branch", <code id="task-branch">{task.branch}</code>]);
+  if (task.branch) rows.push(["Commit", task.commit ? <code id="task-commit">{task.commit}</code> : "none (nothing changed)"]);
+  if (task.diff_stat) {
+    const d = task.diff_stat;
+    rows.push(["Changes", <span id="task-changes">{`${d.files} file${d.files === 1 ? "" : "s"} changed, +${d.insertions} −${d.deletions}`}</span>]);
+  }
   return (
     <section aria-labelledby="task-h">
       <div class="titlebar">
@@ -159,6 +166,7 @@ export function TaskPage({ id }: { id: string }) {
           </>
         ))}
       </dl>
+      {task.branch && task.commit && <Diff taskId={task.id} />}
       {task.result && (
         <>
           <h2>Result</h2>
@@ -178,5 +186,27 @@ export function TaskPage({ id }: { id: string }) {
       <h2>Output</h2>
       <TaskOutput taskId={task.id} onDone={() => void load()} />
     </section>
+  );
+}
+
+/** A worktree run's diff, as the server stored it (capped), folded until opened. */
+function Diff({ taskId }: { taskId: string }) {
+  const [diff, setDiff] = useState<{ diff: string | null; truncated: boolean } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = async (e: Event) => {
+    if (!(e.currentTarget as HTMLDetailsElement).open || diff) return;
+    try {
+      setDiff(await api<{ diff: string | null; truncated: boolean }>(path(ROUTES.taskDiff, { id: taskId })));
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <details class="diff" id="task-diff" onToggle={load}>
+      <summary>Diff</summary>
+      {error && <p class="error">{error}</p>}
+      {diff && <pre class="result">{diff.diff ?? "no diff stored"}</pre>}
+      {diff?.truncated && <p class="muted">cut at the server's cap; the branch has all of it</p>}
+    </details>
   );
 }
