@@ -6,7 +6,7 @@
 // finished tool call (part.state.status "completed" | "error"). stderr has logfmt log lines
 // (`timestamp=... level=ERROR message=... key="value"`) plus plain warnings such as
 // "permission requested: X; auto-rejecting".
-import { stripVTControlCharacters } from "node:util";
+import { stripAnsi } from "../util/ansi.ts";
 
 export const PROVIDER_HINT =
   "configure a model provider for OpenCode on this worker: set the provider's API key in the worker's environment " +
@@ -112,7 +112,7 @@ export function finalText(s: RunState): string | null {
     .join("\n\n");
 }
 
-export const stripAnsi = (s: string) => stripVTControlCharacters(s);
+export { stripAnsi }; // one stripper (../util/ansi.ts), also safe in the dashboard's bundle
 
 /** logfmt: key=value pairs, values bare or double-quoted with backslash escapes. */
 export function parseLogfmt(line: string): Record<string, string> {

@@ -380,6 +380,14 @@ describeUnless(RUN ? undefined : "no Chromium at /usr/bin/chromium (apt install 
     await page.locator("#task-diff summary").click();
     await page.locator("#task-diff pre", { hasText: "+from the browser test" }).waitFor(WAIT);
     expect(existsSync(join(wtRepo, "wt-file.txt"))).toBe(false); // the main checkout is untouched
+    // The output reads as OpenCode's terminal does (text, one line per tool call), the events with "Raw events".
+    const out = page.locator(`pre[data-output="${t.id}"]`);
+    await out.filter({ hasText: "I wrote the file." }).waitFor(WAIT);
+    expect(await out.textContent()).toMatch(/✓ write\b/);
+    expect(await out.textContent()).not.toContain('"type":"step_start"');
+    await shot(page, "task-worktree-rendered");
+    await page.getByLabel("Raw events").check();
+    await out.filter({ hasText: '"type":"step_start"' }).waitFor(WAIT);
     await shot(page, "task-worktree");
     expect(errors).toEqual([]);
   });
