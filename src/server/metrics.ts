@@ -66,7 +66,7 @@ export function createMetrics(store: Store, hub: Hub, heartbeatIntervalS: number
   });
   const leaseExpiries = new Counter({ name: "codetether_lease_expiries_total", help: "Running tasks whose lease ran out (requeued or failed)", registers: r });
   const outputLines = new Counter({ name: "codetether_output_lines_total", help: "Task output lines stored", registers: r });
-  const outputBytes = new Counter({ name: "codetether_output_bytes_total", help: "Task output bytes received in accepted batches", registers: r });
+  const outputBytes = new Counter({ name: "codetether_output_bytes_total", help: "Task output bytes stored", registers: r });
   const storeErrors = new Counter({ name: "codetether_store_errors_total", help: "Requests answered 503 because the database was unavailable", registers: r });
 
   // Fleet state, read when scraped.

@@ -35,10 +35,7 @@ async function post(r: Req) {
   if (!res) throw notFound("task", r.params.id!);
   if (res.stored) {
     r.ctx.hub.output(res.task.id);
-    r.ctx.metrics.output(
-      res.stored,
-      input.lines.reduce((n, l) => n + Buffer.byteLength(l), 0),
-    );
+    r.ctx.metrics.output(res.stored, res.bytes);
   }
   if (res.newlyTruncated) log("warn", "task output truncated", { task: res.task.id, cap_bytes: r.ctx.outputCapBytes });
   return json({ success: true, stored: res.stored, duplicates: res.duplicates, dropped: res.dropped, truncated: res.task.output_truncated });

@@ -239,7 +239,14 @@ export function planOutput(lines: string[], firstSeq: number, existing: Set<numb
 /** What appendOutput answers once `plan` is stored and the task holds `count` lines. */
 export function appendResult(t: TaskRow, plan: OutputPlan, count: number): AppendResult {
   const task = { ...t, output_bytes: t.output_bytes + plan.bytes, output_count: count, output_truncated: plan.truncated };
-  return { task, stored: plan.rows.length, duplicates: plan.duplicates, dropped: plan.dropped, newlyTruncated: plan.truncated && !t.output_truncated };
+  return {
+    task,
+    stored: plan.rows.length,
+    bytes: plan.bytes,
+    duplicates: plan.duplicates,
+    dropped: plan.dropped,
+    newlyTruncated: plan.truncated && !t.output_truncated,
+  };
 }
 
 export const outputLine = (r: Raw) => ({ seq: num(r.seq), attempt: num(r.attempt), line: r.line as string, timestamp: r.ts as string });

@@ -102,6 +102,8 @@ export interface AppendInput {
 export interface AppendResult {
   task: TaskRow;
   stored: number;
+  /** Bytes of the lines stored (what the task's output cap counts). */
+  bytes: number;
   duplicates: number;
   dropped: number;
   /** True when this call hit the cap (first time), so the caller can log it once. */
