@@ -5,47 +5,30 @@
 // connection of its own, hence two clients.
 import { RedisClient } from "bun";
 import { errorMessage } from "../util/errors.ts";
-import { log } from "../util/log.ts";
-import type { StoreEvent, StoreEvents } from "./store/types.ts";
-
-const CHANNEL = "codetether_events";
+import { redactUrl } from "../util/redact.ts";
+import { EVENTS_CHANNEL, replicaEvents } from "./store/replica-events.ts";
+import type { StoreEvents } from "./store/types.ts";
 
 export interface Bus extends StoreEvents {
   close(): Promise<void>;
 }
 
 /** redis://user:secret@host -> redis://user:***@host, for messages. */
-const redact = (url: string) => url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
-
 export async function openRedisBus(url: string): Promise<Bus> {
-  const origin = crypto.randomUUID(); // a replica does not act twice on its own events
   const pub = new RedisClient(url, { connectionTimeout: 5000 });
   const sub = new RedisClient(url, { connectionTimeout: 5000 });
-  const handlers: ((ev: StoreEvent) => void)[] = [];
+  const events = replicaEvents((payload) => pub.publish(EVENTS_CHANNEL, payload));
   try {
     await pub.connect();
-    await sub.subscribe(CHANNEL, (message: string) => {
-      try {
-        const { o, ...ev } = JSON.parse(message);
-        if (o !== origin) for (const h of handlers) h(ev as StoreEvent);
-      } catch (err) {
-        log("warn", "bad event from another replica", { error: errorMessage(err) });
-      }
-    });
+    await sub.subscribe(EVENTS_CHANNEL, (message: string) => events.receive(message));
   } catch (err) {
     pub.close();
     sub.close();
-    throw new Error(`Redis at ${redact(url)}: ${errorMessage(err)}`);
+    throw new Error(`Redis at ${redactUrl(url)}: ${errorMessage(err)}`);
   }
   return {
-    publish(ev) {
-      pub
-        .publish(CHANNEL, JSON.stringify({ o: origin, ...ev }))
-        .catch((err) => log("warn", "could not publish to other replicas", { error: errorMessage(err) }));
-    },
-    onEvent(fn) {
-      handlers.push(fn);
-    },
+    publish: events.publish,
+    onEvent: events.onEvent,
     async close() {
       sub.close();
       pub.close();

@@ -29,3 +29,8 @@ export function makeRedactor(secrets: (string | null | undefined)[], env: NodeJS
   const re = new RegExp(values.map(escapeRegExp).join("|"), "g");
   return (s) => (typeof s === "string" && s.length >= MIN_LENGTH ? s.replace(re, "***") : s);
 }
+
+/** scheme://user:secret@host/... -> scheme://user:***@host/..., for messages (database and Redis URLs). */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
+}

@@ -13,6 +13,7 @@
 // task's row), output, sessions.
 import postgres from "postgres";
 import { errorMessage } from "../../util/errors.ts";
+import { redactUrl } from "../../util/redact.ts";
 import { log } from "../../util/log.ts";
 import { MIGRATION_LOCK_KEY, MIGRATIONS } from "./migrations.ts";
 import { pgClaims } from "./postgres/claims.ts";
@@ -26,11 +27,6 @@ import { pgSessions } from "./postgres/sessions.ts";
 import { pgTasks } from "./postgres/tasks.ts";
 import { pgWorkers } from "./postgres/workers.ts";
 import type { Store } from "./types.ts";
-
-/** postgres://user:secret@host/db -> postgres://user:***@host/db, for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:***@");
-}
 
 /**
  * `?pgbouncer=true` on the URL (as Prisma spells it) says the URL points at PgBouncer in
