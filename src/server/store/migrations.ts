@@ -28,6 +28,25 @@ CREATE INDEX tasks_completed ON tasks (completed_at);
 DROP INDEX tasks_codebase;
 `;
 
+// Written once where both dialects read the same SQL.
+const OUTPUT_PRUNABLE = `CREATE INDEX tasks_output_prunable ON tasks (completed_at) WHERE output_count > 0 AND completed_at IS NOT NULL;
+`;
+const WEBHOOK_OUTBOX = `
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  event TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT NOT NULL,
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  delivered_at TEXT
+);
+CREATE INDEX webhook_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+`;
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -268,10 +287,8 @@ ALTER TABLE workers ADD COLUMN instance_id TEXT, ADD COLUMN instance_pid INTEGER
     name: "retention",
     // Finished tasks that still have output, oldest first: what output retention deletes
     // next, found without walking the tasks it already emptied.
-    sqlite: `CREATE INDEX tasks_output_prunable ON tasks (completed_at) WHERE output_count > 0 AND completed_at IS NOT NULL;
-`,
-    postgres: `CREATE INDEX tasks_output_prunable ON tasks (completed_at) WHERE output_count > 0 AND completed_at IS NOT NULL;
-`,
+    sqlite: OUTPUT_PRUNABLE,
+    postgres: OUTPUT_PRUNABLE,
   },
   {
     // Isolation per codebase (issue 15): the codebase's setting and a task's override; a
@@ -302,36 +319,8 @@ CREATE TABLE task_diffs (task_id TEXT PRIMARY KEY, diff TEXT NOT NULL, truncated
     name: "webhook outbox",
     // One row per (event, webhook): written in the transaction of the change it reports,
     // sent by the server until the receiver says 2xx (or 48 h pass).
-    sqlite: `
-CREATE TABLE webhook_deliveries (
-  id TEXT PRIMARY KEY,
-  url TEXT NOT NULL,
-  event TEXT NOT NULL,
-  payload TEXT NOT NULL,
-  status TEXT NOT NULL DEFAULT 'pending',
-  attempts INTEGER NOT NULL DEFAULT 0,
-  next_attempt_at TEXT NOT NULL,
-  last_error TEXT,
-  created_at TEXT NOT NULL,
-  delivered_at TEXT
-);
-CREATE INDEX webhook_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
-`,
-    postgres: `
-CREATE TABLE webhook_deliveries (
-  id TEXT PRIMARY KEY,
-  url TEXT NOT NULL,
-  event TEXT NOT NULL,
-  payload TEXT NOT NULL,
-  status TEXT NOT NULL DEFAULT 'pending',
-  attempts INTEGER NOT NULL DEFAULT 0,
-  next_attempt_at TEXT NOT NULL,
-  last_error TEXT,
-  created_at TEXT NOT NULL,
-  delivered_at TEXT
-);
-CREATE INDEX webhook_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
-`,
+    sqlite: WEBHOOK_OUTBOX,
+    postgres: WEBHOOK_OUTBOX,
   },
   {
     version: 7,
