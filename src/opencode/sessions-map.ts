@@ -155,7 +155,14 @@ export interface SessionStats {
 }
 
 /** What a session cost and did, from its messages: cost and tokens (OpenCode records them per assistant message; null when none did) and tool calls. */
-export function sessionStats(messages: MessageRecord[]): SessionStats {
+/** What sessionStats reads of a message: MessageRecord, or the dashboard's view of one. */
+export interface StatsMessage {
+  cost?: number | null;
+  tokens?: unknown;
+  parts?: { type: string; tool?: string | null; state?: unknown }[];
+}
+
+export function sessionStats(messages: StatsMessage[]): SessionStats {
   let cost = 0;
   let input = 0;
   let output = 0;
@@ -174,7 +181,7 @@ export function sessionStats(messages: MessageRecord[]): SessionStats {
       seenTokens = true;
     }
     for (const p of m.parts ?? []) {
-      if (p.type !== "tool" || typeof p.tool !== "string") continue;
+      if (p.type !== "tool" || typeof p.tool !== "string" || !p.tool) continue;
       const stat = tools.get(p.tool) ?? { tool: p.tool, calls: 0, errors: 0 };
       tools.set(p.tool, stat);
       stat.calls++;

@@ -2,6 +2,7 @@
 // in order with tool calls folded, a tool-usage summary, and Resume (a task that continues
 // the session on the codebase's worker; the new messages arrive with the next sync).
 import { useState } from "preact/hooks";
+import { sessionStats } from "../../opencode/sessions-map.ts";
 import { path, ROUTES } from "../../protocol/routes.ts";
 import { api } from "../api.ts";
 import { go, href, shortId, usePoll, when } from "../util.ts";
@@ -126,19 +127,6 @@ export function Sessions({ codebaseId }: { codebaseId?: string }) {
 const modelName = (m: Message) =>
   typeof m.model === "string" ? m.model : m.modelID ? `${m.providerID ? m.providerID + "/" : ""}${m.modelID}` : ((m.model as any)?.modelID ?? null);
 const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v, null, 2));
-
-/** Calls and errors per tool, busiest first. */
-export function toolUsage(messages: Message[]): { tool: string; calls: number; errors: number }[] {
-  const by = new Map<string, { tool: string; calls: number; errors: number }>();
-  for (const m of messages)
-    for (const p of m.parts)
-      if (p.type === "tool" && p.tool) {
-        const r = by.get(p.tool) ?? by.set(p.tool, { tool: p.tool, calls: 0, errors: 0 }).get(p.tool)!;
-        r.calls++;
-        if (p.state?.status === "error") r.errors++;
-      }
-  return [...by.values()].sort((a, b) => b.calls - a.calls || a.tool.localeCompare(b.tool));
-}
 
 function ToolCall({ p }: { p: Part }) {
   const status = p.state?.status ?? "?";
@@ -292,9 +280,9 @@ export function SessionPage({ codebaseId, sessionId }: { codebaseId: string; ses
   };
   // Messages of a resumed run arrive when its worker syncs (after the task): keep reading.
   usePoll(load, 3000, [codebaseId, sessionId]);
-  const usage = toolUsage(messages ?? []);
-  const cost = (messages ?? []).reduce((n, m) => n + (m.cost ?? 0), 0);
-  const tokens = (messages ?? []).reduce((n, m) => n + (m.tokens?.input ?? 0) + (m.tokens?.output ?? 0), 0);
+  // the sums the worker sends with the session, computed the same way (opencode/sessions-map.ts)
+  const { tools: usage, cost, tokens: t } = sessionStats(messages ?? []);
+  const tokens = (t?.input ?? 0) + (t?.output ?? 0);
   return (
     <section aria-labelledby="session-h">
       <p>
