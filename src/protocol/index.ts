@@ -286,20 +286,24 @@ export const ListTasksQuery = z.object({
 });
 export type ListTasksQuery = z.infer<typeof ListTasksQuery>;
 
+/** A final report's result (up to 10 MiB) and error (up to 1 MiB), in both report forms. */
+const ResultText = z
+  .string()
+  .max(10 * 1024 * 1024)
+  .optional()
+  .nullable();
+const ErrorText = z
+  .string()
+  .max(1024 * 1024)
+  .optional()
+  .nullable();
+
 export const TaskStatusBody = z.object({
   status: TaskStatus,
   worker_id: z.string().max(200).optional().nullable(),
   session_id: z.string().max(200).optional().nullable(),
-  result: z
-    .string()
-    .max(10 * 1024 * 1024)
-    .optional()
-    .nullable(),
-  error: z
-    .string()
-    .max(1024 * 1024)
-    .optional()
-    .nullable(),
+  result: ResultText,
+  error: ErrorText,
   attempt: z.number().int().min(0).optional().nullable(),
 });
 export type TaskStatusBody = z.infer<typeof TaskStatusBody>;
@@ -392,16 +396,8 @@ export const ReleaseBody = z.object({
   task_id: Id,
   worker_id: Id.optional().nullable(),
   status: TaskStatus.optional().nullable(),
-  result: z
-    .string()
-    .max(10 * 1024 * 1024)
-    .optional()
-    .nullable(),
-  error: z
-    .string()
-    .max(1024 * 1024)
-    .optional()
-    .nullable(),
+  result: ResultText,
+  error: ErrorText,
   session_id: z.string().max(200).optional().nullable(),
   attempt: z.number().int().min(0).optional().nullable(),
   ...WorktreeReport.shape,
