@@ -37,7 +37,8 @@ export interface Hub {
   /** A worker registered with other capabilities, models or name: its streams (on every replica) route by those now. */
   workerChanged(w: Claimant): void;
   /** A codebase was registered for a worker: its open streams hear about it from now on. */
-  addRoute(workerId: string, route: string): void;
+  /** A codebase was registered for a worker: its streams here hear about `routes` too, and about the pending tasks on them they fit. */
+  addRoutes(workerId: string, routes: string[]): Promise<void>;
   /**
    * A worker's streams hear about exactly `routes` from now on, on whichever replica holds
    * them; tasks already waiting on a newly added route are announced. Returns how many
@@ -79,11 +80,11 @@ export function createHub(store: Store, bus: StoreEvents = store): Hub {
     for (const w of watchers.get(taskId) ?? []) w.wake();
   }
 
-  async function applyRoutes(workerId: string, routes: string[]): Promise<number> {
+  async function applyRoutes(workerId: string, routes: string[], mode: "set" | "add" = "set"): Promise<number> {
     const mine = [...streams].filter((s) => s.workerId === workerId);
     if (!mine.length) return 0;
     const added = routes.filter((id) => mine.some((s) => !s.routes.has(id)));
-    for (const s of mine) s.routes = new Set(routes);
+    for (const s of mine) s.routes = new Set(mode === "set" ? routes : [...s.routes, ...routes]);
     // Tasks already waiting on a newly routed codebase are announced now, not at the next poll.
     if (added.length) {
       for (const t of await store.pendingFor(workerId, added, MAX_INITIAL)) {
@@ -171,8 +172,8 @@ export function createHub(store: Store, bus: StoreEvents = store): Hub {
       setClaimant(w);
       bus.publish({ t: "worker", id: w.worker_id });
     },
-    addRoute(workerId, route) {
-      for (const s of streams) if (s.workerId === workerId) s.routes.add(route);
+    async addRoutes(workerId, routes) {
+      await applyRoutes(workerId, routes, "add");
     },
     async setRoutes(workerId, routes) {
       bus.publish({ t: "routes", worker: workerId, routes });

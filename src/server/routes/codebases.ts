@@ -8,7 +8,6 @@ import { workerIdentity } from "../auth.ts";
 import { nowIso } from "../context.ts";
 import { badRequest, HttpError, json, notFound, parse, readObject } from "../http.ts";
 import type { Req, RouteDef } from "../router.ts";
-import { toWireTask } from "../store/rows.ts";
 import type { CodebaseRow } from "../store/types.ts";
 import { newTask } from "./tasks.ts";
 
@@ -58,11 +57,8 @@ async function register(r: Req) {
   if (created) {
     log("info", "codebase registered", { codebase: codebase.id, name: codebase.name, path, worker: workerId });
     const routes = codebase.name === "global" ? [codebase.id, "global"] : [codebase.id];
-    for (const route of routes) ctx.hub.addRoute(workerId, route);
-    const streams = ctx.hub.streamsOf(workerId);
-    if (streams.length) {
-      for (const t of await ctx.store.pendingFor(workerId, routes, 1000)) for (const s of streams) s.sink.send("task_available", toWireTask(t));
-    }
+    // Its streams hear about it from now on, and about the tasks already waiting on it that they fit.
+    await ctx.hub.addRoutes(workerId, routes);
   }
   return json({ success: true, codebase });
 }
