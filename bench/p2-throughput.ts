@@ -27,7 +27,9 @@ interface Run {
   harness_cpu_s: number;
   server_rss_mb: number;
   worker_requests: Record<string, number>;
+  /** Claim attempts: claim requests plus releases that also claimed (found a task or not). */
   claims_per_task: number;
+  claim_requests_per_task: number;
 }
 
 /**
@@ -130,7 +132,11 @@ async function runOnce(store: "sqlite" | "postgres", workers: number, databaseUr
       harness_cpu_s: round((me.user + me.system) / 1e6, 2),
       server_rss_mb: round(rss / 2 ** 20, 1),
       worker_requests: Object.fromEntries(fleet.requests),
-      claims_per_task: round([...fleet.requests].filter(([k]) => k.includes("/claim")).reduce((a, [, v]) => a + v, 0) / TASKS, 2),
+      claims_per_task: round(
+        [...fleet.requests].filter(([k]) => k.includes("/claim") || k.startsWith("claim in release")).reduce((a, [, v]) => a + v, 0) / TASKS,
+        2,
+      ),
+      claim_requests_per_task: round([...fleet.requests].filter(([k]) => k.includes("/claim")).reduce((a, [, v]) => a + v, 0) / TASKS, 2),
     };
   } finally {
     await fleet.stop();

@@ -52,6 +52,12 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       try {
         const res = await request(method, path, opts);
         requests.set(key(res.status), (requests.get(key(res.status)) ?? 0) + 1);
+        // A release that also claims the next task (issue 13) is a claim attempt too: counted apart.
+        if ((opts?.body as { claim_next?: unknown } | undefined)?.claim_next) {
+          const got = (res.data as { next?: unknown } | null)?.next;
+          const k = `claim in release ${got ? "task" : got === null ? "none" : "unanswered"}`;
+          requests.set(k, (requests.get(k) ?? 0) + 1);
+        }
         return res;
       } catch (err) {
         const k = key((err as { status?: number }).status ?? "error");

@@ -110,7 +110,7 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
       }
     },
     taskHeartbeat: (body: { task_id: string; worker_id: string; attempt: number }) => post(P.TaskHeartbeatResponse, R.taskHeartbeat, body, undefined, "lease"),
-    release: (workerId: string, body: P.ReleaseBody) => post(P.TaskAck, R.release, body, { "x-worker-id": workerId }, "report"),
+    release: (workerId: string, body: P.ReleaseBody) => post(P.ReleaseAnswer, R.release, body, { "x-worker-id": workerId }, "report"),
     decline: (workerId: string, body: P.DeclineBody) => post(P.TaskAck, R.decline, body, { "x-worker-id": workerId }, "report"),
     updateStreamCodebases: async (workerId: string, codebases: string[]) =>
       (await call(P.Ack, "PUT", R.streamCodebases, { query: { worker_id: workerId }, body: { codebases }, timeoutMs: deadline("reconnect") })).data,

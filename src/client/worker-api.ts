@@ -35,8 +35,12 @@ export interface WorkerApi {
   taskHeartbeat(taskId: string, attempt: number): Promise<TaskHeartbeatResponse | null>;
   /** Sends output lines numbered from `seq`; `requests` made, `truncated` when the server keeps no more of this task's output. */
   sendOutput(taskId: string, attempt: number | null, seq: number, lines: string[]): Promise<{ requests: number; truncated: boolean }>;
-  /** Delivers a final report, or a release without status. */
-  report(r: FinalReport): Promise<void>;
+  /**
+   * Delivers a final report, or a release without status. With `next` (the busy codebases
+   * then), asks for this worker's next task in the same request: the answer is that claim,
+   * null when there was nothing to claim, undefined when the server did not say (claim as usual).
+   */
+  report(r: FinalReport, next?: { busy: string[] }): Promise<ClaimResponse | null | undefined>;
 }
 
 export function createWorkerApi(client: Client, workerId: string, legacy: boolean): WorkerApi {
@@ -62,8 +66,8 @@ function currentApi(client: Client, workerId: string): WorkerApi {
       const res = await client.postOutput(taskId, { worker_id: workerId, attempt: attempt ?? 0, seq, lines });
       return { requests: 1, truncated: res?.truncated === true };
     },
-    async report(r) {
-      await client.release(r.worker_id, {
+    async report(r, next) {
+      const res = await client.release(r.worker_id, {
         task_id: r.task_id,
         worker_id: r.worker_id,
         attempt: r.attempt,
@@ -72,7 +76,9 @@ function currentApi(client: Client, workerId: string): WorkerApi {
         error: r.error,
         session_id: r.session_id,
         ...r.worktree,
+        ...(next ? { claim_next: true, busy_codebases: next.busy } : {}),
       });
+      return next ? res.next : undefined;
     },
   };
 }
@@ -117,6 +123,7 @@ function legacyApi(client: Client, workerId: string): WorkerApi {
       return { requests, truncated: false };
     },
     async report(r) {
+      // No next task in the answer here: the worker claims as usual.
       if (r.status)
         await client.updateStatus(r.task_id, { status: r.status, worker_id: r.worker_id, result: r.result, error: r.error, session_id: r.session_id });
       await client.release(r.worker_id, { task_id: r.task_id });

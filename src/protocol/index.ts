@@ -401,8 +401,18 @@ export const ReleaseBody = z.object({
   session_id: z.string().max(200).optional().nullable(),
   attempt: z.number().int().min(0).optional().nullable(),
   ...WorktreeReport.shape,
+  /**
+   * Extension (issue 13): after a release that changed the task, claim this worker's next
+   * task in the same request (as a `{}`-claim with these `busy_codebases` would) and answer
+   * it as `next` (null: nothing to claim). Saves a worker with a backlog one request per task.
+   */
+  claim_next: z.boolean().optional().nullable(),
+  busy_codebases: ClaimBody.shape.busy_codebases,
 });
 export type ReleaseBody = z.infer<typeof ReleaseBody>;
+/** The release answer; `next` only when the body asked for it and this server does (absent: claim as usual). */
+export const ReleaseAnswer = z.looseObject({ success: z.literal(true), task: Task.optional(), next: ClaimResponse.nullable().optional() });
+export type ReleaseAnswer = Known<typeof ReleaseAnswer>;
 
 /** Extension: a worker that lacks a register_codebase task's path says so (see PROTOCOL.md). */
 export const DeclineBody = z.object({ task_id: Id, worker_id: Id.optional().nullable(), reason: z.string().max(1000).optional().nullable() });

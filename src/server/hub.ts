@@ -3,6 +3,7 @@
 // other replicas deliver to their streams too (the store's PostgreSQL LISTEN/NOTIFY, or
 // Redis with `redis_url`, see bus.ts; SQLite has one process and nothing to tell).
 import { log } from "../util/log.ts";
+import { createCapacity } from "./capacity.ts";
 import { fits, type Claimant } from "./routing.ts";
 import { encodeFrame, type SseSink } from "./sse.ts";
 import { toWireTask } from "./store/rows.ts";
@@ -29,8 +30,16 @@ export interface Hub {
   addStream(s: WorkerStream): () => void;
   streamsOf(workerId: string): WorkerStream[];
   addWatcher(w: OutputWatcher): () => void;
-  /** A task became pending (created or re-queued). */
-  taskAvailable(t: TaskRow): void;
+  /**
+   * A task became pending (created or re-queued): wakes one stream that fits it and has a
+   * free slot (every fitting stream of a worker whose slots are unknown). Returns how many
+   * streams here fit it, woken or not.
+   */
+  taskAvailable(t: TaskRow): number;
+  /** `workerId` made a claim through this replica; `taskId` is what it got (null: nothing). */
+  claimed(workerId: string, taskId: string | null): void;
+  /** The running tasks of `workerId` as the store has them (its stream opened). */
+  holding(workerId: string, taskIds: string[]): void;
   cancelRequested(t: TaskRow): void;
   output(taskId: string): void;
   final(taskId: string): void;
@@ -59,20 +68,52 @@ export function createHub(store: Store, bus: StoreEvents = store): Hub {
   const streams = new Set<WorkerStream>();
   const watchers = new Map<string, Set<OutputWatcher>>();
   const outputTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  const capacity = createCapacity();
+  /** When each worker was last woken (a counter): of two equally free workers, the one woken longer ago goes first. */
+  const lastWoken = new Map<string, number>();
+  let wakeSeq = 0;
 
   const wants = (s: WorkerStream, route: string, target: string | null) => s.routes.has(route) && (!target || target === s.workerId);
 
-  function pushTask(task: TaskRow) {
+  /**
+   * Only workers the task fits are considered (issue 15); the claim enforces the same rule.
+   * Of those, one is woken (issue 13): the one with the most free slots, then the one woken
+   * longest ago, so a burst of tasks spreads over the fleet and a full worker is not
+   * disturbed. A worker whose slots are unknown (a legacy worker) is woken every time, and
+   * so is every worker for a registration by path (each must look for the path itself).
+   */
+  function pushTask(task: TaskRow): number {
     // Encoded once for all streams: with many workers, per-stream JSON was most of a create's cost.
-    // Only workers the task fits are woken (issue 15); the claim enforces the same rule.
     let frame: Uint8Array | null = null;
+    const send = (s: WorkerStream) => s.sink.sendFrame((frame ??= encodeFrame("task_available", toWireTask(task))));
+    let fitting = 0;
+    let best: WorkerStream | null = null;
+    let bestFree = 0;
+    const everyone = task.agent_type === "register_codebase";
     for (const s of streams) {
-      if (wants(s, task.route, task.target_worker_id) && fits(task, s.claimant)) s.sink.sendFrame((frame ??= encodeFrame("task_available", toWireTask(task))));
+      if (!wants(s, task.route, task.target_worker_id) || !fits(task, s.claimant)) continue;
+      fitting++;
+      const slots = s.claimant?.max_concurrent_tasks;
+      if (!slots || everyone) {
+        send(s);
+        continue;
+      }
+      const free = capacity.free(s.workerId, slots);
+      if (free > bestFree || (free === bestFree && free > 0 && (lastWoken.get(s.workerId) ?? 0) < (lastWoken.get(best!.workerId) ?? 0))) {
+        best = s;
+        bestFree = free;
+      }
     }
+    if (best) {
+      send(best);
+      capacity.woken(best.workerId);
+      lastWoken.set(best.workerId, ++wakeSeq);
+    }
+    return fitting;
   }
 
   function setClaimant(w: Claimant) {
-    const claimant = { worker_id: w.worker_id, name: w.name, capabilities: w.capabilities, models: w.models };
+    const claimant = { worker_id: w.worker_id, name: w.name, capabilities: w.capabilities, models: w.models, max_concurrent_tasks: w.max_concurrent_tasks };
     for (const s of streams) if (s.workerId === w.worker_id) s.claimant = claimant;
   }
 
@@ -99,6 +140,7 @@ export function createHub(store: Store, bus: StoreEvents = store): Hub {
   bus.onEvent((ev: StoreEvent) => {
     switch (ev.t) {
       case "task": {
+        capacity.ended(ev.id);
         if (![...streams].some((s) => wants(s, ev.route, ev.target))) return;
         store
           .getTask(ev.id)
@@ -117,8 +159,11 @@ export function createHub(store: Store, bus: StoreEvents = store): Hub {
       case "cancel":
         for (const s of streams) if (s.workerId === ev.worker) s.sink.send("task_cancel", { task_id: ev.id });
         return;
-      case "output":
       case "final":
+        capacity.ended(ev.id);
+        wakeWatchers(ev.id);
+        return;
+      case "output":
         wakeWatchers(ev.id);
         return;
       case "routes":
@@ -130,7 +175,10 @@ export function createHub(store: Store, bus: StoreEvents = store): Hub {
   return {
     addStream(s) {
       streams.add(s);
-      return () => streams.delete(s);
+      return () => {
+        streams.delete(s);
+        if (![...streams].some((o) => o.workerId === s.workerId)) lastWoken.delete(s.workerId);
+      };
     },
     streamsOf(workerId) {
       return [...streams].filter((s) => s.workerId === workerId);
@@ -145,8 +193,17 @@ export function createHub(store: Store, bus: StoreEvents = store): Hub {
       };
     },
     taskAvailable(t) {
-      pushTask(t);
+      capacity.ended(t.id);
+      const fitting = pushTask(t);
       bus.publish({ t: "task", id: t.id, route: t.route, target: t.target_worker_id });
+      return fitting;
+    },
+    claimed(workerId, taskId) {
+      capacity.attempted(workerId);
+      if (taskId) capacity.claimed(workerId, taskId);
+    },
+    holding(workerId, taskIds) {
+      for (const id of taskIds) capacity.claimed(workerId, id);
     },
     cancelRequested(t) {
       if (!t.worker_id) return;
@@ -165,6 +222,7 @@ export function createHub(store: Store, bus: StoreEvents = store): Hub {
       );
     },
     final(taskId) {
+      capacity.ended(taskId);
       wakeWatchers(taskId);
       bus.publish({ t: "final", id: taskId });
     },

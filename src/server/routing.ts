@@ -5,8 +5,8 @@
 import { workerStatus, type ServerContext } from "./context.ts";
 import type { TaskRow, WorkerRow } from "./store/types.ts";
 
-/** What a worker advertised that routing looks at. */
-export type Claimant = Pick<WorkerRow, "worker_id" | "name" | "capabilities" | "models">;
+/** What a worker advertised that routing looks at (and its slots, which wake-ups look at). */
+export type Claimant = Pick<WorkerRow, "worker_id" | "name" | "capabilities" | "models"> & Partial<Pick<WorkerRow, "max_concurrent_tasks">>;
 
 /**
  * Models as the server stores them: "provider/model" strings. A worker may send objects

@@ -3,7 +3,7 @@ import { createClient, type Client } from "../client/index.ts";
 import { createWorkerApi, type WorkerApi } from "../client/worker-api.ts";
 import { secretStrings } from "../config/resolve.ts";
 import type { Config } from "../config/schema.ts";
-import type { Isolation, Settings } from "../protocol/index.ts";
+import type { ClaimResponse, Isolation, Settings } from "../protocol/index.ts";
 import { makeRedactor } from "../util/redact.ts";
 import { createDirectoryLocks, type DirectoryLocks } from "./isolation.ts";
 import { spoolDir } from "./spool.ts";
@@ -64,6 +64,16 @@ export interface WorkerContext {
   contact(): void;
   /** Set by the dispatcher: the codebase set changed, update the stream's routing. */
   routingChanged?: () => void;
+  /** Set by the dispatcher: the slot a finishing task frees (dispatch/index.ts). */
+  slots?: FreedSlots;
+}
+
+/** What becomes of the slot a task frees: its release may claim the next task at once. */
+export interface FreedSlots {
+  /** Ask for the next task with the report of `taskId`? The busy codebases to name, or null: do not ask (stopping). */
+  ask(taskId: string): { busy: string[] } | null;
+  /** The report was answered: with the next task, null (nothing to claim), or undefined (not asked or not answered: claim as usual). */
+  freed(next: ClaimResponse | null | undefined): void;
 }
 
 export const DEFAULT_SETTINGS: Settings = { heartbeat_interval_s: 15, lease_s: 60, poll_interval_s: 5 };

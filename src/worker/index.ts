@@ -151,16 +151,20 @@ async function unregister(w: WorkerState): Promise<void> {
 
 function startTask(w: WorkerState, claim: ClaimResponse): void {
   const { ctx, opts } = w;
+  let handedOn = false;
   const p = runClaimedTask(ctx, claim, (task, outcome) => {
     w.lastOutcome = outcome.status;
     opts.afterTask?.(ctx, task.id, outcome.session_id ?? null);
   })
+    .then((done) => {
+      handedOn = done;
+    })
     .catch((err) => log("error", `task ${claim.task_id} crashed the runner: ${errorMessage(err)}`, { task: claim.task_id }))
     .finally(() => {
       w.tasks.delete(p);
       w.status.saveSoon();
       if (opts.once) w.stopClaiming.abort();
-      else w.dispatcher?.wake();
+      else if (!handedOn) w.dispatcher?.wake();
     });
   w.tasks.add(p);
   w.status.saveSoon();

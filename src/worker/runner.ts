@@ -26,7 +26,8 @@ interface Outcome {
   worktree?: WorktreeReport | null;
 }
 
-export async function runClaimedTask(ctx: WorkerContext, claim: ClaimResponse, onDone?: (t: Task, o: Outcome) => void): Promise<void> {
+/** Resolves true when the freed slot was handed on (ctx.slots.freed), false when the caller should wake the dispatcher. */
+export async function runClaimedTask(ctx: WorkerContext, claim: ClaimResponse, onDone?: (t: Task, o: Outcome) => void): Promise<boolean> {
   const taskId = claim.task_id;
   const attempt = typeof claim.attempt === "number" ? claim.attempt : null;
   const task = claim.task ?? (await ctx.client.getTask(taskId));
@@ -71,7 +72,7 @@ export async function runClaimedTask(ctx: WorkerContext, claim: ClaimResponse, o
     output.close();
     ctx.running.delete(taskId);
     log("warn", "task lease lost; result dropped", { task: taskId, attempt });
-    return;
+    return false;
   }
   if (reason === "shutdown") outcome = { status: null, session_id: outcome.session_id };
   else if (reason === "cancel") outcome = { ...outcome, status: "cancelled", error: outcome.error ?? "cancelled" };
@@ -92,7 +93,8 @@ export async function runClaimedTask(ctx: WorkerContext, claim: ClaimResponse, o
   const flushDeadline = AbortSignal.timeout(reason === "shutdown" ? 5_000 : 120_000);
   await output.flush(flushDeadline);
   output.close();
-  await deliverReport(ctx, path, report);
+  const ask = ctx.slots?.ask(taskId) ?? undefined;
+  const { next } = await deliverReport(ctx, path, report, undefined, ask);
   ctx.running.delete(taskId);
   if (report.status === "completed") ctx.stats.completed++;
   else if (report.status === "failed") ctx.stats.failed++;
@@ -103,6 +105,9 @@ export async function runClaimedTask(ctx: WorkerContext, claim: ClaimResponse, o
     error: report.error ? report.error.slice(0, 200) : undefined,
   });
   onDone?.(task, outcome);
+  if (!ctx.slots) return false;
+  ctx.slots.freed(next);
+  return true;
 }
 
 /** Runs `fn` holding the codebase directory (shared isolation); the lease keeps beating while it waits. */

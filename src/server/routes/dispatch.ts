@@ -53,6 +53,16 @@ async function stream(r: Req) {
     const s = { workerId, agentName: q.agent_name ?? null, routes, claimant, sink };
     const off = ctx.hub.addStream(s);
     sink.send("connected", { worker_id: workerId, codebases: [...routes], settings: ctx.settings });
+    // What it runs already counts against its slots when tasks are handed out (hub.ts).
+    ctx.store
+      .listTasks({ worker_id: workerId, status: "running", order: "default", cursor: null, limit: MAX_INITIAL })
+      .then((page) =>
+        ctx.hub.holding(
+          workerId,
+          page.tasks.map((t) => t.id),
+        ),
+      )
+      .catch((err) => log("warn", "could not list a stream's running tasks", { worker: workerId, error: errorMessage(err) }));
     ctx.store
       .pendingFor(workerId, [...routes], MAX_INITIAL)
       .then((tasks) => {
@@ -91,18 +101,33 @@ async function claim(r: Req) {
   const workerId = await workerIdentity(ctx.auth, r.principal, req, url, b.worker_id);
   if (!workerId) throw badRequest("X-Worker-ID", "required: the claiming worker's id (header, or worker_id in the body)");
   await assertInstance(ctx, req, workerId);
-  const res = await ctx.store.claim(workerId, b.task_id ?? null, nowIso(), isoIn(ctx.leaseMs), { busy: b.busy_codebases ?? [] });
-  if (res.ok) {
-    const t = res.task;
-    ctx.metrics.claimed(t);
-    log("info", "task claimed", { task: t.id, worker: workerId, attempt: t.attempt, of: t.max_attempts });
-    return json({ success: true, task_id: t.id, worker_id: workerId, attempt: t.attempt, lease_expires_at: t.lease_expires_at, task: toWireTask(t) });
-  }
+  const res = await claimFor(ctx, workerId, b.task_id ?? null, b.busy_codebases ?? []);
+  if (res.ok) return json(claimAnswer(workerId, res.task));
   if (res.reason === "none") return new Response(null, { status: 204 });
   if (res.reason === "not_found") throw notFound("task", b.task_id!, "task_id");
   const t = await ctx.store.getTask(b.task_id!);
   throw new HttpError(409, "not_claimable", t ? whyNot(t, workerId, await ctx.store.getWorker(workerId)) : `task ${b.task_id} is not claimable`);
 }
+
+/** A claim by a worker whose identity and instance were checked: the store decides, the hub and metrics hear of it. */
+async function claimFor(ctx: ServerContext, workerId: string, taskId: string | null, busy: string[]) {
+  const res = await ctx.store.claim(workerId, taskId, nowIso(), isoIn(ctx.leaseMs), { busy });
+  ctx.hub.claimed(workerId, res.ok ? res.task.id : null);
+  if (res.ok) {
+    ctx.metrics.claimed(res.task);
+    log("info", "task claimed", { task: res.task.id, worker: workerId, attempt: res.task.attempt, of: res.task.max_attempts });
+  }
+  return res;
+}
+
+const claimAnswer = (workerId: string, t: TaskRow) => ({
+  success: true,
+  task_id: t.id,
+  worker_id: workerId,
+  attempt: t.attempt,
+  lease_expires_at: t.lease_expires_at,
+  task: toWireTask(t),
+});
 
 async function taskHeartbeat(r: Req) {
   const b = parse(TaskHeartbeatBody, await readObject(r.req, r.ctx.maxBodyBytes));
@@ -126,7 +151,13 @@ async function releaseTask(r: Req) {
   // A retried release stores the same diff again.
   if (diff) await r.ctx.store.putTaskDiff(b.task_id, diff.diff, diff.truncated, nowIso());
   announce(r.ctx, res.change, b.status && b.status !== "pending" ? undefined : "released without a final status");
-  return json({ success: true, task: toWireTask(res.change.after) });
+  const answer = { success: true, task: toWireTask(res.change.after) };
+  // The worker's next task in the same answer (extension, issue 13), only after a release
+  // that changed something: a repeated one (its answer was lost) may already have claimed
+  // one, and the worker then claims as usual.
+  if (!b.claim_next || !caller.worker_id || res.change.before === res.change.after) return json(answer);
+  const next = await claimFor(r.ctx, caller.worker_id, null, b.busy_codebases ?? []);
+  return json({ ...answer, next: next.ok ? claimAnswer(caller.worker_id, next.task) : null });
 }
 
 async function updateRouting(r: Req) {

@@ -134,7 +134,8 @@ async function create({ req, principal, ctx }: Req) {
     target: task.target_worker_id ?? undefined,
     by: principal.name ?? undefined,
   });
-  ctx.hub.taskAvailable(task);
+  // A worker here can take it: no waiting reason to look for (it reads every worker and codebase).
+  if (ctx.hub.taskAvailable(task) > 0) return json(toWireTask(task), 201);
   return json(await withWaitingReason(ctx, task), 201);
 }
 

@@ -34,7 +34,11 @@ export function workerOut(w: WorkerRow, ctx: ServerContext): WorkerRecord {
 
 /** Did what routing looks at change? (Older workers re-register every minute with the same.) */
 const routingChanged = (a: WorkerRow | null, b: WorkerRow) =>
-  !a || a.name !== b.name || JSON.stringify(a.capabilities) !== JSON.stringify(b.capabilities) || JSON.stringify(a.models) !== JSON.stringify(b.models);
+  !a ||
+  a.name !== b.name ||
+  a.max_concurrent_tasks !== b.max_concurrent_tasks ||
+  JSON.stringify(a.capabilities) !== JSON.stringify(b.capabilities) ||
+  JSON.stringify(a.models) !== JSON.stringify(b.models);
 
 async function register({ req, url, principal, ctx }: Req) {
   const body = parse(RegisterWorkerBody, await readObject(req, ctx.maxBodyBytes));

@@ -8,14 +8,23 @@ import { busyCodebases } from "../isolation.ts";
 import { checkCodebasePath, isReplaced } from "../registration.ts";
 import { hasSlot, startClaimed, type DispatchState } from "./state.ts";
 
-/** One fill: claim until the slots are full or the server has nothing for us. */
+/**
+ * One fill: the claims owed (state.ts `budget`), while a slot is free; a claim that finds
+ * nothing ends it. Claims owed for announcements heard while full stay owed (up to the
+ * slots): the task may still be waiting when a slot frees.
+ */
 export async function claimUntilFull(s: DispatchState): Promise<void> {
-  while (!s.signal.aborted && hasSlot(s)) {
+  while (!s.signal.aborted && s.budget > 0 && hasSlot(s)) {
+    s.budget--;
     const c = await s.ctx.api.claimNext(busyCodebases(s.ctx));
     s.ctx.contact();
-    if (!c) break;
+    if (!c) {
+      s.budget = 0;
+      break;
+    }
     startClaimed(s, c);
   }
+  if (s.budget === Infinity) s.budget = 0;
 }
 
 /** A fill that failed: the next wake-up (stream event, poll, a slot freed) tries again. */

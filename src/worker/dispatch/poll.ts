@@ -3,7 +3,7 @@
 import { jitter, sleep } from "../../util/backoff.ts";
 import { errorMessage } from "../../util/errors.ts";
 import { log } from "../../util/log.ts";
-import type { DispatchState } from "./state.ts";
+import { want, type DispatchState } from "./state.ts";
 
 /** With a live stream we still claim now and then, in case an event was missed. */
 const SAFETY_POLL_MS = 30_000;
@@ -24,6 +24,6 @@ export async function pollLoop(s: DispatchState): Promise<void> {
         continue;
       }
     }
-    await s.fill();
+    await want(s, Infinity);
   }
 }

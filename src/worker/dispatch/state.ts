@@ -15,8 +15,20 @@ export interface DispatchState {
   streaming: boolean;
   /** Aborting it makes the stream loop reconnect at once (new routing headers). */
   streamAbort: AbortController;
-  /** Claims until the slots are full or nothing is eligible; a call while it runs makes it run once more. */
+  /**
+   * Claims owed: one per announced task and per freed slot, Infinity after a (re)connect or
+   * a poll tick (claim until the slots are full). A claim that finds nothing clears it. Not
+   * claiming more than there is reason to is what keeps claims near one per task (issue 13).
+   */
+  budget: number;
+  /** Runs the claims owed (fill.ts); a call while it runs makes it run once more. */
   fill: () => Promise<void>;
+}
+
+/** Owes `n` more claims (Infinity: until the slots are full) and runs them. */
+export function want(s: DispatchState, n: number): Promise<void> {
+  s.budget = Math.min(s.budget + n, n === Infinity ? Infinity : Math.max(1, s.ctx.config.max_concurrent_tasks));
+  return s.fill();
 }
 
 /** A slot is free and `maxTasks` not reached. */

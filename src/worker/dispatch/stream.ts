@@ -8,7 +8,7 @@ import { errorMessage } from "../../util/errors.ts";
 import { log } from "../../util/log.ts";
 import { isReplaced } from "../registration.ts";
 import { claimRegistration } from "./fill.ts";
-import { routingIds, type DispatchState } from "./state.ts";
+import { routingIds, want, type DispatchState } from "./state.ts";
 
 export async function streamLoop(s: DispatchState): Promise<void> {
   const { ctx, signal } = s;
@@ -49,7 +49,7 @@ function openStream(s: DispatchState) {
 }
 
 function onFrame(s: DispatchState, event: string, data: string): void {
-  if (event === "connected") void s.fill();
+  if (event === "connected") void want(s, Infinity);
   else if (TASK_EVENT_NAMES.includes(event)) onTaskEvent(s, data);
   else if (event === "task_cancel") {
     const id = parseJson(data)?.task_id;
@@ -61,7 +61,7 @@ function onTaskEvent(s: DispatchState, data: string): void {
   const t = parseJson(data);
   if (t?.agent_type === "register_codebase") return void claimRegistration(s, t);
   s.ctx.api.announced(t);
-  void s.fill();
+  void want(s, 1);
 }
 
 /** A frame's data, or null when it is not JSON (a claim then finds what the server has). */
