@@ -2,6 +2,7 @@
 // the write transaction, and the task-row helpers more than one part needs.
 import type { Database, Statement } from "bun:sqlite";
 import { TASK_JSON_COLUMNS, TASK_MUTABLE, toTaskRow } from "../rows.ts";
+import { type KeyPage, readLimit } from "../keyset.ts";
 import type { NewDelivery, TaskChange, TaskRow } from "../types.ts";
 import { writeOutbox } from "./outbox.ts";
 
@@ -71,3 +72,14 @@ export const decideAll = (h: Sqlite, rows: Raw[], decide: (t: TaskRow) => TaskRo
     writeOutbox(h, { before, after });
     return { before, after };
   });
+
+/** A keyset page's parameters: the key as `$k0, $k1, ...` (for the list's "after" condition) and `LIMIT $limit` (empty: all rows). */
+export function pageParams(p: KeyPage): { params: P; limit: string } {
+  const params: P = {};
+  p.after?.forEach((v, i) => {
+    params[`k${i}`] = v;
+  });
+  const n = readLimit(p);
+  if (n !== null) params.limit = n;
+  return { params, limit: n === null ? "" : "LIMIT $limit" };
+}
