@@ -6,10 +6,13 @@ import type { Isolation, MessageRecord, OutputLine, SessionRecord, Task } from "
 import type { KeyPage, Paged } from "./keyset.ts";
 import type { TaskFilter, TaskKey, TaskPageQuery } from "./task-list.ts";
 
+/** Called with each statement's SQL text and parameters as the store runs it (the query-plan test reads them). */
+export type StoreTrace = (sql: string, params: unknown) => void;
+
 export type StoreOptions =
-  | { kind: "sqlite"; path: string }
+  | { kind: "sqlite"; path: string; trace?: StoreTrace }
   /** `listen: false`: no LISTEN/NOTIFY (another bus, e.g. Redis, carries the events). */
-  | { kind: "postgres"; url: string; poolSize?: number; listen?: boolean };
+  | { kind: "postgres"; url: string; poolSize?: number; listen?: boolean; trace?: StoreTrace };
 
 export interface WorkerRow {
   worker_id: string;
