@@ -1,25 +1,31 @@
-// P8 dashboard: what a browser downloads on first load of `/` (raw and gzipped, from the
-// compiled binary), and the task list the dashboard and CLI page through at 100,000 tasks
-// on SQLite and PostgreSQL: first page newest first, a filtered page, page 10 by cursor,
-// the workers' pending poll and an id-prefix lookup. Server time is the Server-Timing
-// `db` figure of each answer (store work: page + count); the round trip over loopback is
-// reported beside it.
+// P8 dashboard and data growth: what a browser downloads on first load of `/` (raw and
+// gzipped, from the compiled binary), then, on SQLite and PostgreSQL, a store that has run
+// for a long time (1,000,000 finished tasks with 20 output lines each; --quick 100,000)
+// beside an empty one served at the same time: the task list the dashboard and CLI page
+// through (first page newest first, a filtered page, page 10 by cursor, the workers' pending
+// poll, an id-prefix lookup), `codetether task list` (compiled binary, wall), task creation
+// (POST /tasks from a few concurrent loops, rounds alternating between the two servers so
+// load from elsewhere hits both alike) and the server's RSS afterwards. Server time is the
+// Server-Timing `db` figure of each answer (store work: page + count); the round trip over
+// loopback is reported beside it.
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
-import { progress, QUICK, tempDir } from "./lib/env.ts";
+import { binary, progress, QUICK, tempDir } from "./lib/env.ts";
+import { pgSeed, type SeedShape, sqliteSeed, totalRows } from "./lib/p8-seed.ts";
 import { freshDatabase } from "./lib/pg.ts";
 import { startServerProc, type ServerProc } from "./lib/proc.ts";
 import { benchmark, type Row } from "./lib/result.ts";
 import { fmt, percentile, round } from "./lib/stats.ts";
 
-const TASKS = 100_000;
-const CODEBASES = 50;
-const WORKERS = 10;
+const SHAPE: SeedShape = { finished: QUICK ? 100_000 : 1_000_000, lines: 20, codebases: 50, workers: 10 };
+const TASKS = totalRows(SHAPE);
 const N = QUICK ? 50 : 300;
-const TARGET_MS = 5;
-const TARGET_KB = 150;
+const CLI_RUNS = QUICK ? 8 : 20;
+const CREATE = { loops: 4, perRound: QUICK ? 300 : 1000, rounds: 3 };
+const TARGET = { ms: 5, kb: 150, cliMs: 60, createRatio: 0.8, rssMb: 150 };
+const SIZE = `${SHAPE.finished.toLocaleString("en-US")} finished tasks × ${SHAPE.lines} output lines`;
 
 /** Bytes of the page and every same-origin asset it names, raw and gzip -9. */
 async function firstLoad(url: string) {
@@ -30,23 +36,6 @@ async function firstLoad(url: string) {
   const sizes = files.map((f) => ({ path: f.path, raw: enc.encode(f.body).length, gzip: Bun.gzipSync(enc.encode(f.body), { level: 9 }).length }));
   return { files: sizes, raw: sizes.reduce((n, f) => n + f.raw, 0), gzip: sizes.reduce((n, f) => n + f.gzip, 0) };
 }
-
-// Same rows in both databases: 1 % pending, ~2.7 % failed, the rest completed, one second apart.
-const SQLITE_SEED = `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${TASKS - 1})
-INSERT INTO tasks (id, codebase_id, route, prompt, agent_type, priority, status, metadata, worker_id, attempt, max_attempts, created_at, updated_at, completed_at)
-SELECT printf('%08x-0000-7000-8000-%012x', i, i), 'cb' || (i % ${CODEBASES}), 'cb' || (i % ${CODEBASES}), 'prompt ' || i, 'build', i % 3,
-  CASE WHEN i % 100 = 0 THEN 'pending' WHEN i % 37 = 0 THEN 'failed' ELSE 'completed' END, '{}',
-  CASE WHEN i % 100 = 0 THEN NULL ELSE 'w' || (i % ${WORKERS}) END, 1, 3,
-  strftime('%Y-%m-%dT%H:%M:%fZ', 1700000000 + i, 'unixepoch'), strftime('%Y-%m-%dT%H:%M:%fZ', 1700000000 + i, 'unixepoch'),
-  CASE WHEN i % 100 = 0 THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 1700000001 + i, 'unixepoch') END
-FROM n`;
-const ts = (e: string) => `to_char(to_timestamp(${e}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-const PG_SEED = `INSERT INTO tasks (id, codebase_id, route, prompt, agent_type, priority, status, metadata, worker_id, attempt, max_attempts, created_at, updated_at, completed_at)
-SELECT lpad(to_hex(i), 8, '0') || '-0000-7000-8000-' || lpad(to_hex(i), 12, '0'), 'cb' || (i % ${CODEBASES}), 'cb' || (i % ${CODEBASES}), 'prompt ' || i, 'build', i % 3,
-  CASE WHEN i % 100 = 0 THEN 'pending' WHEN i % 37 = 0 THEN 'failed' ELSE 'completed' END, '{}',
-  CASE WHEN i % 100 = 0 THEN NULL ELSE 'w' || (i % ${WORKERS}) END, 1, 3,
-  ${ts("1700000000 + i")}, ${ts("1700000000 + i")}, CASE WHEN i % 100 = 0 THEN NULL ELSE ${ts("1700000001 + i")} END
-FROM generate_series(0, ${TASKS - 1}) i`;
 
 /** p50/p95 of Server-Timing db and of the round trip for GET `path`, after a warm-up. */
 async function measure(url: string, path: string) {
@@ -101,73 +90,198 @@ async function listFigures(url: string) {
   ];
 }
 
-function listRow(store: string, figs: Awaited<ReturnType<typeof listFigures>>): Row {
+function listRow(store: string, seedS: number, figs: Awaited<ReturnType<typeof listFigures>>): Row {
   const [first20, first50, filtered, page10, poll, prefix] = figs;
   const worst = Math.max(first20!.db_p50, first50!.db_p50);
   return {
     id: "P8",
-    what: `GET /tasks at ${TASKS.toLocaleString("en-US")} tasks, ${store} (Server-Timing db, p50 of ${N}; round trip beside)`,
+    what: `GET /tasks at ${SIZE} (${TASKS.toLocaleString("en-US")} tasks; seeded in ${fmt(seedS, 0)} s), ${store} (Server-Timing db, p50 of ${N}; round trip beside)`,
     result:
       `newest first page: ${fmt(first20!.db_p50, 2)} ms (limit 20), ${fmt(first50!.db_p50, 2)} ms (limit 50; rtt ${fmt(first50!.rtt_p50, 2)}) · ` +
       `status+codebase filter ${fmt(filtered!.db_p50, 2)} ms · page 10 by cursor ${fmt(page10!.db_p50, 2)} ms · ` +
       `pending poll ${fmt(poll!.db_p50, 2)} ms · id_prefix ${fmt(prefix!.db_p50, 2)} ms (each with its count: X-Total-Count, or X-Total-Count-At-Least past 10,000)`,
-    target: `first page ≤ ${TARGET_MS} ms server time`,
-    pass: worst <= TARGET_MS,
+    target: `first page ≤ ${TARGET.ms} ms server time`,
+    pass: worst <= TARGET.ms,
   };
 }
 
-await benchmark("p8-dashboard", "Dashboard", { tasks: TASKS, codebases: CODEBASES, requests_per_figure: N }, async ({ rows, data }) => {
+/** Wall ms of one `codetether task list` (compiled binary, default: newest 100, table output). */
+function taskListOnce(url: string, home: string): number {
+  const t0 = performance.now();
+  const r = Bun.spawnSync([binary(), "task", "list"], {
+    cwd: home,
+    env: { ...process.env, HOME: home, XDG_CONFIG_HOME: undefined, NO_COLOR: "1", A2A_SERVER_URL: url, A2A_CONFIG: undefined } as unknown as Record<
+      string,
+      string
+    >,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const ms = performance.now() - t0;
+  if (r.exitCode !== 0) throw new Error(`codetether task list exited ${r.exitCode}: ${r.stderr.toString().slice(0, 500)}`);
+  return ms;
+}
+
+/** p50 wall of `task list` against each server, runs alternating between them (2 warm-ups each). */
+function taskListWall(servers: { empty: string; full: string }, home: string) {
+  const t = { empty: [] as number[], full: [] as number[] };
+  for (let i = -2; i < CLI_RUNS; i++) {
+    for (const k of ["empty", "full"] as const) {
+      const ms = taskListOnce(servers[k], home);
+      if (i >= 0) t[k].push(ms);
+    }
+  }
+  return { empty_p50: round(percentile(t.empty, 50), 1), full_p50: round(percentile(t.full, 50), 1), samples: t };
+}
+
+/** Tasks created per second by `CREATE.loops` concurrent POST loops, `n` tasks in all. */
+async function createRate(url: string, n: number): Promise<number> {
+  let issued = 0;
+  const body = JSON.stringify({ prompt: "P8 create", title: "bench", agent_type: "build" });
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CREATE.loops }, async () => {
+      while (issued < n) {
+        issued++;
+        const res = await fetch(`${url}/v1/opencode/tasks`, { method: "POST", headers: { "content-type": "application/json" }, body });
+        if (res.status !== 201) throw new Error(`POST /tasks: ${res.status} ${await res.text()}`);
+        await res.arrayBuffer();
+      }
+    }),
+  );
+  return n / ((performance.now() - t0) / 1000);
+}
+
+/** Median create rate of each server over alternating rounds, after a warm-up round each. */
+async function createFigures(servers: { empty: string; full: string }) {
+  const r = { empty: [] as number[], full: [] as number[] };
+  for (let i = -1; i < CREATE.rounds; i++) {
+    for (const k of ["empty", "full"] as const) {
+      const rate = await createRate(servers[k], i < 0 ? 100 : CREATE.perRound);
+      if (i >= 0) r[k].push(round(rate, 1));
+    }
+  }
+  const empty = percentile(r.empty, 50);
+  const full = percentile(r.full, 50);
+  return { empty_per_s: round(empty, 0), full_per_s: round(full, 0), ratio: round(full / empty, 2), rounds: r };
+}
+
+/** Everything measured on one store kind: a seeded server and an empty one side by side. */
+async function growthRows(store: string, full: ServerProc, empty: ServerProc, seedS: number, home: string, rows: Row[]) {
+  progress(`P8: ${store} task list (${N} requests a figure)`);
+  const list = await listFigures(full.url);
+  rows.push(listRow(store, seedS, list));
+  progress(`P8: ${store} codetether task list, ${CLI_RUNS} runs a server`);
+  const servers = { empty: empty.url, full: full.url };
+  const cli = taskListWall(servers, home);
+  rows.push({
+    id: "P8",
+    what: `\`codetether task list\` (compiled binary: start, GET /tasks?order=newest&limit=100 and /codebases, print), ${store}, ${SIZE}; wall p50 of ${CLI_RUNS}`,
+    result: `${fmt(cli.full_p50, 1)} ms`,
+    baseline: `empty store, runs alternating: ${fmt(cli.empty_p50, 1)} ms`,
+    target: `≤ ${TARGET.cliMs} ms wall`,
+    pass: cli.full_p50 <= TARGET.cliMs,
+  });
+  progress(`P8: ${store} task creation, ${CREATE.rounds} rounds of ${CREATE.perRound} a server`);
+  const create = await createFigures(servers);
+  rows.push({
+    id: "P8",
+    what: `task creation (POST /tasks, ${CREATE.loops} concurrent loops, median of ${CREATE.rounds} rounds of ${CREATE.perRound}, alternating with an empty store), ${store}, ${SIZE}`,
+    result: `${fmt(create.full_per_s, 0)} tasks/s = ${fmt(create.ratio, 2)}× the empty store's`,
+    baseline: `empty store: ${fmt(create.empty_per_s, 0)} tasks/s`,
+    target: `≥ ${TARGET.createRatio}× an empty store's`,
+    pass: create.ratio >= TARGET.createRatio,
+  });
+  const mem = full.memory();
+  const emptyMem = empty.memory();
+  const mb = (b: number) => b / 2 ** 20;
+  rows.push({
+    id: "P8",
+    what: `server RSS after the above (list, task list, creates), ${store}, ${SIZE}`,
+    result: `${fmt(mb(mem.rss), 1)} MB (peak ${fmt(mb(mem.peak), 1)} MB)`,
+    baseline: `empty store after the same: ${fmt(mb(emptyMem.rss), 1)} MB (peak ${fmt(mb(emptyMem.peak), 1)} MB)`,
+    target: `≤ ${TARGET.rssMb} MB`,
+    pass: mb(mem.rss) <= TARGET.rssMb,
+  });
+  return { list, cli, create, rss: mem, empty_rss: emptyMem };
+}
+
+await benchmark("p8-dashboard", "Dashboard", { ...SHAPE, tasks: TASKS, requests_per_figure: N, cli_runs: CLI_RUNS, create: CREATE }, async ({ rows, data }) => {
   const tmp = tempDir("p8");
-  let server: ServerProc | null = null;
+  const home = mkdirSync(join(tmp.path, "home"), { recursive: true })!;
+  const servers: ServerProc[] = [];
+  const start = async (...a: Parameters<typeof startServerProc>) => {
+    const s = await startServerProc(...a);
+    servers.push(s);
+    return s;
+  };
+  const stopAll = async () => {
+    for (const s of servers.splice(0)) await s.stop();
+  };
   try {
-    progress(`P8: SQLite server, seeding ${TASKS} tasks`);
-    server = await startServerProc(mkdirSync(join(tmp.path, "sqlite"), { recursive: true })!);
-    const load = await firstLoad(server.url);
+    const empty = await start(mkdirSync(join(tmp.path, "sqlite-empty"), { recursive: true })!);
+    const load = await firstLoad(empty.url);
     data.first_load = load;
     rows.push({
       id: "P8",
       what: "dashboard first load: /, its script and stylesheet, from the compiled binary",
       result: `${fmt(load.gzip / 1024, 1)} KB gzipped (${fmt(load.raw / 1024, 1)} KB raw, ${load.files.length} files; the server sends them uncompressed)`,
-      target: `≤ ${TARGET_KB} KB gzipped`,
-      pass: load.gzip <= TARGET_KB * 1024,
+      target: `≤ ${TARGET.kb} KB gzipped`,
+      pass: load.gzip <= TARGET.kb * 1024,
     });
-    const db = new Database(join(tmp.path, "sqlite", "server.db"));
-    db.exec("PRAGMA busy_timeout = 5000");
-    db.exec(SQLITE_SEED);
-    db.exec("ANALYZE");
-    db.close();
-    progress("P8: SQLite task list");
-    const sq = await listFigures(server.url);
-    data.sqlite = sq;
-    rows.push(listRow("SQLite", sq));
-    await server.stop();
-    server = null;
 
-    const pg = await freshDatabase();
-    if ("error" in pg) {
-      rows.push({ id: "P8", what: "GET /tasks at 100,000 tasks, PostgreSQL", result: `skipped: ${pg.error}`, pass: null });
+    // SQLite: the server creates the schema, then stops while the file is filled (one
+    // transaction, no WAL copy of 3 GB), then serves the grown file.
+    const dir = mkdirSync(join(tmp.path, "sqlite"), { recursive: true })!;
+    await (await startServerProc(dir)).stop();
+    progress(`P8: SQLite, seeding ${TASKS} tasks and ${SHAPE.finished * SHAPE.lines} output lines`);
+    let t0 = performance.now();
+    const db = new Database(join(dir, "server.db"));
+    db.exec("PRAGMA journal_mode = DELETE; PRAGMA synchronous = OFF");
+    db.transaction(() => {
+      for (const stmt of sqliteSeed(SHAPE)) db.exec(stmt);
+    })();
+    db.exec("ANALYZE; PRAGMA journal_mode = WAL");
+    db.close();
+    const sqliteSeedS = (performance.now() - t0) / 1000;
+    const full = await start(dir);
+    data.sqlite = { seed_s: round(sqliteSeedS, 1), ...(await growthRows("SQLite", full, empty, sqliteSeedS, home, rows)) };
+    await stopAll();
+
+    const pgFull = await freshDatabase();
+    if ("error" in pgFull) {
+      rows.push({ id: "P8", what: `data growth, ${SIZE}, PostgreSQL`, result: `skipped: ${pgFull.error}`, pass: null });
       return;
     }
+    const pgEmpty = await freshDatabase();
     try {
-      progress(`P8: PostgreSQL server, seeding ${TASKS} tasks`);
-      server = await startServerProc(mkdirSync(join(tmp.path, "pg"), { recursive: true })!, { databaseUrl: pg.url });
-      const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
-      await sql.unsafe(PG_SEED);
+      if ("error" in pgEmpty) throw new Error(pgEmpty.error);
+      const pgServer = await start(mkdirSync(join(tmp.path, "pg"), { recursive: true })!, { databaseUrl: pgFull.url });
+      const pgEmptyServer = await start(mkdirSync(join(tmp.path, "pg-empty"), { recursive: true })!, { databaseUrl: pgEmpty.url });
+      progress(`P8: PostgreSQL, seeding ${TASKS} tasks and ${SHAPE.finished * SHAPE.lines} output lines`);
+      t0 = performance.now();
+      const sql = postgres(pgFull.url, { max: 1, onnotice: () => {} });
+      for (const stmt of pgSeed(SHAPE)) await sql.unsafe(stmt);
       // What autovacuum does after a bulk load: statistics, and the visibility map that lets
-      // counts read the index alone.
+      // counts read the index alone (done now, so it does not run during the measurements).
       await sql.unsafe("VACUUM ANALYZE tasks");
+      await sql.unsafe("VACUUM ANALYZE task_outputs");
       await sql.end();
-      progress("P8: PostgreSQL task list");
-      const pf = await listFigures(server.url);
-      data.postgres = { server_version: pg.serverVersion, figures: pf };
-      rows.push(listRow(`PostgreSQL ${pg.serverVersion.split(" ")[0]}`, pf));
-      await server.stop();
-      server = null;
+      const pgSeedS = (performance.now() - t0) / 1000;
+      const store = `PostgreSQL ${pgFull.serverVersion.split(" ")[0]}`;
+      data.postgres = {
+        server_version: pgFull.serverVersion,
+        seed_s: round(pgSeedS, 1),
+        ...(await growthRows(store, pgServer, pgEmptyServer, pgSeedS, home, rows)),
+      };
+      await stopAll();
     } finally {
-      await pg.drop();
+      await stopAll();
+      await pgFull.drop();
+      if (!("error" in pgEmpty)) await pgEmpty.drop();
     }
   } finally {
-    await server?.stop();
+    await stopAll();
     tmp.cleanup();
   }
 });

@@ -286,6 +286,17 @@ export const ListTasksQuery = z.object({
 });
 export type ListTasksQuery = z.infer<typeof ListTasksQuery>;
 
+/**
+ * Keyset paging of the other lists (workers, codebases, sessions, messages; extension): all
+ * rows unless `limit` is given, as before; the next page is the `Link: <...>; rel="next"`
+ * header's URL, whose cursor is `before` in the newest-first sessions list, `after` elsewhere.
+ */
+export const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(10000).optional(),
+  after: z.string().max(1400).optional(),
+  before: z.string().max(1400).optional(),
+});
+
 /** A final report's result (up to 10 MiB) and error (up to 1 MiB), in both report forms. */
 const ResultText = z
   .string()

@@ -98,11 +98,11 @@ export function createMetrics(store: Store, hub: Hub, heartbeatIntervalS: number
     }
     workers.reset();
     for (const s of ["active", "stale", "offline"]) workers.set({ status: s }, 0);
-    for (const w of ws) workers.inc({ status: workerStatus(w, heartbeatIntervalS, now) });
+    for (const w of ws.rows) workers.inc({ status: workerStatus(w, heartbeatIntervalS, now) });
     running.reset();
     for (const [id, c] of counts) if (c.running) running.set({ worker_id: id }, c.running);
     codebases.reset();
-    for (const c of cbs) codebases.set({ codebase_id: c.id, name: c.name, worker_id: c.worker_id ?? "" }, 1);
+    for (const c of cbs.rows) codebases.set({ codebase_id: c.id, name: c.name, worker_id: c.worker_id ?? "" }, 1);
     streams.set({ kind: "worker" }, hub.counts.streams);
     streams.set({ kind: "output" }, hub.counts.watchers);
   }

@@ -47,11 +47,11 @@ export function fits(t: Needs, w: Claimant | null): boolean {
  */
 export async function waitingReason(ctx: ServerContext, t: TaskRow): Promise<string | null> {
   if (t.status !== "pending" || t.agent_type === "register_codebase") return null;
-  const all = await ctx.store.listWorkers();
+  const all = (await ctx.store.listWorkers()).rows;
   let pool = all.filter((w) => workerStatus(w, ctx.heartbeatIntervalS) === "active");
   if (!pool.length) return all.length ? "no worker is active" : "no worker has registered";
   const owners = new Set(
-    (await ctx.store.listCodebases()).filter((c) => (t.route === "global" ? c.name === "global" : c.id === t.route)).map((c) => c.worker_id),
+    (await ctx.store.listCodebases()).rows.filter((c) => (t.route === "global" ? c.name === "global" : c.id === t.route)).map((c) => c.worker_id),
   );
   pool = pool.filter((w) => owners.has(w.worker_id));
   if (!pool.length) return t.route === "global" ? "no active worker registered its global codebase" : `no active worker has codebase ${t.route}`;

@@ -35,7 +35,7 @@ export function startSweeper(ctx: ServerContext, intervalMs: number): Sweeper {
   async function checkWorkers() {
     const was = active;
     active = new Set();
-    for (const w of await ctx.store.listWorkers()) {
+    for (const w of (await ctx.store.listWorkers()).rows) {
       const s = workerStatus(w, ctx.heartbeatIntervalS);
       if (s === "active") active.add(w.worker_id);
       if (s === "stale" && !stale.has(w.worker_id)) {

@@ -7,6 +7,7 @@ import { log } from "../../util/log.ts";
 import { workerIdentity } from "../auth.ts";
 import { nowIso } from "../context.ts";
 import { badRequest, HttpError, json, notFound, parse, readObject } from "../http.ts";
+import { pageHeaders, requestedPage } from "../paging.ts";
 import type { Req, RouteDef } from "../router.ts";
 import type { CodebaseRow } from "../store/types.ts";
 import { newTask } from "./tasks.ts";
@@ -109,8 +110,9 @@ async function createRegistrationTask({ ctx, principal }: Req, name: string, pat
   return json({ success: true, pending: true, task_id: task.id });
 }
 
-async function list({ ctx }: Req) {
-  return json(await ctx.store.listCodebases());
+async function list({ url, ctx }: Req) {
+  const page = await ctx.store.listCodebases(requestedPage(url, "codebases"));
+  return json(page.rows, 200, pageHeaders(url, "codebases", page.next));
 }
 
 async function get({ params, ctx }: Req) {

@@ -21,7 +21,7 @@ function info({ ctx }: Req) {
 /** Pending tasks per codebase with the oldest one's age, named, busiest first. */
 async function queue({ ctx }: Req) {
   const [depths, codebases] = await Promise.all([ctx.store.queueDepths(), ctx.store.listCodebases()]);
-  const byId = new Map(codebases.map((c) => [c.id, c]));
+  const byId = new Map(codebases.rows.map((c) => [c.id, c]));
   const rows = depths.map((d) => {
     const cb = byId.get(d.route);
     return { codebase_id: d.route, name: cb?.name ?? d.route, worker_id: cb?.worker_id ?? null, pending: d.pending, oldest_pending_at: d.oldest_created_at };

@@ -57,7 +57,7 @@ function unanswerable(t: TaskRow, active: string[], now: string): TaskRow | null
 }
 
 async function activeWorkers(ctx: ServerContext): Promise<string[]> {
-  return (await ctx.store.listWorkers()).filter((w) => workerStatus(w, ctx.heartbeatIntervalS) === "active").map((w) => w.worker_id);
+  return (await ctx.store.listWorkers()).rows.filter((w) => workerStatus(w, ctx.heartbeatIntervalS) === "active").map((w) => w.worker_id);
 }
 
 async function decline(r: Req) {

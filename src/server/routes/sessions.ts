@@ -3,6 +3,7 @@ import { MessagesSyncBody, ROUTES, SessionsSyncBody } from "../../protocol/index
 import { workerIdentity } from "../auth.ts";
 import { nowIso } from "../context.ts";
 import { json, notFound, parse, readObject } from "../http.ts";
+import { pageHeaders, requestedPage } from "../paging.ts";
 import type { Req, RouteDef } from "../router.ts";
 
 async function codebaseOr404(r: Req): Promise<string> {
@@ -28,13 +29,16 @@ async function syncMessages(r: Req) {
 }
 
 async function listSessions(r: Req) {
-  return json(await r.ctx.store.listSessions(await codebaseOr404(r)));
+  const asked = requestedPage(r.url, "sessions");
+  const page = await r.ctx.store.listSessions(await codebaseOr404(r), asked);
+  return json(page.rows, 200, pageHeaders(r.url, "sessions", page.next));
 }
 
 async function listMessages(r: Req) {
-  const msgs = await r.ctx.store.listMessages(await codebaseOr404(r), r.params.sid!);
-  if (!msgs) throw notFound("session", r.params.sid!);
-  return json(msgs);
+  const asked = requestedPage(r.url, "messages");
+  const page = await r.ctx.store.listMessages(await codebaseOr404(r), r.params.sid!, asked);
+  if (!page) throw notFound("session", r.params.sid!);
+  return json(page.rows, 200, pageHeaders(r.url, "messages", page.next));
 }
 
 export const sessionRoutes: RouteDef[] = [

@@ -8,6 +8,7 @@ import { nowIso, type ServerContext } from "../context.ts";
 import { badRequest, json, notFound, parse, queryObject, readObject } from "../http.ts";
 import { assertInstance } from "../identity.ts";
 import { cancel, setStatus, type Caller } from "../lifecycle.ts";
+import { linkHeader } from "../paging.ts";
 import type { Req, RouteDef } from "../router.ts";
 import { waitingReason } from "../routing.ts";
 import { toWireTask } from "../store/rows.ts";
@@ -164,17 +165,8 @@ async function list({ url, ctx }: Req) {
   const headers: Record<string, string> = { "server-timing": `db;dur=${(performance.now() - t0).toFixed(2)}` };
   if (counted > ctx.listCountCap) headers["x-total-count-at-least"] = String(ctx.listCountCap);
   else headers["x-total-count"] = String(counted);
-  if (page.next) headers.link = `<${nextPageUrl(url, cursorField, encodeCursor(q.order, page.next))}>; rel="next"`;
+  if (page.next) headers.link = linkHeader(url, cursorField, encodeCursor(q.order, page.next));
   return json(page.tasks.map(toWireTask), 200, headers);
-}
-
-/** The same request (path and filters) with the next page's cursor; relative, so it is right behind any proxy. */
-function nextPageUrl(url: URL, field: "before" | "after", cursor: string): string {
-  const params = new URLSearchParams(url.search);
-  params.delete("before");
-  params.delete("after");
-  params.set(field, cursor);
-  return `${url.pathname}?${params}`;
 }
 
 /** A single task as people read it: a pending one says why it waits when no live worker can take it. */

@@ -8,6 +8,7 @@ import { nowIso, workerStatus, type ServerContext } from "../context.ts";
 import { json, notFound, parse, readObject } from "../http.ts";
 import { admitInstance, instanceOf, replacedError, requestInstance, type Admission } from "../identity.ts";
 import { requeue } from "../lifecycle.ts";
+import { pageHeaders, requestedPage } from "../paging.ts";
 import type { Req, RouteDef } from "../router.ts";
 import { normalizeModels } from "../routing.ts";
 import type { TaskChange, WorkerRow } from "../store/types.ts";
@@ -132,8 +133,13 @@ async function unregister({ req, params, principal, ctx }: Req) {
   return json({ success: true, released: res.released.map((c: TaskChange) => c.after.id) });
 }
 
-async function list({ ctx }: Req) {
-  return json((await ctx.store.listWorkers()).map((w) => workerOut(w, ctx)));
+async function list({ url, ctx }: Req) {
+  const page = await ctx.store.listWorkers(requestedPage(url, "workers"));
+  return json(
+    page.rows.map((w) => workerOut(w, ctx)),
+    200,
+    pageHeaders(url, "workers", page.next),
+  );
 }
 
 async function get({ params, ctx }: Req) {
@@ -144,7 +150,7 @@ async function get({ params, ctx }: Req) {
 
 async function monitor({ ctx }: Req) {
   const [workers, counts] = await Promise.all([ctx.store.listWorkers(), ctx.store.workerCounts()]);
-  const out: MonitorWorker[] = workers.map((w) => {
+  const out: MonitorWorker[] = workers.rows.map((w) => {
     const c = counts.get(w.worker_id);
     return {
       id: w.worker_id,

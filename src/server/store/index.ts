@@ -7,14 +7,14 @@ import { dirname } from "node:path";
 import { CliError, EXIT } from "../../util/errors.ts";
 import { acquirePidLock } from "../../util/pidlock.ts";
 import { openSqlite } from "./sqlite.ts";
-import type { Store, StoreOptions } from "./types.ts";
+import type { Store, StoreOptions, StoreTrace } from "./types.ts";
 
 export type { Store, StoreOptions } from "./types.ts";
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
-  if (opts.kind === "sqlite") return opts.path === ":memory:" ? openSqlite(opts.path) : openLockedSqlite(opts.path);
+  if (opts.kind === "sqlite") return opts.path === ":memory:" ? openSqlite(opts.path, opts.trace) : openLockedSqlite(opts.path, opts.trace);
   const { openPostgres } = await import("./postgres.ts");
-  return openPostgres(opts.url, opts.poolSize, { listen: opts.listen ?? true });
+  return openPostgres(opts.url, opts.poolSize, { listen: opts.listen ?? true, trace: opts.trace });
 }
 
 /** `<db>.lock` (the lock) and `<db>.pid` (its holder) sit next to the database file. */
@@ -22,7 +22,7 @@ export function sqliteLockPaths(path: string) {
   return { file: `${path}.pid`, lock: `${path}.lock` };
 }
 
-async function openLockedSqlite(path: string): Promise<Store> {
+async function openLockedSqlite(path: string, trace?: StoreTrace): Promise<Store> {
   mkdirSync(dirname(path), { recursive: true });
   const unlock = await acquirePidLock(
     sqliteLockPaths(path),
@@ -31,7 +31,7 @@ async function openLockedSqlite(path: string): Promise<Store> {
   );
   let store: Store;
   try {
-    store = openSqlite(path);
+    store = openSqlite(path, trace);
   } catch (err) {
     await unlock();
     throw err;

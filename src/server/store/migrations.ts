@@ -47,6 +47,20 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 `;
 
+// Written once where both dialects read the same SQL.
+const LIST_PAGING = `
+CREATE INDEX workers_registered ON workers (registered_at, worker_id);
+CREATE INDEX codebases_registered ON codebases (registered_at, id);
+CREATE INDEX sessions_codebase_recent ON sessions (codebase_id, (COALESCE(updated, created, synced_at)) DESC, id);
+DROP INDEX sessions_codebase;
+CREATE INDEX messages_session_page ON messages (session_id, created, id);
+DROP INDEX messages_session;
+CREATE INDEX tasks_session_newest ON tasks (session_id, created_at) WHERE session_id IS NOT NULL;
+DROP INDEX tasks_session;
+CREATE INDEX tasks_codebase_order ON tasks (codebase_id, priority DESC, created_at, seq);
+CREATE INDEX tasks_worker_order ON tasks (worker_id, priority DESC, created_at, seq);
+`;
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -333,6 +347,17 @@ ALTER TABLE tasks ADD COLUMN required_capabilities TEXT NOT NULL DEFAULT '[]';
     postgres: `
 ALTER TABLE tasks ADD COLUMN required_capabilities JSONB NOT NULL DEFAULT '[]';
 `,
+  },
+  {
+    version: 8,
+    name: "list paging",
+    // Keyset paging of every list (store/keyset.ts): each list's ORDER BY is an index, so a
+    // page is one index probe: workers and codebases by registration, a codebase's sessions
+    // most recently updated first, a session's messages by creation; and the newest task of
+    // a session (the session list's linked task); the task list in its default order under a
+    // codebase or worker filter. The indexes they replace are their prefixes.
+    sqlite: LIST_PAGING,
+    postgres: LIST_PAGING,
   },
 ];
 

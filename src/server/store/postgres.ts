@@ -26,7 +26,7 @@ import { pgRetention } from "./postgres/retention.ts";
 import { pgSessions } from "./postgres/sessions.ts";
 import { pgTasks } from "./postgres/tasks.ts";
 import { pgWorkers } from "./postgres/workers.ts";
-import type { Store } from "./types.ts";
+import type { Store, StoreTrace } from "./types.ts";
 
 /**
  * `?pgbouncer=true` on the URL (as Prisma spells it) says the URL points at PgBouncer in
@@ -40,10 +40,18 @@ export function parsePgUrl(url: string): { url: string; pgbouncer: boolean } {
   return { url: rest.replace(/[?&]$/, ""), pgbouncer: m[2] === "true" || m[2] === "1" };
 }
 
-export async function openPostgres(rawUrl: string, poolSize = 10, o: { listen?: boolean } = {}): Promise<Store> {
+export async function openPostgres(rawUrl: string, poolSize = 10, o: { listen?: boolean; trace?: StoreTrace } = {}): Promise<Store> {
   const { url, pgbouncer } = parsePgUrl(rawUrl);
   // onnotice: NOTICEs ("relation ... already exists, skipping" from the migrations) are not worth a log line.
-  const sql: Sql = postgres(url, { max: poolSize, onnotice: () => undefined, connect_timeout: 10, idle_timeout: 0, prepare: !pgbouncer });
+  const trace = o.trace;
+  const sql: Sql = postgres(url, {
+    max: poolSize,
+    onnotice: () => undefined,
+    connect_timeout: 10,
+    idle_timeout: 0,
+    prepare: !pgbouncer,
+    ...(trace ? { debug: (_conn: number, text: string, params: unknown[]) => trace(text, params) } : {}),
+  });
   try {
     await migrate(sql);
   } catch (err) {

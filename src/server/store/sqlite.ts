@@ -20,9 +20,9 @@ import { sqliteRetention } from "./sqlite/retention.ts";
 import { sqliteSessions } from "./sqlite/sessions.ts";
 import { sqliteTasks } from "./sqlite/tasks.ts";
 import { sqliteWorkers } from "./sqlite/workers.ts";
-import type { Store } from "./types.ts";
+import type { Store, StoreTrace } from "./types.ts";
 
-export function openSqlite(path: string): Store {
+export function openSqlite(path: string, trace?: StoreTrace): Store {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path, { create: true, strict: true });
   db.exec("PRAGMA busy_timeout = 5000");
@@ -33,7 +33,7 @@ export function openSqlite(path: string): Store {
   db.exec("PRAGMA synchronous = NORMAL");
   migrate(db);
 
-  const h = sqliteHandle(db);
+  const h = sqliteHandle(db, trace);
   return {
     kind: "sqlite",
     crossReplica: false,

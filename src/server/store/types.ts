@@ -3,12 +3,16 @@
 // functions; a store only runs them inside a transaction that holds the task's row, so
 // both stores agree on every transition and no decision is ever half-written.
 import type { Isolation, MessageRecord, OutputLine, SessionRecord, Task } from "../../protocol/index.ts";
+import type { KeyPage, Paged } from "./keyset.ts";
 import type { TaskFilter, TaskKey, TaskPageQuery } from "./task-list.ts";
 
+/** Called with each statement's SQL text and parameters as the store runs it (the query-plan test reads them). */
+export type StoreTrace = (sql: string, params: unknown) => void;
+
 export type StoreOptions =
-  | { kind: "sqlite"; path: string }
+  | { kind: "sqlite"; path: string; trace?: StoreTrace }
   /** `listen: false`: no LISTEN/NOTIFY (another bus, e.g. Redis, carries the events). */
-  | { kind: "postgres"; url: string; poolSize?: number; listen?: boolean };
+  | { kind: "postgres"; url: string; poolSize?: number; listen?: boolean; trace?: StoreTrace };
 
 export interface WorkerRow {
   worker_id: string;
@@ -213,7 +217,8 @@ export interface WorkerStore {
    */
   upsertWorker(w: WorkerInput, now: string, admit?: (previous: WorkerRow | null) => void): Promise<{ worker: WorkerRow; previous: WorkerRow | null }>;
   getWorker(id: string): Promise<WorkerRow | null>;
-  listWorkers(): Promise<WorkerRow[]>;
+  /** Oldest registration first (registered_at, worker_id); all of them unless `page` limits it. */
+  listWorkers(page?: KeyPage): Promise<Paged<WorkerRow>>;
   /**
    * Heartbeat: false when the worker is unknown or unregistered, or when `instanceId` is
    * given and another instance holds the worker id (rows without an instance accept any).
@@ -241,7 +246,8 @@ export interface CodebaseStore {
   /** null when no such codebase. */
   renameCodebase(id: string, name: string, now: string): Promise<CodebaseRow | null>;
   getCodebase(id: string): Promise<CodebaseRow | null>;
-  listCodebases(): Promise<CodebaseRow[]>;
+  /** Oldest registration first (registered_at, id); all of them unless `page` limits it. */
+  listCodebases(page?: KeyPage): Promise<Paged<CodebaseRow>>;
   workerCodebases(workerId: string): Promise<CodebaseRow[]>;
   deleteCodebase(id: string): Promise<boolean>;
 }
@@ -285,8 +291,9 @@ export interface OutputStore {
 /** OpenCode session history uploaded by workers (see ../../sessions/). */
 export interface SessionStore {
   upsertSessions(codebaseId: string, workerId: string | null, sessions: SessionRecord[], now: string): Promise<number>;
-  listSessions(codebaseId: string): Promise<Record<string, unknown>[]>;
+  /** Most recently updated first (COALESCE(updated, created, synced_at) desc, id). */
+  listSessions(codebaseId: string, page?: KeyPage): Promise<Paged<Record<string, unknown>>>;
   upsertMessages(codebaseId: string, sessionId: string, workerId: string | null, messages: MessageRecord[], now: string): Promise<number>;
-  /** null when neither the session nor any message of it is known. */
-  listMessages(codebaseId: string, sessionId: string): Promise<Record<string, unknown>[] | null>;
+  /** In order of creation (created, id); null when neither the session nor any message of it is known. */
+  listMessages(codebaseId: string, sessionId: string, page?: KeyPage): Promise<Paged<Record<string, unknown>> | null>;
 }

@@ -1,7 +1,8 @@
 // PostgreSQL: codebases, one per (worker, path); a name change needs asking for (issue 17).
 import { toCodebaseRow } from "../rows.ts";
 import type { CodebaseInput, CodebaseStore, CodebaseUpsert } from "../types.ts";
-import { one, type Sql } from "./handle.ts";
+import { ALL, LISTS, toPage } from "../keyset.ts";
+import { one, pageLimit, type Sql } from "./handle.ts";
 
 export function pgCodebases(sql: Sql): CodebaseStore {
   const part: CodebaseStore = {
@@ -37,8 +38,11 @@ export function pgCodebases(sql: Sql): CodebaseStore {
     async getCodebase(id) {
       return one(sql`SELECT * FROM codebases WHERE id = ${id}`, toCodebaseRow);
     },
-    async listCodebases() {
-      return (await sql`SELECT * FROM codebases ORDER BY registered_at, id`).map(toCodebaseRow);
+    async listCodebases(page = ALL) {
+      const k = page.after;
+      const after = k ? sql`WHERE (registered_at, id) > (${k[0]!}, ${k[1]!})` : sql``;
+      const raws = await sql`SELECT * FROM codebases ${after} ORDER BY registered_at, id ${pageLimit(sql, page)}`;
+      return toPage(raws, page, LISTS.codebases.keyOf, toCodebaseRow);
     },
     async workerCodebases(workerId) {
       return (await sql`SELECT * FROM codebases WHERE worker_id = ${workerId} ORDER BY registered_at`).map(toCodebaseRow);

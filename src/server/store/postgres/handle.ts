@@ -3,6 +3,7 @@
 // task-row helpers more than one part needs.
 import type postgres from "postgres";
 import { TASK_MUTABLE, toTaskRow } from "../rows.ts";
+import { type KeyPage, readLimit } from "../keyset.ts";
 import type { TaskChange, TaskRow } from "../types.ts";
 import { type PgHooks, writeOutbox } from "./outbox.ts";
 
@@ -33,3 +34,9 @@ export const decideAll = async (tx: Tx, rows: any[], decide: (t: TaskRow) => Tas
   await Promise.all([...changes.map((c) => updateTask(tx, c.after)), writeOutbox(tx, hooks, changes)]);
   return changes;
 };
+
+/** A keyset page's LIMIT (empty: all rows). */
+export function pageLimit(sql: Sql, p: KeyPage) {
+  const n = readLimit(p);
+  return n === null ? sql`` : sql`LIMIT ${n}`;
+}

@@ -5,9 +5,12 @@ import type { MessageRecord, SessionRecord } from "../../../protocol/index.ts";
 import { MESSAGE_UPSERT_SET, SESSION_UPSERT_SET } from "../common-sql.ts";
 import { messageColumns, messageOut, sessionColumns, sessionOut } from "../rows.ts";
 import type { SessionStore } from "../types.ts";
-import { begin, type Sql } from "./handle.ts";
+import { ALL, LISTS, toPage } from "../keyset.ts";
+import { begin, pageLimit, type Sql } from "./handle.ts";
 
 export function pgSessions(sql: Sql): SessionStore {
+  // A session's place in its codebase's list: the same expression as index sessions_codebase_recent.
+  const SESSION_KEY = sql.unsafe("COALESCE(s.updated, s.created, s.synced_at)");
   return {
     async upsertSessions(codebaseId: string, workerId: string | null, sessions: SessionRecord[], now: string) {
       await begin(sql, (tx) =>
@@ -23,11 +26,14 @@ export function pgSessions(sql: Sql): SessionStore {
       );
       return sessions.length;
     },
-    async listSessions(codebaseId) {
-      const rows =
-        await sql`SELECT s.*, COALESCE(s.task_id, (SELECT t.id FROM tasks t WHERE t.session_id = s.id ORDER BY t.created_at DESC LIMIT 1)) AS linked_task_id
-        FROM sessions s WHERE s.codebase_id = ${codebaseId} ORDER BY COALESCE(s.updated, s.created, s.synced_at) DESC, s.id`;
-      return rows.map(sessionOut);
+    async listSessions(codebaseId, page = ALL) {
+      const k = page.after;
+      // Newest first, ties by id ascending; written so the index range is key <= the cursor's.
+      const after = k ? sql`AND ${SESSION_KEY} <= ${k[0]!} AND (${SESSION_KEY} < ${k[0]!} OR s.id > ${k[1]!})` : sql``;
+      const rows = await sql`SELECT s.*, ${SESSION_KEY} AS page_key,
+          COALESCE(s.task_id, (SELECT t.id FROM tasks t WHERE t.session_id = s.id ORDER BY t.created_at DESC LIMIT 1)) AS linked_task_id
+        FROM sessions s WHERE s.codebase_id = ${codebaseId} ${after} ORDER BY ${SESSION_KEY} DESC, s.id ${pageLimit(sql, page)}`;
+      return toPage(rows, page, LISTS.sessions.keyOf, sessionOut);
     },
     async upsertMessages(codebaseId: string, sessionId: string, _workerId: string | null, messages: MessageRecord[], now: string) {
       await begin(sql, (tx) =>
@@ -42,13 +48,21 @@ export function pgSessions(sql: Sql): SessionStore {
       );
       return messages.length;
     },
-    async listMessages(codebaseId, sessionId) {
-      const rows = await sql`SELECT * FROM messages WHERE session_id = ${sessionId} AND codebase_id = ${codebaseId} ORDER BY created, id`;
-      if (!rows.length) {
+    async listMessages(codebaseId, sessionId, page = ALL) {
+      const k = page.after;
+      // PostgreSQL puts messages without a time last: after a timed one come the later timed ones, then those.
+      const after = !k
+        ? sql``
+        : k[0] === null
+          ? sql`AND created IS NULL AND id > ${k[1]!}`
+          : sql`AND ((created >= ${k[0]} AND (created > ${k[0]} OR id > ${k[1]!})) OR created IS NULL)`;
+      const rows =
+        await sql`SELECT * FROM messages WHERE session_id = ${sessionId} AND codebase_id = ${codebaseId} ${after} ORDER BY created, id ${pageLimit(sql, page)}`;
+      if (!rows.length && !k) {
         const [s] = await sql`SELECT 1 AS x FROM sessions WHERE id = ${sessionId} AND codebase_id = ${codebaseId}`;
         if (!s) return null;
       }
-      return rows.map(messageOut);
+      return toPage(rows, page, LISTS.messages.keyOf, messageOut);
     },
   };
 }

@@ -2,7 +2,8 @@
 import { WORKER_UPSERT_SET } from "../common-sql.ts";
 import { countsByWorker, toWorkerRow } from "../rows.ts";
 import type { WorkerInput, WorkerStore } from "../types.ts";
-import { begin, decideAll, one, type Sql } from "./handle.ts";
+import { ALL, LISTS, toPage } from "../keyset.ts";
+import { begin, decideAll, one, pageLimit, type Sql } from "./handle.ts";
 import type { PgHooks } from "./outbox.ts";
 
 export function pgWorkers(sql: Sql, hooks: PgHooks): WorkerStore {
@@ -28,8 +29,11 @@ export function pgWorkers(sql: Sql, hooks: PgHooks): WorkerStore {
     async getWorker(id) {
       return one(sql`SELECT * FROM workers WHERE worker_id = ${id}`, toWorkerRow);
     },
-    async listWorkers() {
-      return (await sql`SELECT * FROM workers ORDER BY registered_at, worker_id`).map(toWorkerRow);
+    async listWorkers(page = ALL) {
+      const k = page.after;
+      const after = k ? sql`WHERE (registered_at, worker_id) > (${k[0]!}, ${k[1]!})` : sql``;
+      const raws = await sql`SELECT * FROM workers ${after} ORDER BY registered_at, worker_id ${pageLimit(sql, page)}`;
+      return toPage(raws, page, LISTS.workers.keyOf, toWorkerRow);
     },
     async touchWorker(id, now, instanceId = null) {
       return (await sql`UPDATE workers SET last_seen = ${now} WHERE worker_id = ${id} AND unregistered_at IS NULL AND ${sameInstance(instanceId)}`).count > 0;

@@ -1,7 +1,8 @@
 // SQLite: codebases, one per (worker, path); a name change needs asking for (issue 17).
 import { toCodebaseRow } from "../rows.ts";
 import type { CodebaseInput, CodebaseStore, CodebaseUpsert } from "../types.ts";
-import type { Raw, Sqlite } from "./handle.ts";
+import { ALL, LISTS, toPage } from "../keyset.ts";
+import { pageParams, type Raw, type Sqlite } from "./handle.ts";
 
 export function sqliteCodebases(h: Sqlite): CodebaseStore {
   const { q } = h;
@@ -43,8 +44,11 @@ export function sqliteCodebases(h: Sqlite): CodebaseStore {
       const raw = byId(id);
       return raw ? toCodebaseRow(raw) : null;
     },
-    async listCodebases() {
-      return (q("SELECT * FROM codebases ORDER BY registered_at, id").all() as Raw[]).map(toCodebaseRow);
+    async listCodebases(page = ALL) {
+      const { params, limit } = pageParams(page);
+      const after = page.after ? "WHERE (registered_at, id) > ($k0, $k1)" : "";
+      const raws = q(`SELECT * FROM codebases ${after} ORDER BY registered_at, id ${limit}`).all(params) as Raw[];
+      return toPage(raws, page, LISTS.codebases.keyOf, toCodebaseRow);
     },
     async workerCodebases(workerId) {
       return (q("SELECT * FROM codebases WHERE worker_id = $w ORDER BY registered_at").all({ w: workerId }) as Raw[]).map(toCodebaseRow);

@@ -2,7 +2,8 @@
 // the write transaction, and the task-row helpers more than one part needs.
 import type { Database, Statement } from "bun:sqlite";
 import { TASK_JSON_COLUMNS, TASK_MUTABLE, toTaskRow } from "../rows.ts";
-import type { NewDelivery, TaskChange, TaskRow } from "../types.ts";
+import { type KeyPage, readLimit } from "../keyset.ts";
+import type { NewDelivery, StoreTrace, TaskChange, TaskRow } from "../types.ts";
 import { writeOutbox } from "./outbox.ts";
 
 export type P = Record<string, string | number | boolean | null>;
@@ -23,7 +24,7 @@ export interface Sqlite {
   outbox: ((c: TaskChange) => NewDelivery[]) | null;
 }
 
-export function sqliteHandle(db: Database): Sqlite {
+export function sqliteHandle(db: Database, trace?: StoreTrace): Sqlite {
   // Our own cache rather than db.query(): bun keeps only the 20 most recently used texts
   // there, and this store has more (about 40 fixed ones plus one per task-list filter), so
   // a dashboard poll could push the claim statement out and the next claim would compile
@@ -34,7 +35,7 @@ export function sqliteHandle(db: Database): Sqlite {
     db,
     q(sql) {
       let s = statements.get(sql);
-      if (!s) statements.set(sql, (s = db.prepare(sql)));
+      if (!s) statements.set(sql, (s = trace ? traced(db.prepare(sql), sql, trace) : db.prepare(sql)));
       return s;
     },
     write: (fn) => db.transaction(fn).immediate(),
@@ -45,6 +46,21 @@ export function sqliteHandle(db: Database): Sqlite {
       db.close();
     },
   };
+}
+
+/** `s`, telling `trace` its SQL and parameters before each run. */
+function traced(s: Statement, sql: string, trace: StoreTrace): Statement {
+  return new Proxy(s, {
+    get(target, k) {
+      const v = Reflect.get(target, k);
+      if (typeof v !== "function") return v;
+      if (k !== "all" && k !== "get" && k !== "run" && k !== "values") return v.bind(target);
+      return (...args: unknown[]) => {
+        trace(sql, args[0]);
+        return v.apply(target, args);
+      };
+    },
+  });
 }
 
 /** Named parameters of a task's columns: JSON columns as text, booleans as 0/1. */
@@ -71,3 +87,14 @@ export const decideAll = (h: Sqlite, rows: Raw[], decide: (t: TaskRow) => TaskRo
     writeOutbox(h, { before, after });
     return { before, after };
   });
+
+/** A keyset page's parameters: the key as `$k0, $k1, ...` (for the list's "after" condition) and `LIMIT $limit` (empty: all rows). */
+export function pageParams(p: KeyPage): { params: P; limit: string } {
+  const params: P = {};
+  p.after?.forEach((v, i) => {
+    params[`k${i}`] = v;
+  });
+  const n = readLimit(p);
+  if (n !== null) params.limit = n;
+  return { params, limit: n === null ? "" : "LIMIT $limit" };
+}

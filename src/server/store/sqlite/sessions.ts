@@ -4,7 +4,11 @@ import type { MessageRecord, SessionRecord } from "../../../protocol/index.ts";
 import { MESSAGE_UPSERT_SET, SESSION_UPSERT_SET } from "../common-sql.ts";
 import { messageColumns, messageOut, sessionColumns, sessionOut } from "../rows.ts";
 import type { SessionStore } from "../types.ts";
-import type { Raw, Sqlite } from "./handle.ts";
+import { ALL, LISTS, toPage } from "../keyset.ts";
+import { pageParams, type Raw, type Sqlite } from "./handle.ts";
+
+// A session's place in its codebase's list: the same expression as index sessions_codebase_recent.
+const SESSION_KEY = "COALESCE(s.updated, s.created, s.synced_at)";
 
 export function sqliteSessions(h: Sqlite): SessionStore {
   const { q } = h;
@@ -18,12 +22,16 @@ export function sqliteSessions(h: Sqlite): SessionStore {
       });
       return sessions.length;
     },
-    async listSessions(codebaseId) {
-      const rows = q(`SELECT s.*, COALESCE(s.task_id, (SELECT t.id FROM tasks t WHERE t.session_id = s.id ORDER BY t.created_at DESC LIMIT 1)) AS linked_task_id
-                      FROM sessions s WHERE s.codebase_id = $cb ORDER BY COALESCE(s.updated, s.created, s.synced_at) DESC, s.id`).all({
+    async listSessions(codebaseId, page = ALL) {
+      const { params, limit } = pageParams(page);
+      const after = page.after ? `AND ${SESSION_KEY} <= $k0 AND (${SESSION_KEY} < $k0 OR s.id > $k1)` : "";
+      const rows = q(`SELECT s.*, ${SESSION_KEY} AS page_key,
+                        COALESCE(s.task_id, (SELECT t.id FROM tasks t WHERE t.session_id = s.id ORDER BY t.created_at DESC LIMIT 1)) AS linked_task_id
+                      FROM sessions s WHERE s.codebase_id = $cb ${after} ORDER BY ${SESSION_KEY} DESC, s.id ${limit}`).all({
+        ...params,
         cb: codebaseId,
       }) as Raw[];
-      return rows.map(sessionOut);
+      return toPage(rows, page, LISTS.sessions.keyOf, sessionOut);
     },
     async upsertMessages(codebaseId: string, sessionId: string, workerId: string | null, messages: MessageRecord[], now: string) {
       const up = q(`INSERT INTO messages (id, session_id, codebase_id, role, created, data, synced_at)
@@ -35,13 +43,22 @@ export function sqliteSessions(h: Sqlite): SessionStore {
       });
       return messages.length;
     },
-    async listMessages(codebaseId, sessionId) {
-      const rows = q("SELECT * FROM messages WHERE session_id = $sid AND codebase_id = $cb ORDER BY created, id").all({
+    async listMessages(codebaseId, sessionId, page = ALL) {
+      const { params, limit } = pageParams(page);
+      // SQLite puts messages without a time first: after one of them come the rest of them, then every timed one.
+      const after = !page.after
+        ? ""
+        : page.after[0] === null
+          ? "AND ((created IS NULL AND id > $k1) OR created IS NOT NULL)"
+          : "AND created >= $k0 AND (created > $k0 OR id > $k1)";
+      const rows = q(`SELECT * FROM messages WHERE session_id = $sid AND codebase_id = $cb ${after} ORDER BY created, id ${limit}`).all({
+        ...params,
         sid: sessionId,
         cb: codebaseId,
       }) as Raw[];
-      if (!rows.length && !q("SELECT 1 FROM sessions WHERE id = $sid AND codebase_id = $cb").get({ sid: sessionId, cb: codebaseId })) return null;
-      return rows.map(messageOut);
+      if (!rows.length && !page.after && !q("SELECT 1 FROM sessions WHERE id = $sid AND codebase_id = $cb").get({ sid: sessionId, cb: codebaseId }))
+        return null;
+      return toPage(rows, page, LISTS.messages.keyOf, messageOut);
     },
   };
 }

@@ -2,7 +2,8 @@
 import { WORKER_UPSERT_SET } from "../common-sql.ts";
 import { countsByWorker, toWorkerRow } from "../rows.ts";
 import type { WorkerInput, WorkerStore } from "../types.ts";
-import { decideAll, type Raw, type Sqlite } from "./handle.ts";
+import { ALL, LISTS, toPage } from "../keyset.ts";
+import { decideAll, pageParams, type Raw, type Sqlite } from "./handle.ts";
 
 // Calls of a worker act only for the instance that holds it; no instance given, or none recorded: as before.
 const SAME_INSTANCE = `($i IS NULL OR instance_id IS NULL OR instance_id = $i)`;
@@ -33,8 +34,11 @@ export function sqliteWorkers(h: Sqlite): WorkerStore {
       const raw = workerRaw(id);
       return raw ? toWorkerRow(raw) : null;
     },
-    async listWorkers() {
-      return (q("SELECT * FROM workers ORDER BY registered_at, worker_id").all() as Raw[]).map(toWorkerRow);
+    async listWorkers(page = ALL) {
+      const { params, limit } = pageParams(page);
+      const after = page.after ? "WHERE (registered_at, worker_id) > ($k0, $k1)" : "";
+      const raws = q(`SELECT * FROM workers ${after} ORDER BY registered_at, worker_id ${limit}`).all(params) as Raw[];
+      return toPage(raws, page, LISTS.workers.keyOf, toWorkerRow);
     },
     async touchWorker(id, now, instanceId = null) {
       return (
