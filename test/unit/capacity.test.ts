@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import { createCapacity } from "../../src/server/capacity.ts";
 
 test("free slots: held tasks and unanswered wake-ups count against the worker's slots", () => {
-  let now = 1000;
+  const now = 1000;
   const c = createCapacity(() => now);
   expect(c.free("w", 2)).toBe(2);
   c.woken("w");
