@@ -55,42 +55,40 @@ for (const kind of STORE_KINDS) {
         streams.push(sse);
       }
       try {
-        const t1 = (await s.post(`${O}/tasks`, { prompt: "p", agent_type: "noop", codebase_id: "global" })).body;
+        const newTask = async () => (await s.post(`${O}/tasks`, { prompt: "p", agent_type: "noop", codebase_id: "global" })).body;
+        /** Creates a task and returns the one worker woken for it (failing if not exactly one). */
+        const wokenFor = async () => {
+          const t = await newTask();
+          await settle();
+          const woken = streams.filter((c) => heard(c, t.id));
+          expect(woken.length).toBe(1);
+          return ids[streams.indexOf(woken[0]!)]!;
+        };
+        // Each woken worker claims at once and is then full (one slot): the next task goes to another.
+        const order: string[] = [];
+        const claims: Record<string, { task_id: string; attempt: number }> = {};
+        for (let i = 0; i < 3; i++) {
+          const w = await wokenFor();
+          expect(order).not.toContain(w);
+          order.push(w);
+          const c = await s.post(`${W}/claim`, {}, { "x-worker-id": w });
+          expect(c.status).toBe(200);
+          claims[w] = c.body;
+        }
+        // Everyone full: a new task wakes nobody (it waits for a freed slot), and says no waiting reason.
+        const waiting = await newTask();
         await settle();
-        const woken1 = streams.filter((c) => heard(c, t1.id));
-        expect(woken1.length).toBe(1);
-        const first = ids[streams.indexOf(woken1[0]!)]!;
-        // That worker claims it and is now full (1 slot): the next task goes to another worker.
-        const c1 = await s.post(`${W}/claim`, {}, { "x-worker-id": first });
-        expect(c1.status).toBe(200);
-        const t2 = (await s.post(`${O}/tasks`, { prompt: "p", agent_type: "noop", codebase_id: "global" })).body;
-        await settle();
-        const woken2 = streams.filter((c) => heard(c, t2.id));
-        expect(woken2.length).toBe(1);
-        const second = ids[streams.indexOf(woken2[0]!)]!;
-        expect(second).not.toBe(first);
-        // A third task, while the second is unclaimed (its wake-up still counts): the third worker.
-        const t3 = (await s.post(`${O}/tasks`, { prompt: "p", agent_type: "noop", codebase_id: "global" })).body;
-        await settle();
-        const woken3 = streams.filter((c) => heard(c, t3.id));
-        expect(woken3.length).toBe(1);
-        const third = ids[streams.indexOf(woken3[0]!)]!;
-        expect([first, second]).not.toContain(third);
-        // The first worker finishes: it is the one with a free slot again (the others hold their wake-ups).
-        expect(
-          (await s.post(`${W}/release`, { task_id: c1.body.task_id, status: "completed", result: "", attempt: c1.body.attempt }, { "x-worker-id": first }))
-            .status,
-        ).toBe(200);
-        for (const id of [second, third]) expect((await s.post(`${W}/claim`, {}, { "x-worker-id": id })).status).toBe(200);
-        const t4 = (await s.post(`${O}/tasks`, { prompt: "p", agent_type: "noop", codebase_id: "global" })).body;
-        await settle();
-        expect(streams.filter((c) => heard(c, t4.id)).map((c) => ids[streams.indexOf(c)])).toEqual([first]);
-        // Everyone full now: a new task wakes nobody, and waits for a freed slot.
-        expect((await s.post(`${W}/claim`, {}, { "x-worker-id": first })).status).toBe(200);
-        const t5 = (await s.post(`${O}/tasks`, { prompt: "p", agent_type: "noop", codebase_id: "global" })).body;
-        await settle();
-        expect(streams.filter((c) => heard(c, t5.id)).length).toBe(0);
-        expect(t5.waiting_reason ?? null).toBeNull();
+        expect(streams.filter((c) => heard(c, waiting.id)).length).toBe(0);
+        expect(waiting.waiting_reason ?? null).toBeNull();
+        // The second worker finishes: it is the one woken for the next task.
+        const second = order[1]!;
+        const done = await s.post(
+          `${W}/release`,
+          { task_id: claims[second]!.task_id, status: "completed", result: "", attempt: claims[second]!.attempt },
+          { "x-worker-id": second },
+        );
+        expect(done.status).toBe(200);
+        expect(await wokenFor()).toBe(second);
       } finally {
         for (const c of streams) c.close();
       }
