@@ -191,6 +191,13 @@ for (const kind of STORE_KINDS) {
         const stale = await s.post(`${W}/release`, { task_id: t1.id, status: "failed", attempt: 0, claim_next: true }, w.headers);
         expect(stale.status).toBe(409);
         expect((await s.get(`${O}/tasks/${t2.id}`)).body.status).toBe("pending");
+        // A hand-back (no final status) with claim_next claims nothing: not even the task just handed back.
+        const c2 = await s.post(`${W}/claim`, {}, w.headers);
+        expect(c2.body.task_id).toBe(t2.id);
+        const back = await s.post(`${W}/release`, { task_id: t2.id, attempt: c2.body.attempt, claim_next: true }, w.headers);
+        expect(back.status).toBe(200);
+        expect(back.body.next).toBeUndefined();
+        expect((await s.get(`${O}/tasks/${t2.id}`)).body.status).toBe("pending");
         // claim_next of the wrong type is a 400 naming the field.
         const bad = await s.post(`${W}/release`, { task_id: t2.id, claim_next: "yes" }, w.headers);
         expect(bad.status).toBe(400);

@@ -15,7 +15,7 @@ import type { Req, RouteDef } from "../router.ts";
 import { fits, type Claimant } from "../routing.ts";
 import { sseResponse } from "../sse.ts";
 import { toWireTask } from "../store/rows.ts";
-import type { TaskRow } from "../store/types.ts";
+import type { ClaimResult, TaskRow } from "../store/types.ts";
 import { announce, callerFor } from "./tasks.ts";
 
 /**
@@ -111,7 +111,10 @@ async function claim(r: Req) {
 
 /** A claim by a worker whose identity and instance were checked: the store decides, the hub and metrics hear of it. */
 async function claimFor(ctx: ServerContext, workerId: string, taskId: string | null, busy: string[]) {
-  const res = await ctx.store.claim(workerId, taskId, nowIso(), isoIn(ctx.leaseMs), { busy });
+  return claimed(ctx, workerId, await ctx.store.claim(workerId, taskId, nowIso(), isoIn(ctx.leaseMs), { busy }));
+}
+
+function claimed(ctx: ServerContext, workerId: string, res: ClaimResult): ClaimResult {
   ctx.hub.claimed(workerId, res.ok ? res.task.id : null);
   if (res.ok) {
     ctx.metrics.claimed(res.task);
@@ -145,19 +148,22 @@ async function releaseTask(r: Req) {
   const caller = await callerFor(r, b.worker_id, b.attempt);
   const diff = b.diff != null ? capDiff(b.diff, !!b.diff_truncated) : null;
   const report = diff ? { ...b, diff_truncated: diff.truncated } : b;
-  const res = await r.ctx.store.mutateTask(b.task_id, (t) => release(t, caller, report, nowIso()));
+  // The worker's next task in the same answer (extension, issue 13), claimed in the same
+  // transaction, only after a final report that changed something: a repeated one (its
+  // answer was lost) may already have claimed one, and the worker then claims as usual; a
+  // hand-back (no final status) claims nothing, or it could take the same task again.
+  const worker = b.claim_next && b.status && b.status !== "pending" ? caller.worker_id : null;
+  const then = worker ? { workerId: worker, now: nowIso(), leaseUntil: isoIn(r.ctx.leaseMs), limits: { busy: b.busy_codebases ?? [] } } : undefined;
+  const res = await r.ctx.store.mutateTask(b.task_id, (t) => release(t, caller, report, nowIso()), then);
   if (!res) throw notFound("task", b.task_id, "task_id");
   // After the release was accepted (fencing passed): a stale run's diff is never stored.
   // A retried release stores the same diff again.
   if (diff) await r.ctx.store.putTaskDiff(b.task_id, diff.diff, diff.truncated, nowIso());
   announce(r.ctx, res.change, b.status && b.status !== "pending" ? undefined : "released without a final status");
   const answer = { success: true, task: toWireTask(res.change.after) };
-  // The worker's next task in the same answer (extension, issue 13), only after a release
-  // that changed something: a repeated one (its answer was lost) may already have claimed
-  // one, and the worker then claims as usual.
-  if (!b.claim_next || !caller.worker_id || res.change.before === res.change.after) return json(answer);
-  const next = await claimFor(r.ctx, caller.worker_id, null, b.busy_codebases ?? []);
-  return json({ ...answer, next: next.ok ? claimAnswer(caller.worker_id, next.task) : null });
+  if (!worker || !res.claimed) return json(answer);
+  const next = claimed(r.ctx, worker, res.claimed);
+  return json({ ...answer, next: next.ok ? claimAnswer(worker, next.task) : null });
 }
 
 async function updateRouting(r: Req) {

@@ -90,6 +90,14 @@ export interface ClaimLimits {
   busy?: string[];
 }
 
+/** A {}-claim to make right after a task change (a release that asks for the worker's next task). */
+export interface ClaimAfter {
+  workerId: string;
+  now: string;
+  leaseUntil: string;
+  limits: ClaimLimits;
+}
+
 export type ClaimResult = { ok: true; task: TaskRow } | { ok: false; reason: "none" | "not_found" | "conflict" };
 
 export interface AppendInput {
@@ -272,8 +280,16 @@ export interface TaskStore {
 export interface ClaimStore {
   /** Atomic claim: by id, or the best eligible pending task (priority desc, created asc). */
   claim(workerId: string, taskId: string | null, now: string, leaseUntil: string, limits?: ClaimLimits): Promise<ClaimResult>;
-  /** Locks the task, runs `decide` (which may throw an HttpError: nothing is written), writes `next` if any. */
-  mutateTask<R>(id: string, decide: (t: TaskRow) => { next: TaskRow | null; value: R }): Promise<{ change: TaskChange; value: R } | null>;
+  /**
+   * Locks the task, runs `decide` (which may throw an HttpError: nothing is written), writes `next` if any.
+   * With `then`, a change is followed by that worker's {}-claim (`claimed`), in the same
+   * transaction where the store can (SQLite: one commit instead of two, issue 13).
+   */
+  mutateTask<R>(
+    id: string,
+    decide: (t: TaskRow) => { next: TaskRow | null; value: R },
+    then?: ClaimAfter,
+  ): Promise<{ change: TaskChange; value: R; claimed?: ClaimResult } | null>;
   /** Running tasks whose lease ended before `now`, each passed to `decide` under its row lock. */
   sweepExpired(now: string, decide: (t: TaskRow) => TaskRow, limit: number): Promise<TaskChange[]>;
 }

@@ -26,7 +26,7 @@ export function pgClaims(sql: Sql, hooks: PgHooks): ClaimStore {
   const CLAIM_SET = (w: string, now: string, lease: string) =>
     sql`status = 'running', worker_id = ${w}, attempt = tasks.attempt + 1, lease_expires_at = ${lease},
         started_at = ${now}, updated_at = ${now}, cancel_requested = false`;
-  return {
+  const self: ClaimStore = {
     async claim(w, taskId, now, lease, limits = {}): Promise<ClaimResult> {
       const busy = limits.busy ?? [];
       if (taskId === null) {
@@ -51,8 +51,8 @@ export function pgClaims(sql: Sql, hooks: PgHooks): ClaimStore {
       const [exists] = await sql`SELECT 1 AS x FROM tasks WHERE id = ${taskId}`;
       return { ok: false, reason: exists ? "conflict" : "not_found" };
     },
-    async mutateTask(id, decide) {
-      return begin(sql, async (tx) => {
+    async mutateTask(id, decide, then) {
+      const res = await begin(sql, async (tx) => {
         const before = await one(tx`SELECT * FROM tasks WHERE id = ${id} FOR UPDATE`, toTaskRow);
         if (!before) return null;
         const { next, value } = decide(before);
@@ -62,6 +62,9 @@ export function pgClaims(sql: Sql, hooks: PgHooks): ClaimStore {
         }
         return { change: { before, after: next ?? before }, value };
       });
+      // The claim after a change is its own statement here (one SKIP LOCKED statement, see claim).
+      if (!res || !then || res.change.after === res.change.before) return res;
+      return { ...res, claimed: await self.claim(then.workerId, null, then.now, then.leaseUntil, then.limits) };
     },
     async sweepExpired(now, decide, limit) {
       return begin(sql, async (tx) => {
@@ -71,4 +74,5 @@ export function pgClaims(sql: Sql, hooks: PgHooks): ClaimStore {
       });
     },
   };
+  return self;
 }

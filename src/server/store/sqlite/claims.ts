@@ -4,7 +4,7 @@
 // hot path: their SQL is built once, here, and compiled once per store (handle.ts).
 import { fits } from "../../routing.ts";
 import { toTaskRow, withMetadata } from "../rows.ts";
-import type { ClaimResult, ClaimStore } from "../types.ts";
+import type { ClaimAfter, ClaimResult, ClaimStore } from "../types.ts";
 import { decideAll, getTaskRaw, updateTask, type Raw, type Sqlite } from "./handle.ts";
 import { writeOutbox } from "./outbox.ts";
 
@@ -76,6 +76,13 @@ function best(h: Sqlite, workerId: string, busy: readonly string[]): string | nu
   return head?.id ?? null;
 }
 
+/** The {}-claim; call inside `write`. */
+function claimBest(h: Sqlite, c: ClaimAfter): ClaimResult {
+  const id = best(h, c.workerId, c.limits.busy ?? []);
+  const raw = id ? (h.q(CLAIM_ONE).get({ w: c.workerId, now: c.now, lease: c.leaseUntil, id }) as Raw | null) : null;
+  return raw ? { ok: true, task: toTaskRow(raw) } : { ok: false, reason: "none" };
+}
+
 /** `a` comes before `b` in claim order (priority desc, created_at, seq). */
 const before = (a: Raw, b: Raw) =>
   a.priority !== b.priority ? a.priority > b.priority : a.created_at !== b.created_at ? a.created_at < b.created_at : a.seq < b.seq;
@@ -86,27 +93,22 @@ export function sqliteClaims(h: Sqlite): ClaimStore {
     async claim(workerId, taskId, now, leaseUntil, limits = {}): Promise<ClaimResult> {
       return h.write((): ClaimResult => {
         const p = { w: workerId, now, lease: leaseUntil, busy: JSON.stringify(limits.busy ?? []) };
-        if (taskId === null) {
-          const id = best(h, workerId, limits.busy ?? []);
-          const raw = id ? (q(CLAIM_ONE).get({ w: workerId, now, lease: leaseUntil, id }) as Raw | null) : null;
-          return raw ? { ok: true, task: toTaskRow(raw) } : { ok: false, reason: "none" };
-        }
+        if (taskId === null) return claimBest(h, { workerId, now, leaseUntil, limits });
         const raw = q(CLAIM_BY_ID).get({ ...p, id: taskId }) as Raw | null;
         if (raw) return { ok: true, task: toTaskRow(raw) };
         return { ok: false, reason: q("SELECT 1 FROM tasks WHERE id = $id").get({ id: taskId }) ? "conflict" : "not_found" };
       });
     },
-    async mutateTask(id, decide) {
+    async mutateTask(id, decide, then) {
       return h.write(() => {
         const raw = getTaskRaw(h, id);
         if (!raw) return null;
         const before = toTaskRow(raw);
         const { next, value } = decide(before);
-        if (next) {
-          updateTask(h, next, withMetadata(before, next));
-          writeOutbox(h, { before, after: next });
-        }
-        return { change: { before, after: next ?? before }, value };
+        if (!next) return { change: { before, after: before }, value };
+        updateTask(h, next, withMetadata(before, next));
+        writeOutbox(h, { before, after: next });
+        return { change: { before, after: next }, value, claimed: then ? claimBest(h, then) : undefined };
       });
     },
     async sweepExpired(now, decide, limit) {
