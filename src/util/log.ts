@@ -98,6 +98,6 @@ export function log(level: "info" | "warn" | "error" | "debug", msg: string, fie
     .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
     .join(" ");
   const line = kv ? `${msg} ${kv}` : msg;
-  if (level === "info" && _plainInfo && consola.level >= LogLevels.info) return _plainInfo(line);
-  consola[level](line);
+  if (level === "info" && _plainInfo && consola.level >= LogLevels.info) _plainInfo(line);
+  else consola[level](line);
 }
