@@ -27,6 +27,7 @@ export function startDispatcher(ctx: WorkerContext, signal: AbortSignal, start: 
     maxTasks: opts.maxTasks,
     claimed: 0,
     streaming: false,
+    onStreamDown: null,
     streamAbort: new AbortController(),
     fill: coalesced(
       () => claimUntilFull(s),

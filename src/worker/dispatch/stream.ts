@@ -32,6 +32,7 @@ export async function streamLoop(s: DispatchState): Promise<void> {
       }
     }
     s.streaming = false;
+    s.onStreamDown?.();
     if (signal.aborted) break;
     if (s.streamAbort.signal.aborted) continue; // reconnect at once with the new routing set
     if (!(await sleep(backoffDelay(POLICIES.reconnect, i++), signal))) break;
