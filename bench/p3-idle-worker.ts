@@ -119,12 +119,13 @@ await benchmark("p3-idle-worker", "Idle worker", { window_s: WINDOW_S, settle_s:
     await procs.no_sync!.waitFor(/task stream connected/, 30_000);
     await procs.before?.waitFor(/task stream connected/, 30_000);
     // The first session-sync round runs at start and starts `opencode db path` once (a fresh
-    // HOME: OpenCode creates its db, seconds of CPU). Its CPU counts only once it is reaped,
-    // so wait until the worker has no child and its CPU is quiet.
+    // HOME: OpenCode creates its db, seconds of CPU), and every worker, the one without session
+    // sync too, probes `opencode models`. Their CPU counts only once reaped, so wait until no
+    // worker has a child and the default one's CPU is quiet.
     for (let i = 0, last = cpuOf(procs.default!.pid); i < 90; i++) {
       await Bun.sleep(1000);
       const now = cpuOf(procs.default!.pid);
-      const busy = [procs.default!, procs.before].some((p) => p && hasChildren(p.pid));
+      const busy = [procs.default!, procs.no_sync!, procs.before].some((p) => p && hasChildren(p.pid));
       if (i >= SETTLE_S && now - last < 0.02 && !busy) break;
       last = now;
     }

@@ -3,8 +3,10 @@
 // (tolerantly: see src/protocol/index.ts), so a server that answers something else fails
 // here, naming the route and the field, instead of somewhere later.
 import type { z } from "zod";
-import * as P from "../protocol/index.ts";
-import { path } from "../protocol/index.ts";
+// Answers only: the request schemas are the server's (a worker never builds them); their types come from index.ts.
+import * as P from "../protocol/answers.ts";
+import { path } from "../protocol/answers.ts";
+import type * as Q from "../protocol/index.ts";
 import { POLICIES, type PolicyName } from "../util/backoff.ts";
 import { answer, ApiError, createHttp, type HttpOptions, type Method, type RequestOptions } from "./http.ts";
 
@@ -39,7 +41,7 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
     health: () => get(P.Health, R.health),
 
     // workers
-    registerWorker: (body: P.RegisterWorkerBody) => post(P.RegisterWorkerResponse, R.registerWorker, body, undefined, "reconnect"),
+    registerWorker: (body: Q.RegisterWorkerBody) => post(P.RegisterWorkerResponse, R.registerWorker, body, undefined, "reconnect"),
     workerHeartbeat: (id: string) => post(P.Ack, path(R.workerHeartbeat, { id }), undefined, undefined, "reconnect"),
     unregisterWorker: (id: string) => post(P.Ack, path(R.unregisterWorker, { id }), undefined, undefined, "reconnect"),
     listWorkers: () => get(P.WorkerRecord.array(), R.workers),
@@ -68,8 +70,8 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
     deleteCodebase: async (id: string) => (await call(P.Ack, "DELETE", path(R.codebase, { id }))).data,
 
     // tasks
-    createTask: (body: Partial<P.CreateTaskBody> & { prompt: string }) => post(P.Task, R.tasks, body),
-    listTasks: (q: Partial<P.ListTasksQuery> = {}) => get(Tasks, R.tasks, q),
+    createTask: (body: Partial<Q.CreateTaskBody> & { prompt: string }) => post(P.Task, R.tasks, body),
+    listTasks: (q: Partial<Q.ListTasksQuery> = {}) => get(Tasks, R.tasks, q),
     /** One page of a task list, with the paging headers of PROTOCOL.md "Extensions" when the
      * server sends them: `total` from X-Total-Count, `next` (the query of the next page) from Link. */
     listTasksPage: async (q: Record<string, unknown>): Promise<{ tasks: P.Task[]; total: number | null; next: Record<string, string> | null }> => {
@@ -81,7 +83,7 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
     cancelTask: (id: string) => post(P.TaskAck, path(R.cancelTask, { id })),
     /** A new task with the finished task's fields and `metadata.retry_of` = its id. */
     retryTask: (id: string) => post(P.Task, path(R.retryTask, { id })),
-    updateStatus: async (id: string, body: P.TaskStatusBody) =>
+    updateStatus: async (id: string, body: Q.TaskStatusBody) =>
       (await call(P.TaskAck, "PUT", path(R.taskStatus, { id }), { body, timeoutMs: deadline("report") })).data,
     postOutput: (
       id: string,
@@ -110,15 +112,15 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
       }
     },
     taskHeartbeat: (body: { task_id: string; worker_id: string; attempt: number }) => post(P.TaskHeartbeatResponse, R.taskHeartbeat, body, undefined, "lease"),
-    release: (workerId: string, body: P.ReleaseBody) => post(P.ReleaseAnswer, R.release, body, { "x-worker-id": workerId }, "report"),
-    decline: (workerId: string, body: P.DeclineBody) => post(P.TaskAck, R.decline, body, { "x-worker-id": workerId }, "report"),
+    release: (workerId: string, body: Q.ReleaseBody) => post(P.ReleaseAnswer, R.release, body, { "x-worker-id": workerId }, "report"),
+    decline: (workerId: string, body: Q.DeclineBody) => post(P.TaskAck, R.decline, body, { "x-worker-id": workerId }, "report"),
     updateStreamCodebases: async (workerId: string, codebases: string[]) =>
       (await call(P.Ack, "PUT", R.streamCodebases, { query: { worker_id: workerId }, body: { codebases }, timeoutMs: deadline("reconnect") })).data,
 
     // sessions
-    syncSessions: (codebaseId: string, body: { worker_id: string; sessions: P.SessionRecord[] }) =>
+    syncSessions: (codebaseId: string, body: { worker_id: string; sessions: Q.SessionRecord[] }) =>
       post(P.Ack, path(R.sessionsSync, { id: codebaseId }), body, undefined, "sync"),
-    syncMessages: (codebaseId: string, sessionId: string, body: { worker_id: string; messages: P.MessageRecord[] }) =>
+    syncMessages: (codebaseId: string, sessionId: string, body: { worker_id: string; messages: Q.MessageRecord[] }) =>
       post(P.Ack, path(R.messagesSync, { id: codebaseId, sid: sessionId }), body, undefined, "sync"),
     listSessions: (codebaseId: string) => get(P.StoredSession.array(), path(R.sessions, { id: codebaseId })),
     listMessages: (codebaseId: string, sessionId: string) => get(P.StoredMessage.array(), path(R.messages, { id: codebaseId, sid: sessionId })),

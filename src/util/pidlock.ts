@@ -7,7 +7,11 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import lockfile from "proper-lockfile";
 
-const STALE_MS = 10_000;
+// proper-lockfile refreshes the lock's mtime every STALE_MS / 2, a wake-up of an otherwise
+// idle worker. The pid file decides for a holder on this host (dead pid: taken over at once,
+// live pid: refused, whatever the mtime), so staleness only decides for a holder on another
+// host (a shared data directory): 30 s there instead of 10, for 4 refreshes a minute instead of 12.
+const STALE_MS = 30_000;
 const RECHECK_MS = 500;
 /** Locks this process holds: a second holder in the same process must be refused too (in-process servers in tests). */
 const heldHere = new Set<string>();

@@ -5,7 +5,8 @@
 // and the diff (cut at DIFF_CAP_BYTES). Git runs as a child process (`git` on PATH).
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
-import { DIFF_CAP_BYTES, type WorktreeReport } from "../protocol/index.ts";
+import { DIFF_CAP_BYTES } from "../protocol/answers.ts";
+import type { WorktreeReport } from "../protocol/index.ts";
 import { CliError, EXIT } from "../util/errors.ts";
 import { log } from "../util/log.ts";
 

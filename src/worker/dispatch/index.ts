@@ -29,6 +29,7 @@ export function startDispatcher(ctx: WorkerContext, signal: AbortSignal, start: 
     maxTasks: opts.maxTasks,
     claimed: 0,
     streaming: false,
+    onStreamDown: null,
     streamAbort: new AbortController(),
     budget: 0,
     fill: coalesced(

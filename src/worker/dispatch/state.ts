@@ -13,6 +13,8 @@ export interface DispatchState {
   claimed: number;
   /** The push stream is connected. */
   streaming: boolean;
+  /** Set while the poll loop sleeps until its next safety claim: the stream going down wakes it. */
+  onStreamDown: (() => void) | null;
   /** Aborting it makes the stream loop reconnect at once (new routing headers). */
   streamAbort: AbortController;
   /**

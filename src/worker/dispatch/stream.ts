@@ -2,7 +2,7 @@
 // Reconnects with backoff while the server has none (the poll loop claims meanwhile), and
 // at once when the routing set changed on a server that cannot update an open stream.
 import { readSse } from "../../client/sse.ts";
-import { ROUTES, TASK_EVENT_NAMES } from "../../protocol/index.ts";
+import { ROUTES, TASK_EVENT_NAMES } from "../../protocol/answers.ts";
 import { backoffDelay, POLICIES, sleep } from "../../util/backoff.ts";
 import { errorMessage } from "../../util/errors.ts";
 import { log } from "../../util/log.ts";
@@ -32,6 +32,7 @@ export async function streamLoop(s: DispatchState): Promise<void> {
       }
     }
     s.streaming = false;
+    s.onStreamDown?.();
     if (signal.aborted) break;
     if (s.streamAbort.signal.aborted) continue; // reconnect at once with the new routing set
     if (!(await sleep(backoffDelay(POLICIES.reconnect, i++), signal))) break;
