@@ -1,6 +1,6 @@
 // Real workers in this process: `startWorker` (the code `worker start` runs) several times
 // with their own ids and data dirs, configured through the real resolver.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { resolveConfig } from "../../src/config/resolve.ts";
 import { setupLogging } from "../../src/util/log.ts";
@@ -33,12 +33,17 @@ export interface FleetOptions {
 export async function startFleet(o: FleetOptions): Promise<Fleet> {
   const workers: WorkerHandle[] = [];
   const requests = new Map<string, number>();
+  // Workers probe OpenCode's models when they start (`opencode models`, ~1 s of CPU each):
+  // 32 real probes at once swamped the machine the benchmark measures. Unless a benchmark
+  // brings its own OpenCode, they get one that lists no models (any model may come).
+  const quiet = join(o.dir, "opencode-no-models");
+  writeFileSync(quiet, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
   for (let i = 0; i < o.count; i++) {
     const name = `${o.prefix ?? "bench"}-${i}`;
     const dataDir = join(o.dir, name);
     mkdirSync(dataDir, { recursive: true });
     const { config } = await resolveConfig({
-      flags: { server: o.serverUrl, name, "data-dir": dataDir, "sync-sessions": false, config: false, ...o.flags },
+      flags: { server: o.serverUrl, name, "data-dir": dataDir, "sync-sessions": false, config: false, "opencode-bin": quiet, ...o.flags },
       env: { HOME: o.dir },
       home: o.dir,
       cwd: o.dir,
