@@ -25,15 +25,17 @@ export type ModelProbe = { ok: true; models: string[] } | { ok: false; error: st
  * Runs `opencode models` with the env every opencode process gets, in $HOME (a project's own
  * opencode.json in the worker's directory is not the machine's), after OpenCode's database
  * was opened once (its migrations race with a task's first run otherwise); never throws.
+ * Killed when `signal` aborts.
  */
-export async function opencodeModels(bin: string, env?: Record<string, string>, timeoutMs = PROBE_TIMEOUT_MS): Promise<ModelProbe> {
+export async function opencodeModels(bin: string, env?: Record<string, string>, timeoutMs = PROBE_TIMEOUT_MS, signal?: AbortSignal): Promise<ModelProbe> {
   await prepareOpencode(bin, env);
   const e = opencodeEnv(env);
   const cwd = e.HOME && existsSync(e.HOME) ? e.HOME : undefined;
   return new Promise((resolve) => {
     let out = "";
     let err = "";
-    const p = spawn(bin, ["models"], { cwd, env: e, stdio: ["ignore", "pipe", "pipe"] });
+    // `signal`: the worker is stopping; the probe must not outlive it.
+    const p = spawn(bin, ["models"], { cwd, env: e, stdio: ["ignore", "pipe", "pipe"], signal, killSignal: "SIGKILL" });
     const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
     p.stdout.on("data", (d) => (out += d));
     p.stderr.on("data", (d) => (err += d));

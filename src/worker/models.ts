@@ -13,10 +13,11 @@ import { registerBody } from "./registration.ts";
 export const MODELS_REFRESH_MS = 10 * 60_000;
 
 /** Probes once; true when the advertised list changed (and was sent to the server). */
-export async function refreshModels(ctx: WorkerContext): Promise<boolean> {
+export async function refreshModels(ctx: WorkerContext, signal?: AbortSignal): Promise<boolean> {
   const bin = findOpencode(ctx.config.opencode_bin);
   if (!bin) return false;
-  const probe = await opencodeModels(bin);
+  const probe = await opencodeModels(bin, undefined, undefined, signal);
+  if (signal?.aborted) return false; // stopping: the probe was killed, nothing to say
   if (!probe.ok) {
     log("warn", `could not list OpenCode's models (advertising none: any model may come): ${probe.error}`);
     return false;
@@ -32,7 +33,7 @@ export async function refreshModels(ctx: WorkerContext): Promise<boolean> {
 export async function modelsLoop(ctx: WorkerContext, signal: AbortSignal): Promise<void> {
   do {
     try {
-      await refreshModels(ctx);
+      await refreshModels(ctx, signal);
     } catch (err) {
       // The server is away: the next round (or a re-registration) sends the list.
       log("debug", `could not advertise models: ${errorMessage(err)}`);
