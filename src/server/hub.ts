@@ -90,6 +90,7 @@ export function createHub(store: Store, bus: StoreEvents = store): Hub {
     let best: WorkerStream | null = null;
     let bestFree = 0;
     const everyone = task.agent_type === "register_codebase";
+    const candidates: WorkerStream[] = [];
     for (const s of streams) {
       if (!wants(s, task.route, task.target_worker_id) || !fits(task, s.claimant)) continue;
       fitting++;
@@ -98,6 +99,7 @@ export function createHub(store: Store, bus: StoreEvents = store): Hub {
         send(s);
         continue;
       }
+      candidates.push(s);
       const free = capacity.free(s.workerId, slots);
       if (free > bestFree || (free === bestFree && free > 0 && (lastWoken.get(s.workerId) ?? 0) < (lastWoken.get(best!.workerId) ?? 0))) {
         best = s;
@@ -105,7 +107,9 @@ export function createHub(store: Store, bus: StoreEvents = store): Hub {
       }
     }
     if (best) {
-      send(best);
+      // Every stream of that worker: one process normally has one, but a replaced process's
+      // stream may linger (a frozen VM) beside the new one's until it is noticed.
+      for (const s of candidates) if (s.workerId === best.workerId) send(s);
       capacity.woken(best.workerId);
       lastWoken.set(best.workerId, ++wakeSeq);
     }

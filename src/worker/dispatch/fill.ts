@@ -16,9 +16,13 @@ import { hasSlot, startClaimed, type DispatchState } from "./state.ts";
 export async function claimUntilFull(s: DispatchState): Promise<void> {
   while (!s.signal.aborted && s.budget > 0 && hasSlot(s)) {
     s.budget--;
+    const wants = s.wants;
     const c = await s.ctx.api.claimNext(busyCodebases(s.ctx));
     s.ctx.contact();
     if (!c) {
+      // Nothing now; but a task announced while this claim was on its way may have been
+      // created after the server looked: then what is owed stays owed (claim again).
+      if (s.wants !== wants) continue;
       s.budget = 0;
       break;
     }

@@ -32,6 +32,7 @@ export function startDispatcher(ctx: WorkerContext, signal: AbortSignal, start: 
     onStreamDown: null,
     streamAbort: new AbortController(),
     budget: 0,
+    wants: 0,
     fill: coalesced(
       () => claimUntilFull(s),
       (err) => claimFailed(ctx, err),

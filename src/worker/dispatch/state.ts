@@ -23,12 +23,15 @@ export interface DispatchState {
    * claiming more than there is reason to is what keeps claims near one per task (issue 13).
    */
   budget: number;
+  /** Counts want() calls: a claim that found nothing clears only what was owed when it began. */
+  wants: number;
   /** Runs the claims owed (fill.ts); a call while it runs makes it run once more. */
   fill: () => Promise<void>;
 }
 
 /** Owes `n` more claims (Infinity: until the slots are full) and runs them. */
 export function want(s: DispatchState, n: number): Promise<void> {
+  s.wants++;
   s.budget = Math.min(s.budget + n, n === Infinity ? Infinity : Math.max(1, s.ctx.config.max_concurrent_tasks));
   return s.fill();
 }
