@@ -153,8 +153,10 @@ async function releaseTask(r: Req) {
   // answer was lost) may already have claimed one, and the worker then claims as usual; a
   // hand-back (no final status) claims nothing, or it could take the same task again.
   const worker = b.claim_next && b.status && b.status !== "pending" ? caller.worker_id : null;
-  const then = worker ? { workerId: worker, now: nowIso(), leaseUntil: isoIn(r.ctx.leaseMs), limits: { busy: b.busy_codebases ?? [] } } : undefined;
-  const res = await r.ctx.store.mutateTask(b.task_id, (t) => release(t, caller, report, nowIso()), then);
+  // One clock reading for both: the next task never starts before this one ended.
+  const now = nowIso();
+  const then = worker ? { workerId: worker, now, leaseUntil: isoIn(r.ctx.leaseMs), limits: { busy: b.busy_codebases ?? [] } } : undefined;
+  const res = await r.ctx.store.mutateTask(b.task_id, (t) => release(t, caller, report, now), then);
   if (!res) throw notFound("task", b.task_id, "task_id");
   // After the release was accepted (fencing passed): a stale run's diff is never stored.
   // A retried release stores the same diff again.
