@@ -81,6 +81,8 @@ describe("a server that accepts connections and never answers", () => {
       const reports = proxy.hits.filter((h) => isReport(h.method, h.path));
       expect(reports.filter((h) => h.held).length).toBeGreaterThanOrEqual(1);
       expect(reports.at(-1)!.status).toBe(200); // the retry after the hold was the one accepted
+      // The worker logs it once the server's answer is back, a moment after the server shows it.
+      await waitUntil(() => logsOf(w, "task completed", task.id).length > 0 || null, "the worker logs the completion", 10_000);
       expect(logsOf(w, "task completed", task.id)).toHaveLength(1);
       expect(logsOf(w, "task lease lost; result dropped")).toEqual([]);
       w.kill("SIGTERM");
