@@ -1,6 +1,6 @@
 // The environment every opencode process gets, where OpenCode keeps its data, and the
 // one `opencode db path` call that opens (and migrates) its database before anything else.
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
@@ -55,6 +55,20 @@ const dbPaths = new Map<string, Promise<string | null>>();
  * "Failed query: CREATE TABLE" (OpenCode issues #33320, #21215), so runs wait for this
  * first. Never throws: null when it printed no path.
  */
+/**
+ * Short helper runs of OpenCode in flight (`db path`, `models`): killed when this process
+ * exits, so a stopping worker leaves none behind (each costs a second or two of CPU, and
+ * back-to-back restarts piled them up).
+ */
+const helpers = new Set<ChildProcess>();
+export function trackHelper(child: ChildProcess): void {
+  helpers.add(child);
+  child.on("close", () => helpers.delete(child));
+}
+process.on("exit", () => {
+  for (const c of helpers) c.kill("SIGKILL");
+});
+
 export function opencodeDbPath(bin: string, env?: Record<string, string>): Promise<string | null> {
   const e = opencodeEnv(env);
   const key = [bin, e.OPENCODE_DB ?? "", e.XDG_DATA_HOME ?? "", e.HOME ?? ""].join("\0");
@@ -64,6 +78,7 @@ export function opencodeDbPath(bin: string, env?: Record<string, string>): Promi
       // cwd HOME: no project is detected in whatever dir the caller runs in
       const cwd = e.HOME && existsSync(e.HOME) ? e.HOME : undefined;
       const child = spawn(bin, ["db", "path"], { cwd, env: e, stdio: ["ignore", "pipe", "ignore"] });
+      trackHelper(child);
       let out = "";
       child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
       const t = setTimeout(() => child.kill("SIGKILL"), 60_000);

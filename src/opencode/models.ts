@@ -4,7 +4,7 @@
 // as "unknown: may take any model", so a worker whose probe broke keeps working as before.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { opencodeEnv, prepareOpencode } from "./env.ts";
+import { opencodeEnv, prepareOpencode, trackHelper } from "./env.ts";
 
 /** `opencode models` reads config and a cached catalogue; a few seconds, bounded here. */
 const PROBE_TIMEOUT_MS = 60_000;
@@ -36,6 +36,7 @@ export async function opencodeModels(bin: string, env?: Record<string, string>, 
     let err = "";
     // `signal`: the worker is stopping; the probe must not outlive it.
     const p = spawn(bin, ["models"], { cwd, env: e, stdio: ["ignore", "pipe", "pipe"], signal, killSignal: "SIGKILL" });
+    trackHelper(p);
     const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
     p.stdout.on("data", (d) => (out += d));
     p.stderr.on("data", (d) => (err += d));
