@@ -46,15 +46,6 @@ export function dbPathFromEnv(env?: Record<string, string>): string | null {
   return join(dataDir(e), "opencode.db");
 }
 
-const dbPaths = new Map<string, Promise<string | null>>();
-
-/**
- * `opencode db path`, once per binary and data dir per process: it prints the db's path
- * and opens the db, which runs OpenCode's migrations. Concurrent first starts on a fresh
- * or just-upgraded db race in the migrations and fail with "database is locked" /
- * "Failed query: CREATE TABLE" (OpenCode issues #33320, #21215), so runs wait for this
- * first. Never throws: null when it printed no path.
- */
 /**
  * Short helper runs of OpenCode in flight (`db path`, `models`): killed when this process
  * exits, so a stopping worker leaves none behind (each costs a second or two of CPU, and
@@ -69,6 +60,15 @@ process.on("exit", () => {
   for (const c of helpers) c.kill("SIGKILL");
 });
 
+const dbPaths = new Map<string, Promise<string | null>>();
+
+/**
+ * `opencode db path`, once per binary and data dir per process: it prints the db's path
+ * and opens the db, which runs OpenCode's migrations. Concurrent first starts on a fresh
+ * or just-upgraded db race in the migrations and fail with "database is locked" /
+ * "Failed query: CREATE TABLE" (OpenCode issues #33320, #21215), so runs wait for this
+ * first. Never throws: null when it printed no path.
+ */
 export function opencodeDbPath(bin: string, env?: Record<string, string>): Promise<string | null> {
   const e = opencodeEnv(env);
   const key = [bin, e.OPENCODE_DB ?? "", e.XDG_DATA_HOME ?? "", e.HOME ?? ""].join("\0");

@@ -92,9 +92,9 @@ export function sqliteClaims(h: Sqlite): ClaimStore {
   return {
     async claim(workerId, taskId, now, leaseUntil, limits = {}): Promise<ClaimResult> {
       return h.write((): ClaimResult => {
-        const p = { w: workerId, now, lease: leaseUntil, busy: JSON.stringify(limits.busy ?? []) };
         if (taskId === null) return claimBest(h, { workerId, now, leaseUntil, limits });
-        const raw = q(CLAIM_BY_ID).get({ ...p, id: taskId }) as Raw | null;
+        const p = { w: workerId, now, lease: leaseUntil, busy: JSON.stringify(limits.busy ?? []), id: taskId };
+        const raw = q(CLAIM_BY_ID).get(p) as Raw | null;
         if (raw) return { ok: true, task: toTaskRow(raw) };
         return { ok: false, reason: q("SELECT 1 FROM tasks WHERE id = $id").get({ id: taskId }) ? "conflict" : "not_found" };
       });
