@@ -3,8 +3,7 @@
 // claim finds nothing (the task may have been created after the server looked).
 import { expect, test } from "bun:test";
 import type { ClaimResponse } from "../../src/protocol/index.ts";
-import { coalesced } from "../../src/util/coalesce.ts";
-import { claimUntilFull } from "../../src/worker/dispatch/fill.ts";
+import { dispatchState } from "../../src/worker/dispatch/index.ts";
 import { want, type DispatchState } from "../../src/worker/dispatch/state.ts";
 import type { WorkerContext } from "../../src/worker/context.ts";
 
@@ -17,27 +16,10 @@ function state(claimNext: (s: DispatchState) => Promise<ClaimResponse | null>) {
     contact() {},
     api: { claimNext: () => (calls.n++, claimNext(s)) },
   } as unknown as WorkerContext;
-  const s: DispatchState = {
-    ctx,
-    signal: new AbortController().signal,
-    start: (c) => {
-      started.push(c.task_id);
-      ctx.running.set(c.task_id, {} as never);
-    },
-    maxTasks: undefined,
-    claimed: 0,
-    streaming: true,
-    onStreamDown: null,
-    streamAbort: new AbortController(),
-    budget: 0,
-    wants: 0,
-    fill: coalesced(
-      () => claimUntilFull(s),
-      (err) => {
-        throw err;
-      },
-    ),
-  };
+  const s = dispatchState(ctx, new AbortController().signal, (c) => {
+    started.push(c.task_id);
+    ctx.running.set(c.task_id, {} as never);
+  });
   return { s, started, calls };
 }
 const claim = (id: string) => ({ success: true, task_id: id, worker_id: "w", attempt: 1 }) as ClaimResponse;

@@ -22,11 +22,26 @@ export interface Dispatcher {
 }
 
 export function startDispatcher(ctx: WorkerContext, signal: AbortSignal, start: (c: ClaimResponse) => void, opts: { maxTasks?: number } = {}): Dispatcher {
+  const s = dispatchState(ctx, signal, start, opts.maxTasks);
+  ctx.routingChanged = () => routingChanged(s);
+  ctx.slots = freedSlots(s);
+  const done = Promise.all([streamLoop(s), pollLoop(s)]).then(() => undefined);
+  return {
+    wake: () => void want(s, 1),
+    done,
+    get streaming() {
+      return s.streaming;
+    },
+  };
+}
+
+/** The loops' shared state, nothing claimed or owed yet; its fill claims what is owed (fill.ts). */
+export function dispatchState(ctx: WorkerContext, signal: AbortSignal, start: (c: ClaimResponse) => void, maxTasks?: number): DispatchState {
   const s: DispatchState = {
     ctx,
     signal,
     start,
-    maxTasks: opts.maxTasks,
+    maxTasks,
     claimed: 0,
     streaming: false,
     onStreamDown: null,
@@ -38,16 +53,7 @@ export function startDispatcher(ctx: WorkerContext, signal: AbortSignal, start: 
       (err) => claimFailed(ctx, err),
     ),
   };
-  ctx.routingChanged = () => routingChanged(s);
-  ctx.slots = freedSlots(s);
-  const done = Promise.all([streamLoop(s), pollLoop(s)]).then(() => undefined);
-  return {
-    wake: () => void want(s, 1),
-    done,
-    get streaming() {
-      return s.streaming;
-    },
-  };
+  return s;
 }
 
 /**
