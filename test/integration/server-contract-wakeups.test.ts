@@ -34,6 +34,20 @@ for (const kind of STORE_KINDS) {
       await sse.waitFor((f) => f.event === "connected", `${id} connected`);
       return { id, codebase: cb.body.codebase.id as string, headers: { "x-worker-id": id }, sse };
     }
+    /** Workers serving the "global" route (their home directories), with `slots` (null: not advertised), and their open streams. */
+    async function homeWorkers(prefixes: string[], slots: number | null) {
+      const out: { id: string; sse: SseClient }[] = [];
+      for (const p of prefixes) {
+        const id = uid(p);
+        expect((await s.post(`${O}/codebases`, { name: "global", path: `/home/${id}`, worker_id: id })).status).toBe(200);
+        const reg = { worker_id: id, name: id, codebases: ["global"], ...(slots ? { max_concurrent_tasks: slots } : {}) };
+        expect((await s.post(`${O}/workers/register`, reg)).status).toBe(200);
+        const sse = openSse(`${s.url}${W}/stream?worker_id=${id}`);
+        await sse.waitFor((f) => f.event === "connected", `${id} connected`);
+        out.push({ id, sse });
+      }
+      return out;
+    }
     const create = async (codebase: string) => {
       const r = await s.post(`${O}/tasks`, { prompt: "p", agent_type: "noop", codebase_id: codebase });
       expect(r.status).toBe(201);
@@ -45,15 +59,9 @@ for (const kind of STORE_KINDS) {
 
     test("one worker with a free slot is woken per task, taking turns; a full worker is not woken", async () => {
       // Three workers of one slot each that all serve the "global" route (their home directories).
-      const ids = [uid("wa"), uid("wb"), uid("wc")];
-      const streams: SseClient[] = [];
-      for (const id of ids) {
-        expect((await s.post(`${O}/codebases`, { name: "global", path: `/home/${id}`, worker_id: id })).status).toBe(200);
-        expect((await s.post(`${O}/workers/register`, { worker_id: id, name: id, codebases: ["global"], max_concurrent_tasks: 1 })).status).toBe(200);
-        const sse = openSse(`${s.url}${W}/stream?worker_id=${id}`);
-        await sse.waitFor((f) => f.event === "connected", `${id} connected`);
-        streams.push(sse);
-      }
+      const home = await homeWorkers(["wa", "wb", "wc"], 1);
+      const ids = home.map((w) => w.id);
+      const streams = home.map((w) => w.sse);
       try {
         const newTask = async () => (await s.post(`${O}/tasks`, { prompt: "p", agent_type: "noop", codebase_id: "global" })).body;
         /** Creates a task and returns the one worker woken for it (failing if not exactly one). */
@@ -95,15 +103,7 @@ for (const kind of STORE_KINDS) {
     });
 
     test("workers that advertise no slots are woken for every task they fit, as before", async () => {
-      const streams: SseClient[] = [];
-      for (const p of ["la", "lb"]) {
-        const id = uid(p);
-        expect((await s.post(`${O}/codebases`, { name: "global", path: `/home/${id}`, worker_id: id })).status).toBe(200);
-        expect((await s.post(`${O}/workers/register`, { worker_id: id, name: id, codebases: ["global"] })).status).toBe(200);
-        const sse = openSse(`${s.url}${W}/stream?worker_id=${id}`);
-        await sse.waitFor((f) => f.event === "connected", `${id} connected`);
-        streams.push(sse);
-      }
+      const streams = (await homeWorkers(["la", "lb"], null)).map((w) => w.sse);
       try {
         const t = (await s.post(`${O}/tasks`, { prompt: "p", agent_type: "noop", codebase_id: "global", target_agent_name: null })).body;
         for (const sse of streams) await sse.waitFor((f) => f.event === "task_available" && JSON.parse(f.data).id === t.id, "both hear it");
@@ -113,15 +113,7 @@ for (const kind of STORE_KINDS) {
     });
 
     test("a registration by path is announced to every worker, whatever its slots", async () => {
-      const streams: { id: string; sse: SseClient }[] = [];
-      for (const p of ["ra", "rb"]) {
-        const id = uid(p);
-        expect((await s.post(`${O}/codebases`, { name: "global", path: `/home/${id}`, worker_id: id })).status).toBe(200);
-        expect((await s.post(`${O}/workers/register`, { worker_id: id, name: id, codebases: ["global"], max_concurrent_tasks: 4 })).status).toBe(200);
-        const sse = openSse(`${s.url}${W}/stream?worker_id=${id}`);
-        await sse.waitFor((f) => f.event === "connected", `${id} connected`);
-        streams.push({ id, sse });
-      }
+      const streams = await homeWorkers(["ra", "rb"], 4);
       try {
         const r = await s.post(`${O}/codebases`, { name: uid("byPath"), path: `/srv/${uid("nowhere")}` });
         expect(r.status).toBe(200);
