@@ -17,6 +17,13 @@ export interface WorkerStream {
   /** What the worker advertised (capabilities, models, name), for routing; null: not registered. */
   claimant: Claimant | null;
   sink: SseSink;
+  /**
+   * While the stream's opening list of pending tasks is read: the tasks the hub decided on
+   * meanwhile (woke this or another worker for them, or none). The list skips them, so a task
+   * created as a worker connects is not announced to it a second time, past the one-worker
+   * choice made for it.
+   */
+  opening?: Set<string>;
 }
 
 export interface OutputWatcher {
@@ -92,7 +99,9 @@ export function createHub(store: Store, bus: StoreEvents = store): Hub {
     const everyone = task.agent_type === "register_codebase";
     const candidates: WorkerStream[] = [];
     for (const s of streams) {
-      if (!wants(s, task.route, task.target_worker_id) || !fits(task, s.claimant)) continue;
+      if (!wants(s, task.route, task.target_worker_id)) continue;
+      s.opening?.add(task.id);
+      if (!fits(task, s.claimant)) continue;
       fitting++;
       const slots = s.claimant?.max_concurrent_tasks;
       if (!slots || everyone) {

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { newTask } from "../../src/server/routes/tasks.ts";
 import { prunable, prune } from "../../src/server/retention.ts";
 import { openStore } from "../../src/server/store/index.ts";
 import type { Store, TaskRow } from "../../src/server/store/types.ts";
@@ -14,6 +13,7 @@ import { freshDatabase, type TestDatabase } from "../helpers/pg.ts";
 import { killAll, runCli, tempDir } from "../helpers/proc.ts";
 import { createApi, registerWorker, STORE_KINDS, storeSkip } from "../helpers/server.ts";
 import { describeUnless } from "../helpers/skip.ts";
+import { pendingTask } from "../helpers/tasks.ts";
 
 const DAY = 86_400_000;
 const NOW = Date.parse("2026-12-02T12:00:00Z");
@@ -34,19 +34,7 @@ for (const kind of STORE_KINDS) {
 
     /** A task that finished `days` ago (null: still running) with `lines` output lines. */
     async function task(days: number | null, lines: number): Promise<TaskRow> {
-      const t = newTask({
-        codebase_id: null,
-        title: null,
-        prompt: "p",
-        agent_type: "echo",
-        model: null,
-        priority: 0,
-        metadata: {},
-        target_worker_id: null,
-        target_agent_name: null,
-        max_attempts: 3,
-        timeout_s: null,
-      });
+      const t = pendingTask("echo");
       const row = await store.insertTask(
         days === null
           ? { ...t, status: "running", attempt: 1, started_at: ago(0) }

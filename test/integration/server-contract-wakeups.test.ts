@@ -4,6 +4,7 @@
 // registrations by path still wake everyone; a release with claim_next answers the
 // worker's next task, and only after a release that changed the task.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { waitUntil } from "../helpers/proc.ts";
 import { describeUnless } from "../helpers/skip.ts";
 import { openSse, STORE_KINDS, startTestServer, storeSkip, taskEvents, uid, type SseClient, type TestServer } from "../helpers/server.ts";
 
@@ -67,7 +68,8 @@ for (const kind of STORE_KINDS) {
         /** Creates a task and returns the one worker woken for it (failing if not exactly one). */
         const wokenFor = async () => {
           const t = await newTask();
-          await settle();
+          await waitUntil(() => streams.some((c) => heard(c, t.id)) || null, `a worker woken for ${t.id}`, 10_000, 10);
+          await settle(); // a second wake-up, if any, would arrive meanwhile
           const woken = streams.filter((c) => heard(c, t.id));
           expect(woken.length).toBe(1);
           return ids[streams.indexOf(woken[0]!)]!;

@@ -5,25 +5,13 @@ import { parseTokens } from "../../src/server/auth.ts";
 import { HttpError } from "../../src/server/http.ts";
 import { assertHolder, cancel, release, requeue, setStatus } from "../../src/server/lifecycle.ts";
 import { normalizePath } from "../../src/server/routes/codebases.ts";
-import { newTask } from "../../src/server/routes/tasks.ts";
 import { planOutput } from "../../src/server/store/rows.ts";
 import type { TaskRow } from "../../src/server/store/types.ts";
+import { pendingTask } from "../helpers/tasks.ts";
 
 const NOW = "2030-01-01T00:00:00.000Z";
 function running(extra: Partial<TaskRow> = {}): TaskRow {
-  const t = newTask({
-    codebase_id: null,
-    title: null,
-    prompt: "p",
-    agent_type: "build",
-    model: null,
-    priority: 0,
-    metadata: {},
-    target_worker_id: null,
-    target_agent_name: null,
-    max_attempts: 3,
-    timeout_s: null,
-  });
+  const t = pendingTask();
   return { ...t, status: "running", worker_id: "w", attempt: 1, lease_expires_at: NOW, ...extra };
 }
 const code = (fn: () => unknown) => {

@@ -8,7 +8,7 @@ import { log } from "../../util/log.ts";
 import { workerIdentity } from "../auth.ts";
 import { isoIn, nowIso, type ServerContext } from "../context.ts";
 import { badRequest, HttpError, json, notFound, parse, queryObject, readObject } from "../http.ts";
-import { MAX_INITIAL } from "../hub.ts";
+import { MAX_INITIAL, type WorkerStream } from "../hub.ts";
 import { assertInstance } from "../identity.ts";
 import { capDiff, heartbeat, release } from "../lifecycle.ts";
 import type { Req, RouteDef } from "../router.ts";
@@ -50,7 +50,7 @@ async function stream(r: Req) {
   const routes = await routesFor(ctx, workerId, headerList(req, "X-Codebases"));
   const claimant: Claimant | null = await ctx.store.getWorker(workerId);
   return sseResponse(req, r.server, ctx.streamHeartbeatMs, (sink) => {
-    const s = { workerId, agentName: q.agent_name ?? null, routes, claimant, sink };
+    const s: WorkerStream = { workerId, agentName: q.agent_name ?? null, routes, claimant, sink, opening: new Set() };
     const off = ctx.hub.addStream(s);
     sink.send("connected", { worker_id: workerId, codebases: [...routes], settings: ctx.settings });
     // What it runs already counts against its slots when tasks are handed out (hub.ts).
@@ -66,9 +66,12 @@ async function stream(r: Req) {
     ctx.store
       .pendingFor(workerId, [...routes], MAX_INITIAL)
       .then((tasks) => {
-        for (const t of tasks) if (fits(t, s.claimant)) sink.send("task_available", toWireTask(t));
+        for (const t of tasks) if (!s.opening!.has(t.id) && fits(t, s.claimant)) sink.send("task_available", toWireTask(t));
       })
-      .catch((err) => log("warn", "could not list pending tasks for a stream", { worker: workerId, error: errorMessage(err) }));
+      .catch((err) => log("warn", "could not list pending tasks for a stream", { worker: workerId, error: errorMessage(err) }))
+      .finally(() => {
+        s.opening = undefined;
+      });
     log("debug", "task stream opened", { worker: workerId, routes: routes.size });
     return () => {
       off();
