@@ -2,7 +2,7 @@
 // config flags a client needs, the client itself, and codebase name -> id resolution.
 import { createClient, type Client } from "../client/index.ts";
 import type { Config } from "../config/schema.ts";
-import { Isolation, type Codebase } from "../protocol/index.ts";
+import { Isolation, type Codebase } from "../protocol/answers.ts";
 import { CliError, EXIT } from "../util/errors.ts";
 
 let tokenInUse: string | null = null;

@@ -80,7 +80,7 @@ export async function renderHelp(cmd: Command<any>, path: string[], stream: Para
 
   if (subs) {
     const rows: [string, string][] = [];
-    for (const [name, load] of Object.entries(subs)) rows.push([name, summary((await load()).meta.description)]);
+    for (const [name, load] of Object.entries(subs)) rows.push([name, load.summary ?? summary((await load()).meta.description)]);
     out.push("", paint("bold", "Commands:"), columns(rows, width, paint));
   }
   if (positional.length) {

@@ -42,6 +42,9 @@ export interface Resolved {
 }
 
 const def = (k: KeyName) => KEYS[k] as KeyDef;
+/** Each schema here parses once per process: without zod's compiled fast path, whose
+ * compiling costs more than the one parse it would speed up (a CLI command's start-up). */
+const ONCE = { jitless: true } as const;
 const isKey = (k: string): k is KeyName => Object.hasOwn(KEYS, k);
 const fail = (msg: string): never => {
   throw new ConfigError(`config: ${msg}`);
@@ -82,14 +85,14 @@ export async function resolveConfig(opts: ResolveOptions = {}): Promise<Resolved
     const d = def(k).default;
     if (sources[k] !== "default" || typeof d !== "function") continue;
     const value = d(config, ctx);
-    const r = SCHEMAS[k].safeParse(value);
+    const r = SCHEMAS[k].safeParse(value, ONCE);
     if (!r.success) {
       const how = [def(k).flag && `--${def(k).flag}`, ...def(k).env].join(" or ");
       fail(`${k} defaults to ${def(k).defaultText ?? "a computed value"} ${quote(k, value)}: ${issueText(r.error.issues[0]!)}; set it with ${how}`);
     }
     config[k] = value;
   }
-  const parsed = ConfigSchema.safeParse(config);
+  const parsed = ConfigSchema.safeParse(config, ONCE);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const k = String(issue.path[0]) as KeyName;
@@ -126,7 +129,7 @@ async function readFileLayer(file: string, base: PathBase, warnings: string[], i
     const e = err as NodeJS.ErrnoException;
     fail(`${file}: cannot read: ${e.message}`); // e.g. "EISDIR: illegal operation on a directory, read"
   }
-  const r = parseJson(text);
+  const r = await parseJson(text);
   if (!r.ok) return fail(`${file}: invalid JSON at line ${r.line} column ${r.column}: ${r.message}`);
   if (!isObject(r.value)) return fail(`${file}: expected a JSON object like {"server_url": "http://host:8000"}, got ${got(r.value)}`);
   const layer: Layer = {};
@@ -140,7 +143,7 @@ async function readFileLayer(file: string, base: PathBase, warnings: string[], i
     let value = raw;
     if (def(key).kind === "codebases") value = codebasesFromJson(raw, file, base, warnings);
     else if (def(key).kind === "paths" && Array.isArray(raw)) value = raw.map((p) => (typeof p === "string" && p ? absPath(p, base) : p));
-    const v = SCHEMAS[key].safeParse(value);
+    const v = SCHEMAS[key].safeParse(value, ONCE);
     if (!v.success) {
       const issue = v.error.issues[0]!;
       const at = issue.path.length ? `${key}${pathText(issue.path)}` : `key "${key}"`;
@@ -261,7 +264,7 @@ function fromText(k: KeyName, raws: string[], where: string, base: PathBase): un
     default:
       value = last;
   }
-  const r = SCHEMAS[k].safeParse(value);
+  const r = SCHEMAS[k].safeParse(value, ONCE);
   if (!r.success) {
     const issue = r.error.issues[0]!;
     fail(`${where}: ${issue.path.length ? `${k}${pathText(issue.path)}: ` : ""}${issueText(issue)}`);

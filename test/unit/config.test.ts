@@ -451,27 +451,27 @@ describe("argv -> flags (src/commands/_args.ts, _shared.ts)", () => {
 });
 
 describe("JSON errors with a position", () => {
-  const at = (text: string) => {
-    const r = parseJson(text);
+  const at = async (text: string) => {
+    const r = await parseJson(text);
     return r.ok ? "ok" : `${r.line}:${r.column} ${r.message}`;
   };
-  test("positions and messages", () => {
+  test("positions and messages", async () => {
     const QUOTES = "unexpected text: JSON wants double-quoted strings, numbers, true, false or null";
-    expect(at('{"a": [1, 2]}')).toBe("ok");
-    expect(at('\uFEFF{"a": 1}')).toBe("ok");
-    expect(at('{"a": 1,}')).toBe('1:9 expected a "quoted" property name (no trailing commas)');
-    expect(at('{\n "a": 1\n "b": 2}')).toBe("3:2 expected ',' (or the end of the list/object)");
-    expect(at("{'a': 1}")).toBe(`1:2 ${QUOTES}`);
-    expect(at('{"a": 1} // note')).toBe("1:10 comments are not allowed in JSON");
-    expect(at('{\n  // c\n  "a": 1}')).toBe("2:3 comments are not allowed in JSON");
-    expect(at('{"a": "x')).toBe("1:7 unterminated string");
-    expect(at('{"a": 01}')).toStartWith("1:8 ");
-    expect(at("")).toBe("1:1 empty file, expected a JSON object");
-    expect(at('{"a": tru}')).toBe(`1:7 ${QUOTES}`);
+    expect(await at('{"a": [1, 2]}')).toBe("ok");
+    expect(await at('\uFEFF{"a": 1}')).toBe("ok");
+    expect(await at('{"a": 1,}')).toBe('1:9 expected a "quoted" property name (no trailing commas)');
+    expect(await at('{\n "a": 1\n "b": 2}')).toBe("3:2 expected ',' (or the end of the list/object)");
+    expect(await at("{'a': 1}")).toBe(`1:2 ${QUOTES}`);
+    expect(await at('{"a": 1} // note')).toBe("1:10 comments are not allowed in JSON");
+    expect(await at('{\n  // c\n  "a": 1}')).toBe("2:3 comments are not allowed in JSON");
+    expect(await at('{"a": "x')).toBe("1:7 unterminated string");
+    expect(await at('{"a": 01}')).toStartWith("1:8 ");
+    expect(await at("")).toBe("1:1 empty file, expected a JSON object");
+    expect(await at('{"a": tru}')).toBe(`1:7 ${QUOTES}`);
   });
-  test("valid JSON parses to what JSON.parse gives", () => {
+  test("valid JSON parses to what JSON.parse gives", async () => {
     for (const ok of ['{"a":{"b":[true,false,null,-1.5e3,"\\u00e9\\n"]}}', "[]", " 1 ", '""']) {
-      expect(parseJson(ok)).toEqual({ ok: true, value: JSON.parse(ok) });
+      expect(await parseJson(ok)).toEqual({ ok: true, value: JSON.parse(ok) });
     }
   });
 });

@@ -2,8 +2,8 @@
 // is final. Polling, not the SSE stream, because it survives proxies and server restarts
 // with no extra code: a short outage is waited out, a long one is exit 69.
 import { type Client, UnavailableError } from "../../client/index.ts";
-import { isFinal, type OutputLine, Task } from "../../protocol/index.ts";
-import { renderLine } from "../../opencode/index.ts";
+import { isFinal, type OutputLine, Task } from "../../protocol/answers.ts";
+import { renderLine } from "../../opencode/render.ts"; // not the adapter (index.ts): the CLI loads only the renderer
 import { CliError, EXIT } from "../../util/errors.ts";
 import { painter } from "../_output.ts";
 

@@ -1,6 +1,6 @@
 // `codetether task list`: newest tasks first, filtered by status, codebase or worker; a
 // note on stderr when more exist than were shown, so new work is never silently cut off.
-import { TaskStatus, type Task } from "../../protocol/index.ts";
+import { TaskStatus, type Task } from "../../protocol/answers.ts";
 import { CliError, EXIT } from "../../util/errors.ts";
 import { clientFor, codebaseNames, intArg, resolveCodebase, shortId } from "../_api.ts";
 import { defineCommand } from "../_command.ts";
