@@ -129,8 +129,8 @@ export function createHttp(o: HttpOptions): Http {
  * is a ProtocolError naming the route and the fields: "server answered GET
  * /v1/opencode/tasks/ab12 with an unexpected body: status: missing (expected one of ...)".
  */
-export function answer<S extends z.ZodType>(schema: S, method: Method, path: string, data: unknown, base = ""): z.output<S> {
-  const r = schema.safeParse(data);
+export function answer<S extends z.ZodType>(schema: S, method: Method, path: string, data: unknown, base = "", ctx?: { jitless: true }): z.output<S> {
+  const r = schema.safeParse(data, ctx);
   if (r.success) return r.data;
   if (data === undefined) throw new ProtocolError(`server answered ${method} ${path} with an empty body, expected JSON`, base + path);
   const problems = r.error.issues.slice(0, 5).map((i) => `${i.path.map(String).join(".") || "body"}: ${problem(i, valueAt(data, i.path))}`);

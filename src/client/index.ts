@@ -21,15 +21,18 @@ const deadline = (kind?: PolicyName) => (kind ? POLICIES[kind].timeoutMs : undef
 const R = P.ROUTES;
 const Tasks = P.Task.array();
 
-export function createClient(o: HttpOptions & { instanceId?: string | null }) {
+export function createClient(o: HttpOptions & { instanceId?: string | null; shortLived?: boolean }) {
   const http = createHttp(o);
+  // A short-lived process (a CLI command) parses a few answers: zod's compiled fast path
+  // would cost more to compile than it saves. A worker or a server keeps it.
+  const ctx = o.shortLived ? ({ jitless: true } as const) : undefined;
   // ofetch reads its default headers per request, and the worker's stream sends http.headers:
   // every call of a worker process names its instance (old servers ignore the header).
   if (o.instanceId) http.headers[P.INSTANCE_HEADER] = o.instanceId;
   /** `method url` answered with a body of `schema`: the parsed body, and the headers for paging. */
   const call = async <S extends z.ZodType>(schema: S, method: Method, url: string, opts: RequestOptions = {}) => {
     const res = await http.request(method, url, opts);
-    return { data: answer(schema, method, url, res.data, http.base), headers: res.headers };
+    return { data: answer(schema, method, url, res.data, http.base, ctx), headers: res.headers };
   };
   const get = async <S extends z.ZodType>(schema: S, url: string, query?: Record<string, unknown>) => (await call(schema, "GET", url, { query })).data;
   const post = async <S extends z.ZodType>(schema: S, url: string, body?: Record<string, unknown>, headers?: Record<string, string>, kind?: PolicyName) =>
@@ -59,7 +62,7 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
     }): Promise<CodebaseRegistration> => {
       const res = await http.request("POST", R.codebases, { body, timeoutMs: deadline("reconnect") });
       const data = res.data && typeof res.data === "object" ? res.data : {};
-      const parse = <S extends z.ZodType>(schema: S) => answer(schema, "POST", R.codebases, res.data, http.base);
+      const parse = <S extends z.ZodType>(schema: S) => answer(schema, "POST", R.codebases, res.data, http.base, ctx);
       if ("pending" in data) return parse(P.CodebasePending);
       if ("codebase" in data) return parse(P.CodebaseRegistered);
       // Older servers answer the codebase at the top level instead of under `codebase`.
@@ -104,7 +107,7 @@ export function createClient(o: HttpOptions & { instanceId?: string | null }) {
           timeoutMs: deadline("reconnect"),
         });
         if (res.status === 204 || !res.data) return null;
-        return answer(P.ClaimResponse, "POST", R.claim, res.data, http.base);
+        return answer(P.ClaimResponse, "POST", R.claim, res.data, http.base, ctx);
       } catch (err) {
         // 409: someone else got it, or it is not for us; but a replaced process must hear that it was.
         if (err instanceof ApiError && err.status === 409 && err.code !== P.WORKER_REPLACED) return null;

@@ -9,7 +9,7 @@ let tokenInUse: string | null = null;
 
 export function clientFor(config: Config): Client {
   tokenInUse = config.auth_token ?? null;
-  return createClient({ serverUrl: config.server_url, token: config.auth_token, timeoutMs: 15_000 });
+  return createClient({ serverUrl: config.server_url, token: config.auth_token, timeoutMs: 15_000, shortLived: true });
 }
 
 /** What to check, added to a transport error's one line: the CLI's errors say what to do. */

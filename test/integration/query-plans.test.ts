@@ -17,6 +17,7 @@ import type { TaskFilter, TaskOrder } from "../../src/server/store/task-list.ts"
 import { freshDatabase, NO_PG, type TestDatabase } from "../helpers/pg.ts";
 import { tempDir } from "../helpers/proc.ts";
 import { describeUnless } from "../helpers/skip.ts";
+import { pendingTask, workerInput } from "../helpers/tasks.ts";
 
 const FILTERS: (keyof TaskFilter)[] = ["status", "codebase_id", "worker_id", "id_prefix"];
 const VALUES: Required<TaskFilter> = { status: "completed", codebase_id: "cb1", worker_id: "w1", id_prefix: "0190abcd" };
@@ -60,6 +61,12 @@ function listCalls(): Call[] {
   }
   calls.push({ label: "messages, cursor page after an untimed message", run: (s) => s.listMessages("cb1", "ses_1", { after: [null, "m"], limit: 20 }) });
   return calls;
+}
+
+/** `n` tasks completed by worker w1 (registered), written as they end up in the store. */
+async function finishedTasks(store: Store, n: number) {
+  await store.upsertWorker(workerInput("w1", 1), TS);
+  for (let i = 0; i < n; i++) await store.insertTask({ ...pendingTask(), status: "completed", worker_id: "w1", attempt: 1, started_at: TS, completed_at: TS });
 }
 
 interface Traced {
@@ -142,6 +149,23 @@ describeUnless(undefined, "query plans of list statements [sqlite]", () => {
       db.exec("CREATE INDEX tasks_newest ON tasks (created_at, seq); CREATE INDEX workers_registered ON workers (registered_at, worker_id)");
     }
   });
+
+  test("worker counts (monitor, /metrics) read a worker's running tasks by index, never its finished ones", async () => {
+    await finishedTasks(store, 50);
+    seen.length = 0;
+    const counts = await store.workerCounts();
+    const reads = seen.flatMap((t) => {
+      const st = db.prepare(`EXPLAIN QUERY PLAN ${t.sql}`);
+      try {
+        return (st.all((t.params ?? {}) as Record<string, string>) as { detail: string }[]).map((r) => r.detail).filter((d) => /\btasks\b/.test(d));
+      } finally {
+        st.finalize();
+      }
+    });
+    expect(reads.length).toBeGreaterThan(0);
+    for (const d of reads) expect(d).toMatch(/\(worker_id=\? AND status=\?\)/);
+    expect(counts.get("w1")).toMatchObject({ completed: 50, running: 0 });
+  });
 });
 
 describeUnless(NO_PG, "query plans of list statements [postgres]", () => {
@@ -178,5 +202,27 @@ describeUnless(NO_PG, "query plans of list statements [postgres]", () => {
       await sql.unsafe("CREATE INDEX tasks_newest ON tasks (created_at, seq)");
       await sql.unsafe("CREATE INDEX workers_registered ON workers (registered_at, worker_id)");
     }
+  });
+
+  test("worker counts (monitor, /metrics) read a worker's running tasks by index, never its finished ones", async () => {
+    await finishedTasks(store, 50);
+    seen.length = 0;
+    const counts = await store.workerCounts();
+    let taskRows = 0;
+    let taskNodes = 0;
+    for (const t of seen) {
+      const [row] = await sql.unsafe(`EXPLAIN (ANALYZE, FORMAT JSON) ${t.sql}`, t.params as any[]);
+      const walk = (n: any) => {
+        if (n["Relation Name"] === "tasks") {
+          taskNodes++;
+          taskRows += n["Actual Rows"] * n["Actual Loops"];
+        }
+        for (const c of n.Plans ?? []) walk(c);
+      };
+      walk(row!["QUERY PLAN"][0].Plan);
+    }
+    expect(taskNodes).toBeGreaterThan(0);
+    expect(taskRows).toBe(0);
+    expect(counts.get("w1")).toMatchObject({ completed: 50, running: 0 });
   });
 });

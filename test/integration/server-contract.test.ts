@@ -74,6 +74,44 @@ for (const kind of STORE_KINDS) {
       expect((await s.post(`${O}/workers/nope-${id}/unregister`)).status).toBe(404);
     });
 
+    test("monitor counts a completion once, for the worker that completed it; failures, cancels, hand-backs and repeats do not count", async () => {
+      const a = await registerWorker(s, "mca");
+      const b = await registerWorker(s, "mcb");
+      const counts = async () => {
+        const ws = (await s.get("/v1/monitor/workers")).body.workers;
+        const of = (w: TestWorker) => ws.find((m: any) => m.id === w.id);
+        return [of(a).tasks_completed, of(a).tasks_running, of(b).tasks_completed, of(b).tasks_running];
+      };
+      const run = async (w: TestWorker) => {
+        const t = await createTask(s, { codebase_id: "global", target_worker_id: w.id });
+        const c = await claim(s, w, t.id);
+        expect(c.status).toBe(200);
+        return { t, c: c.body };
+      };
+      const release = (w: TestWorker, id: string, attempt: number, status?: string) =>
+        s.post(`${W}/release`, { task_id: id, attempt, ...(status ? { status, result: "r" } : {}) }, w.headers);
+
+      const one = await run(a);
+      expect(await counts()).toEqual([0, 1, 0, 0]);
+      expect((await release(a, one.t.id, one.c.attempt, "completed")).status).toBe(200);
+      expect((await release(a, one.t.id, one.c.attempt, "completed")).status).toBe(200); // repeated: its answer was lost
+      expect(await counts()).toEqual([1, 0, 0, 0]);
+      const failed = await run(a);
+      await release(a, failed.t.id, failed.c.attempt, "failed");
+      const cancelled = await run(a);
+      expect((await s.post(`${O}/tasks/${cancelled.t.id}/cancel`)).status).toBe(200);
+      await release(a, cancelled.t.id, cancelled.c.attempt, "cancelled");
+      expect(await counts()).toEqual([1, 0, 0, 0]);
+      // Handed back by a and completed by b: b's.
+      const moved = await createTask(s, { codebase_id: "global" });
+      const ca = await claim(s, a, moved.id);
+      expect((await release(a, moved.id, ca.body.attempt)).status).toBe(200);
+      const cb = await claim(s, b, moved.id);
+      expect(cb.status).toBe(200);
+      await release(b, moved.id, cb.body.attempt, "completed");
+      expect(await counts()).toEqual([1, 0, 1, 0]);
+    });
+
     test("codebase upsert: same (worker, normalized path) -> same id; relative path -> 400; get, list, delete", async () => {
       const w = uid("cb");
       const a = await s.post(`${O}/codebases`, { name: "api", path: "/srv/api", worker_id: w, description: "d" });

@@ -19,7 +19,7 @@ export default defineCommand({
   args: cfg.args,
   async run({ args }) {
     const { config } = await cfg.load(args);
-    const client = createClient({ serverUrl: config.server_url, token: config.auth_token });
+    const client = createClient({ serverUrl: config.server_url, token: config.auth_token, shortLived: true });
     const ids = args.codebase ? [await resolveCodebase(client, args.codebase, { literalGlobal: false })] : (await client.listCodebases()).map((c) => c.id);
     const rows: (StoredSession & { codebase_id: string; message_count?: unknown })[] = [];
     for (const id of ids) for (const s of await client.listSessions(id)) rows.push({ ...s, codebase_id: s.codebase_id ?? id });

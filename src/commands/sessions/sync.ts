@@ -22,7 +22,7 @@ export default defineCommand({
   async run({ args }) {
     const { config } = await cfg.load(args);
     const { syncRound, serverTarget } = await import("../../sessions/run.ts");
-    const client = createClient({ serverUrl: config.server_url, token: config.auth_token, workerId: config.worker_id });
+    const client = createClient({ serverUrl: config.server_url, token: config.auth_token, workerId: config.worker_id, shortLived: true });
     const target = await serverTarget(client, config.worker_id);
     const codebaseId = args.codebase ? await resolveCodebase(client, String(args.codebase), { workerId: config.worker_id, literalGlobal: false }) : undefined;
     const r = await syncRound({ client, config, target, redact: makeRedactor(secretStrings(config)), codebaseId, dryRun: !!args["dry-run"] });

@@ -359,6 +359,40 @@ ALTER TABLE tasks ADD COLUMN required_capabilities JSONB NOT NULL DEFAULT '[]';
     sqlite: LIST_PAGING,
     postgres: LIST_PAGING,
   },
+  {
+    version: 9,
+    name: "completed count per worker",
+    // A worker's completed tasks, counted as they complete (issue 13, P8): the monitor and
+    // /metrics read them per worker instead of grouping every completed task (260 ms at a
+    // million tasks on SQLite, on every scrape). Triggers count every way a task completes
+    // or is written completed; the count is the worker's lifetime total, kept when
+    // retention deletes the tasks.
+    sqlite: `
+ALTER TABLE workers ADD COLUMN tasks_completed INTEGER NOT NULL DEFAULT 0;
+UPDATE workers SET tasks_completed = (SELECT COUNT(*) FROM tasks WHERE tasks.worker_id = workers.worker_id AND tasks.status = 'completed');
+CREATE TRIGGER tasks_completed_update AFTER UPDATE OF status ON tasks
+  WHEN NEW.status = 'completed' AND OLD.status IS NOT 'completed' AND NEW.worker_id IS NOT NULL
+  BEGIN UPDATE workers SET tasks_completed = tasks_completed + 1 WHERE worker_id = NEW.worker_id; END;
+CREATE TRIGGER tasks_completed_insert AFTER INSERT ON tasks
+  WHEN NEW.status = 'completed' AND NEW.worker_id IS NOT NULL
+  BEGIN UPDATE workers SET tasks_completed = tasks_completed + 1 WHERE worker_id = NEW.worker_id; END;
+`,
+    postgres: `
+ALTER TABLE workers ADD COLUMN tasks_completed BIGINT NOT NULL DEFAULT 0;
+UPDATE workers SET tasks_completed = (SELECT COUNT(*) FROM tasks WHERE tasks.worker_id = workers.worker_id AND tasks.status = 'completed');
+CREATE FUNCTION codetether_count_completed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE workers SET tasks_completed = tasks_completed + 1 WHERE worker_id = NEW.worker_id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER tasks_completed_update AFTER UPDATE OF status ON tasks FOR EACH ROW
+  WHEN (NEW.status = 'completed' AND OLD.status IS DISTINCT FROM 'completed' AND NEW.worker_id IS NOT NULL)
+  EXECUTE FUNCTION codetether_count_completed();
+CREATE TRIGGER tasks_completed_insert AFTER INSERT ON tasks FOR EACH ROW
+  WHEN (NEW.status = 'completed' AND NEW.worker_id IS NOT NULL)
+  EXECUTE FUNCTION codetether_count_completed();
+`,
+  },
 ];
 
 /** Arbitrary constant key for pg_advisory_xact_lock: "codetether migrations". */

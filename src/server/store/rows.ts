@@ -251,7 +251,7 @@ export function appendResult(t: TaskRow, plan: OutputPlan, count: number): Appen
 
 export const outputLine = (r: Raw) => ({ seq: num(r.seq), attempt: num(r.attempt), line: r.line as string, timestamp: r.ts as string });
 
-/** workerCounts from two grouped row sets: codebases (worker_id, n) and tasks (worker_id, done, run). */
+/** workerCounts from two row sets: codebases (worker_id, n) and workers (worker_id, done: completed, run: running). */
 export function countsByWorker(codebases: Raw[], tasks: Raw[]): Map<string, WorkerCounts> {
   const out = new Map<string, WorkerCounts>();
   const get = (id: string) => out.get(id) ?? out.set(id, { codebases: 0, completed: 0, running: 0 }).get(id)!;

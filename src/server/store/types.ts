@@ -242,6 +242,7 @@ export interface WorkerStore {
     release: (t: TaskRow) => TaskRow,
     instanceId?: string | null,
   ): Promise<{ worker: WorkerRow; released: TaskChange[] } | null>;
+  /** Per worker: codebases, tasks running, and tasks completed in its lifetime (counted as they complete, migration 9). */
   workerCounts(): Promise<Map<string, WorkerCounts>>;
   /** Workers registered and not unregistered. */
   countLiveWorkers(): Promise<number>;

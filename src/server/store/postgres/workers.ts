@@ -52,8 +52,8 @@ export function pgWorkers(sql: Sql, hooks: PgHooks): WorkerStore {
     async workerCounts() {
       const [cbs, tasks] = await Promise.all([
         sql`SELECT worker_id, COUNT(*)::int AS n FROM codebases GROUP BY worker_id`,
-        sql`SELECT worker_id, (COUNT(*) FILTER (WHERE status = 'completed'))::int AS done, (COUNT(*) FILTER (WHERE status = 'running'))::int AS run
-            FROM tasks WHERE worker_id IS NOT NULL AND status IN ('completed', 'running') GROUP BY worker_id`,
+        sql`SELECT worker_id, tasks_completed AS done,
+              (SELECT COUNT(*)::int FROM tasks WHERE tasks.worker_id = workers.worker_id AND status = 'running') AS run FROM workers`,
       ]);
       return countsByWorker(cbs, tasks);
     },

@@ -58,8 +58,8 @@ export function sqliteWorkers(h: Sqlite): WorkerStore {
     async workerCounts() {
       return countsByWorker(
         q("SELECT worker_id, COUNT(*) AS n FROM codebases GROUP BY worker_id").all() as Raw[],
-        q(`SELECT worker_id, SUM(status = 'completed') AS done, SUM(status = 'running') AS run FROM tasks
-           WHERE worker_id IS NOT NULL AND status IN ('completed', 'running') GROUP BY worker_id`).all() as Raw[],
+        q(`SELECT worker_id, tasks_completed AS done,
+             (SELECT COUNT(*) FROM tasks WHERE tasks.worker_id = workers.worker_id AND status = 'running') AS run FROM workers`).all() as Raw[],
       );
     },
     async countLiveWorkers() {
