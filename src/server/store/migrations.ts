@@ -61,6 +61,10 @@ CREATE INDEX tasks_codebase_order ON tasks (codebase_id, priority DESC, created_
 CREATE INDEX tasks_worker_order ON tasks (worker_id, priority DESC, created_at, seq);
 `;
 
+// Written once where both dialects read the same SQL: migration 9's count of what a store already holds.
+const COMPLETED_BACKFILL = `UPDATE workers SET tasks_completed = (SELECT COUNT(*) FROM tasks WHERE tasks.worker_id = workers.worker_id AND tasks.status = 'completed');
+`;
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -369,8 +373,7 @@ ALTER TABLE tasks ADD COLUMN required_capabilities JSONB NOT NULL DEFAULT '[]';
     // retention deletes the tasks.
     sqlite: `
 ALTER TABLE workers ADD COLUMN tasks_completed INTEGER NOT NULL DEFAULT 0;
-UPDATE workers SET tasks_completed = (SELECT COUNT(*) FROM tasks WHERE tasks.worker_id = workers.worker_id AND tasks.status = 'completed');
-CREATE TRIGGER tasks_completed_update AFTER UPDATE OF status ON tasks
+${COMPLETED_BACKFILL}CREATE TRIGGER tasks_completed_update AFTER UPDATE OF status ON tasks
   WHEN NEW.status = 'completed' AND OLD.status IS NOT 'completed' AND NEW.worker_id IS NOT NULL
   BEGIN UPDATE workers SET tasks_completed = tasks_completed + 1 WHERE worker_id = NEW.worker_id; END;
 CREATE TRIGGER tasks_completed_insert AFTER INSERT ON tasks
@@ -379,8 +382,7 @@ CREATE TRIGGER tasks_completed_insert AFTER INSERT ON tasks
 `,
     postgres: `
 ALTER TABLE workers ADD COLUMN tasks_completed BIGINT NOT NULL DEFAULT 0;
-UPDATE workers SET tasks_completed = (SELECT COUNT(*) FROM tasks WHERE tasks.worker_id = workers.worker_id AND tasks.status = 'completed');
-CREATE FUNCTION codetether_count_completed() RETURNS trigger LANGUAGE plpgsql AS $$
+${COMPLETED_BACKFILL}CREATE FUNCTION codetether_count_completed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   UPDATE workers SET tasks_completed = tasks_completed + 1 WHERE worker_id = NEW.worker_id;
   RETURN NULL;
