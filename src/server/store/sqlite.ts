@@ -1,7 +1,8 @@
 // SQLite store (`bun:sqlite`): the embedded default. WAL so readers never wait for the
 // writer, busy_timeout so a second process on the same file waits instead of failing,
 // every write that decides something in one `BEGIN IMMEDIATE` transaction (the write lock
-// is taken before the read, so two claimers can never both see a task as pending).
+// is taken before the read, so two claimers can never both see a task as pending); writes
+// asked for in one turn of the event loop commit together (group commit, sqlite/handle.ts).
 //
 // This file opens the database and puts the store together; each concern is a part in
 // sqlite/ that takes the handle (sqlite/handle.ts: database, cached statements, write
@@ -38,7 +39,7 @@ export function openSqlite(path: string, trace?: StoreTrace): Store {
     kind: "sqlite",
     crossReplica: false,
     async close() {
-      h.close();
+      await h.close();
     },
     publish() {
       // One process holds the file (index.ts locks it): there is no other replica to tell.

@@ -14,14 +14,34 @@ export interface Sqlite {
   /** The statement for this SQL text, compiled on first use and reused until the store closes. */
   q(sql: string): Statement;
   /**
-   * Runs `fn` in one `BEGIN IMMEDIATE` transaction: the write lock is taken before the
-   * first read, so two claimers can never both see a task as pending.
+   * Runs `fn` in a `BEGIN IMMEDIATE` transaction: the write lock is taken before the first
+   * read, so two claimers can never both see a task as pending. Settles once that
+   * transaction has committed (or `fn` threw: then nothing `fn` wrote stays). Writes asked
+   * for in one turn of the event loop share one transaction, each in a savepoint of its own
+   * (group commit, see below); `fn` must be synchronous and must not call `write` itself.
    */
-  write<T>(fn: () => T): T;
-  /** Finalizes every statement, then closes the database. */
-  close(): void;
+  write<T>(fn: () => T): Promise<T>;
+  /** Waits for queued writes, finalizes every statement, then closes the database. */
+  close(): Promise<void>;
   /** The webhook deliveries a task change causes (outbox.ts); null: none configured. */
   outbox: ((c: TaskChange) => NewDelivery[]) | null;
+}
+
+// Group commit (issue 13). A commit is most of a small write's cost on SQLite: the WAL
+// frames of every page the transaction dirtied (a task row and its indexes, ~15 pages) are
+// written out each time. Under load many requests want a write in the same turn of the
+// event loop (32 workers claiming and reporting, creators creating), and most of them dirty
+// the same pages, so they are queued and run together at the end of the turn: one BEGIN
+// IMMEDIATE, a SAVEPOINT per write (one that throws is rolled back alone and rejects alone),
+// one COMMIT, then every caller's promise settles. No caller hears "done" before its commit,
+// so an answered request is as durable as before. A lone write runs as before, in its own
+// transaction; the wait is one setImmediate.
+const MAX_GROUP = 256;
+
+interface Queued {
+  fn: () => unknown;
+  resolve: (v: any) => void;
+  reject: (e: unknown) => void;
 }
 
 export function sqliteHandle(db: Database, trace?: StoreTrace): Sqlite {
@@ -33,16 +53,81 @@ export function sqliteHandle(db: Database, trace?: StoreTrace): Sqlite {
   const statements = new Map<string, Statement>();
   // One transaction wrapper for every write: db.transaction() builds a new one per call (~5 µs).
   const tx = db.transaction(<T>(fn: () => T): T => fn());
+  const q = (sql: string): Statement => {
+    let s = statements.get(sql);
+    if (!s) statements.set(sql, (s = trace ? traced(db.prepare(sql), sql, trace) : db.prepare(sql)));
+    return s;
+  };
+  let queue: Queued[] = [];
+  let drained: Promise<void> | null = null;
+  let wake: (() => void) | null = null;
+
+  function runAlone(w: Queued): void {
+    try {
+      w.resolve(tx.immediate(w.fn));
+    } catch (e) {
+      w.reject(e);
+    }
+  }
+
+  function runGroup(group: Queued[]): void {
+    const settle: (() => void)[] = [];
+    try {
+      q("BEGIN IMMEDIATE").run();
+    } catch (e) {
+      for (const w of group) w.reject(e);
+      return;
+    }
+    try {
+      for (const w of group) {
+        q("SAVEPOINT w").run();
+        try {
+          const v = w.fn();
+          q("RELEASE w").run();
+          settle.push(() => w.resolve(v));
+        } catch (e) {
+          q("ROLLBACK TO w").run();
+          q("RELEASE w").run();
+          settle.push(() => w.reject(e));
+        }
+      }
+      q("COMMIT").run();
+    } catch (e) {
+      // The savepoint statements or the commit failed (disk full, I/O): nothing of the group stays.
+      if (db.inTransaction) db.run("ROLLBACK");
+      for (const w of group) w.reject(e);
+      return;
+    }
+    for (const s of settle) s();
+  }
+
+  function flush(): void {
+    while (queue.length) {
+      const group = queue.length > MAX_GROUP ? queue.splice(0, MAX_GROUP) : queue;
+      if (group === queue) queue = [];
+      if (group.length === 1) runAlone(group[0]!);
+      else runGroup(group);
+    }
+    drained = null;
+    wake?.();
+    wake = null;
+  }
+
   return {
     db,
-    q(sql) {
-      let s = statements.get(sql);
-      if (!s) statements.set(sql, (s = trace ? traced(db.prepare(sql), sql, trace) : db.prepare(sql)));
-      return s;
+    q,
+    write<T>(fn: () => T): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ fn, resolve, reject });
+        if (queue.length === 1) setImmediate(flush);
+        drained ??= new Promise<void>((r) => {
+          wake = r;
+        });
+      });
     },
-    write: (fn) => tx.immediate(fn) as ReturnType<typeof fn>,
     outbox: null,
-    close() {
+    async close() {
+      if (drained) await drained;
       for (const s of statements.values()) s.finalize();
       statements.clear();
       db.close();

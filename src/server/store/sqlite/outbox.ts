@@ -24,7 +24,7 @@ export function sqliteOutbox(h: Sqlite): OutboxStore {
       h.outbox = fn;
     },
     async enqueueDeliveries(d) {
-      h.write(() => insertDeliveries(h, d));
+      await h.write(() => insertDeliveries(h, d));
     },
     async takeDueDeliveries(now, holdUntil, limit) {
       return h.write(() =>
@@ -41,7 +41,7 @@ export function sqliteOutbox(h: Sqlite): OutboxStore {
       );
     },
     async finishDelivery(id, r) {
-      h.write(() => {
+      await h.write(() => {
         if (r.ok)
           q("UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = $now, last_error = NULL WHERE id = $id").run({
             id,

@@ -49,13 +49,15 @@ export function sqliteOutput(h: Sqlite): OutputStore {
       );
     },
     async putTaskDiff(taskId, diff, truncated, now) {
-      q(`INSERT INTO task_diffs (task_id, diff, truncated, stored_at) VALUES ($id, $diff, $truncated, $now)
+      await h.write(() =>
+        q(`INSERT INTO task_diffs (task_id, diff, truncated, stored_at) VALUES ($id, $diff, $truncated, $now)
          ON CONFLICT (task_id) DO UPDATE SET diff = excluded.diff, truncated = excluded.truncated, stored_at = excluded.stored_at`).run({
-        id: taskId,
-        diff,
-        truncated: truncated ? 1 : 0,
-        now,
-      });
+          id: taskId,
+          diff,
+          truncated: truncated ? 1 : 0,
+          now,
+        }),
+      );
     },
     async getTaskDiff(taskId) {
       const r = q("SELECT diff, truncated FROM task_diffs WHERE task_id = $id").get({ id: taskId }) as Raw | null;

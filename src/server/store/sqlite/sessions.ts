@@ -17,7 +17,7 @@ export function sqliteSessions(h: Sqlite): SessionStore {
       const up = q(`INSERT INTO sessions (id, codebase_id, worker_id, task_id, title, directory, project_id, created, updated, message_count, data, synced_at)
         VALUES ($id, $cb, $w, $task_id, $title, $directory, $project_id, $created, $updated, $message_count, $data, $now)
         ON CONFLICT (id) DO UPDATE SET ${SESSION_UPSERT_SET}`);
-      h.write(() => {
+      await h.write(() => {
         for (const s of sessions) up.run({ ...sessionColumns(s), cb: codebaseId, w: workerId, now });
       });
       return sessions.length;
@@ -38,7 +38,7 @@ export function sqliteSessions(h: Sqlite): SessionStore {
         VALUES ($id, $sid, $cb, $role, $created, $data, $now)
         ON CONFLICT (id) DO UPDATE SET ${MESSAGE_UPSERT_SET}`);
       void workerId; // messages belong to the session; the session row records the worker
-      h.write(() => {
+      await h.write(() => {
         for (const m of messages) up.run({ ...messageColumns(m), sid: sessionId, cb: codebaseId, now });
       });
       return messages.length;

@@ -28,8 +28,10 @@ export function sqliteTasks(h: Sqlite): TaskStore {
   const { q } = h;
   return {
     async insertTask(t) {
-      q(INSERT).run(taskParams(t, TASK_COLUMNS));
-      return toTaskRow(getTaskRaw(h, t.id)!);
+      return h.write(() => {
+        q(INSERT).run(taskParams(t, TASK_COLUMNS));
+        return toTaskRow(getTaskRaw(h, t.id)!);
+      });
     },
     async getTask(id) {
       const raw = getTaskRaw(h, id);

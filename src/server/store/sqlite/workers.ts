@@ -41,9 +41,10 @@ export function sqliteWorkers(h: Sqlite): WorkerStore {
       return toPage(raws, page, LISTS.workers.keyOf, toWorkerRow);
     },
     async touchWorker(id, now, instanceId = null) {
-      return (
-        q(`UPDATE workers SET last_seen = $now WHERE worker_id = $id AND unregistered_at IS NULL AND ${SAME_INSTANCE}`).run({ id, now, i: instanceId })
-          .changes > 0
+      return h.write(
+        () =>
+          q(`UPDATE workers SET last_seen = $now WHERE worker_id = $id AND unregistered_at IS NULL AND ${SAME_INSTANCE}`).run({ id, now, i: instanceId })
+            .changes > 0,
       );
     },
     async unregisterWorker(id, now, release, instanceId = null) {
