@@ -7,8 +7,9 @@ import { commandConfig, jsonArg } from "../_shared.ts";
 import { readPrompt, str, submitTask } from "./_submit.ts";
 
 const cfg = commandConfig(["client"], {
+  text: { type: "positional", multiple: true, description: "The prompt, as arguments (several are joined by spaces); or give --prompt" },
   codebase: { type: "string", valueHint: "id|name|global", description: "Codebase to run in (with --resume: the session's, by default)" },
-  prompt: { type: "string", required: true, valueHint: "text", description: "What the agent should do ('-': read from stdin)" },
+  prompt: { type: "string", valueHint: "text", description: "What the agent should do ('-': read from stdin), instead of TEXT" },
   title: { type: "string", valueHint: "text", description: "Short title (default: the server's)" },
   agent: { type: "string", valueHint: "name", description: "OpenCode agent, or echo/noop for checks without a model (default: build)" },
   model: { type: "string", valueHint: "provider/model", description: "Model, e.g. anthropic/claude-sonnet-4 (default: the worker's OpenCode default)" },
@@ -34,6 +35,16 @@ const cfg = commandConfig(["client"], {
   ...jsonArg,
 });
 
+/** The prompt as given: TEXT words or --prompt, exactly one of them. */
+function promptArg(text: unknown, flag: unknown): unknown {
+  const words = (text as string[] | undefined) ?? [];
+  if (words.length && flag !== undefined)
+    throw new CliError(`the prompt is given twice: as TEXT ('${words.join(" ")}') and as --prompt; give one (see: codetether task create --help)`, EXIT.USAGE);
+  if (words.length) return words.join(" ");
+  if (flag === undefined) throw new CliError("missing the prompt: codetether task create 'what to do' --codebase NAME (or --prompt TEXT)", EXIT.USAGE);
+  return flag;
+}
+
 export default defineCommand({
   meta: {
     name: "create",
@@ -42,13 +53,13 @@ export default defineCommand({
       "--wait follows the output live and exits 0 completed, 1 failed, 130 cancelled; with --json it prints the final task.\n" +
       "--require, --model and --target-agent route it to a worker that fits; when no live worker does, a warning says why.\n" +
       "--resume SESSION continues a synced OpenCode session on its codebase's worker (see: codetether sessions list).\n" +
-      "Example: codetether task create --codebase api --prompt 'Add a /health route' --model anthropic/claude-sonnet-4 --wait",
+      "Example: codetether task create --codebase api 'Add a /health route' --model anthropic/claude-sonnet-4 --wait",
   },
   args: cfg.args,
   async run({ args }) {
     const { config } = await cfg.load(args);
     const client = clientFor(config);
-    const prompt = await readPrompt(args.prompt);
+    const prompt = await readPrompt(promptArg(args.text, args.prompt));
     const resume = str(args.resume);
     if (!args.codebase && !resume) throw new CliError("missing --codebase (or --resume SESSION, which runs on the session's codebase)", EXIT.USAGE);
     let codebaseId = args.codebase ? await resolveCodebase(client, String(args.codebase)) : null;
