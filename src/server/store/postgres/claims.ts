@@ -5,7 +5,7 @@
 // claim statements are compiled once however often they run.
 import { toTaskRow, withMetadata } from "../rows.ts";
 import type { ClaimResult, ClaimStore } from "../types.ts";
-import { begin, decideAll, one, updateTask, type Sql } from "./handle.ts";
+import { begin, decideAll, one, type Sql, type Tx, updateTask } from "./handle.ts";
 import { type PgHooks, writeOutbox } from "./outbox.ts";
 
 export function pgClaims(sql: Sql, hooks: PgHooks): ClaimStore {
@@ -26,14 +26,14 @@ export function pgClaims(sql: Sql, hooks: PgHooks): ClaimStore {
   const CLAIM_SET = (w: string, now: string, lease: string) =>
     sql`status = 'running', worker_id = ${w}, attempt = tasks.attempt + 1, lease_expires_at = ${lease},
         started_at = ${now}, updated_at = ${now}, cancel_requested = false`;
-  const self: ClaimStore = {
-    async claim(w, taskId, now, lease, limits = {}): Promise<ClaimResult> {
-      const busy = limits.busy ?? [];
-      if (taskId === null) {
-        // The head of each route (one probe of tasks_pending_route, locked rows skipped), then the
-        // best head. A plain ORDER BY over `route IN (...)` would sort every pending task per claim.
-        // Heads not taken are locked only until this statement's transaction ends.
-        const [raw] = await sql`WITH pick AS (
+  /**
+   * The {}-claim on `q` (the pool, or the transaction of a release that claims next): the head
+   * of each route (one probe of tasks_pending_route, locked rows skipped), then the best head.
+   * A plain ORDER BY over `route IN (...)` would sort every pending task per claim. Heads not
+   * taken are locked only until the transaction ends.
+   */
+  async function claimBest(q: Sql | Tx, w: string, now: string, lease: string, busy: string[]): Promise<ClaimResult> {
+    const [raw] = await q`WITH pick AS (
             SELECT c.id FROM (${ROUTES(w)}) r CROSS JOIN LATERAL (
               SELECT id, priority, created_at, seq FROM tasks
               WHERE route = r.route AND status = 'pending' AND (target_worker_id IS NULL OR target_worker_id = ${w})
@@ -43,8 +43,12 @@ export function pgClaims(sql: Sql, hooks: PgHooks): ClaimStore {
               ORDER BY priority DESC, created_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED) c
             ORDER BY c.priority DESC, c.created_at, c.seq LIMIT 1)
           UPDATE tasks SET ${CLAIM_SET(w, now, lease)} FROM pick WHERE tasks.id = pick.id RETURNING tasks.*`;
-        return raw ? { ok: true, task: toTaskRow(raw) } : { ok: false, reason: "none" };
-      }
+    return raw ? { ok: true, task: toTaskRow(raw) } : { ok: false, reason: "none" };
+  }
+  const self: ClaimStore = {
+    async claim(w, taskId, now, lease, limits = {}): Promise<ClaimResult> {
+      const busy = limits.busy ?? [];
+      if (taskId === null) return claimBest(sql, w, now, lease, busy);
       // A plain UPDATE waits for a concurrent claimer's row lock, then re-checks `pending`: one winner.
       const [raw] = await sql`UPDATE tasks SET ${CLAIM_SET(w, now, lease)} WHERE id = ${taskId} AND ${ELIGIBLE(w)} AND ${NOT_BUSY(busy)} RETURNING *`;
       if (raw) return { ok: true, task: toTaskRow(raw) };
@@ -52,19 +56,18 @@ export function pgClaims(sql: Sql, hooks: PgHooks): ClaimStore {
       return { ok: false, reason: exists ? "conflict" : "not_found" };
     },
     async mutateTask(id, decide, then) {
-      const res = await begin(sql, async (tx) => {
+      // A release that claims next (claim_next) claims in its own transaction: one commit,
+      // so one WAL flush, for both (issue 13, P2).
+      return begin(sql, async (tx) => {
         const before = await one(tx`SELECT * FROM tasks WHERE id = ${id} FOR UPDATE`, toTaskRow);
         if (!before) return null;
         const { next, value } = decide(before);
-        if (next) {
-          await updateTask(tx, next, withMetadata(before, next));
-          await writeOutbox(tx, hooks, [{ before, after: next }]);
-        }
-        return { change: { before, after: next ?? before }, value };
+        if (!next) return { change: { before, after: before }, value };
+        await updateTask(tx, next, withMetadata(before, next));
+        await writeOutbox(tx, hooks, [{ before, after: next }]);
+        const claimed = then ? await claimBest(tx, then.workerId, then.now, then.leaseUntil, then.limits.busy ?? []) : undefined;
+        return { change: { before, after: next }, value, claimed };
       });
-      // The claim after a change is its own statement here (one SKIP LOCKED statement, see claim).
-      if (!res || !then || res.change.after === res.change.before) return res;
-      return { ...res, claimed: await self.claim(then.workerId, null, then.now, then.leaseUntil, then.limits) };
     },
     async sweepExpired(now, decide, limit) {
       return begin(sql, async (tx) => {
