@@ -5,7 +5,8 @@
 // through (first page newest first, a filtered page, page 10 by cursor, the workers' pending
 // poll, an id-prefix lookup), `codetether task list` (compiled binary, wall), task creation
 // (POST /tasks from a few concurrent loops, rounds alternating between the two servers so
-// load from elsewhere hits both alike) and the server's RSS afterwards. Server time is the
+// load from elsewhere hits both alike), the fleet views (monitor, /metrics) and the server's
+// RSS afterwards. Server time is the
 // Server-Timing `db` figure of each answer (store work: page + count); the round trip over
 // loopback is reported beside it.
 import { Database } from "bun:sqlite";
@@ -166,6 +167,39 @@ async function createFigures(servers: { empty: string; full: string }) {
   return { empty_per_s: round(empty, 0), full_per_s: round(full, 0), ratio: round(full / empty, 2), rounds: r };
 }
 
+/** p50 round trip (ms) of GET `path` on each server, requests alternating between them, after a warm-up. */
+async function roundTrips(servers: { empty: string; full: string }, path: string) {
+  const t = { empty: [] as number[], full: [] as number[] };
+  for (let i = -5; i < N; i++) {
+    for (const k of ["empty", "full"] as const) {
+      const t0 = performance.now();
+      const res = await fetch(servers[k] + path);
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`GET ${path}: ${res.status}`);
+      if (i >= 0) t[k].push(performance.now() - t0);
+    }
+  }
+  return { empty_p50: round(percentile(t.empty, 50), 2), full_p50: round(percentile(t.full, 50), 2) };
+}
+
+/**
+ * The fleet views a dashboard polls and Prometheus scrapes, with the seed's workers registered
+ * on both servers: they count each worker's running and completed tasks, which must not mean
+ * reading every finished task (migration 9).
+ */
+async function fleetViews(servers: { empty: string; full: string }) {
+  for (const url of Object.values(servers))
+    for (let i = 0; i < SHAPE.workers; i++) {
+      const res = await fetch(`${url}/v1/opencode/workers/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-worker-id": `w${i}` },
+        body: JSON.stringify({ worker_id: `w${i}`, name: `w${i}`, codebases: [] }),
+      });
+      if (res.status >= 300) throw new Error(`register w${i}: ${res.status} ${await res.text()}`);
+    }
+  return { monitor: await roundTrips(servers, "/v1/monitor/workers"), metrics: await roundTrips(servers, "/metrics") };
+}
+
 /** Everything measured on one store kind: a seeded server and an empty one side by side. */
 async function growthRows(store: string, full: ServerProc, empty: ServerProc, seedS: number, home: string, rows: Row[]) {
   progress(`P8: ${store} task list (${N} requests a figure)`);
@@ -192,6 +226,17 @@ async function growthRows(store: string, full: ServerProc, empty: ServerProc, se
     target: `≥ ${TARGET.createRatio}× an empty store's`,
     pass: create.ratio >= TARGET.createRatio,
   });
+  progress(`P8: ${store} fleet views (monitor, /metrics), ${N} requests a server`);
+  const fleet = await fleetViews(servers);
+  const worst = Math.max(fleet.monitor.full_p50 / fleet.monitor.empty_p50, fleet.metrics.full_p50 / fleet.metrics.empty_p50);
+  rows.push({
+    id: "P8",
+    what: `fleet views: GET /v1/monitor/workers and GET /metrics with ${SHAPE.workers} registered workers, ${store}, ${SIZE}; round trip p50 of ${N}, alternating with an empty store`,
+    result: `monitor ${fmt(fleet.monitor.full_p50, 2)} ms, /metrics ${fmt(fleet.metrics.full_p50, 2)} ms (the worse ${fmt(worst, 2)}× the empty store's)`,
+    baseline: `empty store: monitor ${fmt(fleet.monitor.empty_p50, 2)} ms, /metrics ${fmt(fleet.metrics.empty_p50, 2)} ms`,
+    target: "≤ 2× the empty store's",
+    pass: worst <= 2,
+  });
   const mem = full.memory();
   const emptyMem = empty.memory();
   const mb = (b: number) => b / 2 ** 20;
@@ -203,7 +248,7 @@ async function growthRows(store: string, full: ServerProc, empty: ServerProc, se
     target: `≤ ${TARGET.rssMb} MB`,
     pass: mb(mem.rss) <= TARGET.rssMb,
   });
-  return { list, cli, create, rss: mem, empty_rss: emptyMem };
+  return { list, cli, create, fleet, rss: mem, empty_rss: emptyMem };
 }
 
 await benchmark("p8-dashboard", "Dashboard", { ...SHAPE, tasks: TASKS, requests_per_figure: N, cli_runs: CLI_RUNS, create: CREATE }, async ({ rows, data }) => {
