@@ -126,6 +126,8 @@ export function createClient(o: HttpOptions & { instanceId?: string | null; shor
     syncMessages: (codebaseId: string, sessionId: string, body: { worker_id: string; messages: Q.MessageRecord[] }) =>
       post(P.Ack, path(R.messagesSync, { id: codebaseId, sid: sessionId }), body, undefined, "sync"),
     listSessions: (codebaseId: string) => get(P.StoredSession.array(), path(R.sessions, { id: codebaseId })),
+    /** One session by id (extension; an older server answers 404 "no route"). */
+    getSession: (sessionId: string) => get(P.StoredSession, path(R.session, { sid: sessionId })),
     listMessages: (codebaseId: string, sessionId: string) => get(P.StoredMessage.array(), path(R.messages, { id: codebaseId, sid: sessionId })),
   };
 }

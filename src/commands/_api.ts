@@ -1,6 +1,6 @@
 // What the operator commands (task, codebase, worker status) share besides output: the
 // config flags a client needs, the client itself, and codebase name -> id resolution.
-import { createClient, type Client } from "../client/index.ts";
+import { ApiError, createClient, type Client } from "../client/index.ts";
 import type { Config } from "../config/schema.ts";
 import { Isolation, type Codebase } from "../protocol/answers.ts";
 import { CliError, EXIT } from "../util/errors.ts";
@@ -116,9 +116,18 @@ export async function codebaseNames(client: Client): Promise<(id: string | null 
 
 /** A session the server holds, with its codebase: looked up in every codebase (sessions are stored per codebase). */
 export async function findSession(client: Client, id: string): Promise<{ session: Record<string, any>; codebase: Codebase }> {
+  const missing = () => new CliError(`session ${id} not found on ${client.base} (see: codetether sessions list)`);
+  try {
+    const session = await client.getSession(id);
+    if (session.codebase_id) return { session, codebase: await client.getCodebase(session.codebase_id) };
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 404) throw e;
+    if (e.message.includes(`session ${id} not found`)) throw missing();
+    // any other 404: a server without the route (older): look through each codebase's list
+  }
   for (const codebase of await client.listCodebases()) {
     const session = (await client.listSessions(codebase.id)).find((x: { id?: string }) => x.id === id);
     if (session) return { session, codebase };
   }
-  throw new CliError(`session ${id} not found on ${client.base} (see: codetether sessions list)`);
+  throw missing();
 }

@@ -46,6 +46,8 @@ export const ROUTES = {
 
   // sessions
   sessions: "/v1/opencode/codebases/:id/sessions",
+  /** One session by id, whatever its codebase (extension): what `sessions show` and the dashboard's session page read. */
+  session: "/v1/opencode/sessions/:sid",
   sessionsSync: "/v1/opencode/codebases/:id/sessions/sync",
   messages: "/v1/opencode/codebases/:id/sessions/:sid/messages",
   messagesSync: "/v1/opencode/codebases/:id/sessions/:sid/messages/sync",

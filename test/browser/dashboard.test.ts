@@ -369,6 +369,45 @@ describeUnless(RUN ? undefined : "no Chromium at /usr/bin/chromium (apt install 
     expect(errors).toEqual([]);
   });
 
+  test("a codebase's sessions page 50 at a time (Older, Newest); a session's page reads its own record", async () => {
+    const workerId = (await server.client.listWorkers()).find((w) => w.name === "w-dash")!.worker_id;
+    const dir = join(tmp.path, "paged");
+    mkdirSync(dir, { recursive: true });
+    const post = async (path: string, body: unknown) => {
+      const r = await fetch(server.url + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      if (r.status !== 200) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+      return r.json() as Promise<any>;
+    };
+    const cb = (await post("/v1/opencode/codebases", { name: "paged", path: dir, worker_id: workerId })).codebase.id as string;
+    const pad = (i: number) => String(i).padStart(3, "0");
+    const sessions = Array.from({ length: 60 }, (_, i) => ({
+      id: `ses_paged_${pad(i)}`,
+      title: `paged session ${i}`,
+      directory: dir,
+      created: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),
+      updated: new Date(Date.UTC(2026, 0, 2, 0, i)).toISOString(), // as a worker sends them: the list's order
+    }));
+    await post(`/v1/opencode/codebases/${cb}/sessions/sync`, { worker_id: workerId, sessions });
+    const rows = page.locator("#sessions tbody tr");
+    const ids = () => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-session")));
+    await page.goto(`${server.url}/#/sessions/${cb}`);
+    await page.locator('#sessions tr[data-session="ses_paged_059"]').waitFor(WAIT);
+    expect(await ids()).toEqual(Array.from({ length: 50 }, (_, i) => `ses_paged_${pad(59 - i)}`));
+    const pager = page.getByRole("navigation", { name: "Pages" });
+    expect(await pager.getByRole("link", { name: "Newest" }).count()).toBe(0);
+    await pager.getByRole("link", { name: "Older" }).click();
+    await page.locator('#sessions tr[data-session="ses_paged_009"]').waitFor(WAIT);
+    expect(await ids()).toEqual(Array.from({ length: 10 }, (_, i) => `ses_paged_${pad(9 - i)}`));
+    expect(await pager.getByRole("link", { name: "Older" }).count()).toBe(0);
+    await shot(page, "sessions-older-page");
+    await pager.getByRole("link", { name: "Newest" }).click();
+    await page.locator('#sessions tr[data-session="ses_paged_059"]').waitFor(WAIT);
+    // A session on the first page opens with its own title (GET /v1/opencode/sessions/{sid}).
+    await page.locator('#sessions tr[data-session="ses_paged_042"] a').first().click();
+    await page.locator("#session-h", { hasText: "paged session 42" }).waitFor(WAIT);
+    expect(errors).toEqual([]);
+  });
+
   test("a worktree task's page shows its branch, commit and changes, and its diff on demand", async () => {
     const wtId = await codebaseId(server.client, "w-dash", "wt");
     const t = await server.client.createTask({ codebase_id: wtId, prompt: "please write-file wt-file.txt", agent_type: "build", model: oc.model });

@@ -59,6 +59,7 @@ function listCalls(): Call[] {
     calls.push({ label: `sessions, ${what}`, run: (s) => s.listSessions("cb1", p) });
     calls.push({ label: `messages, ${what}`, run: (s) => s.listMessages("cb1", "ses_1", p) });
   }
+  calls.push({ label: "one session by id", run: (s) => s.getSession("ses_1") });
   calls.push({ label: "messages, cursor page after an untimed message", run: (s) => s.listMessages("cb1", "ses_1", { after: [null, "m"], limit: 20 }) });
   return calls;
 }

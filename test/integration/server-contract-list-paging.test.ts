@@ -78,6 +78,20 @@ for (const kind of STORE_KINDS) {
       expect((await s.get(`${O}/codebases/${w.codebaseId}/sessions/ses_nope/messages?limit=1`)).status).toBe(404);
     });
 
+    test("one session by id: the record as listed, with its codebase; an unknown id is a 404 naming it", async () => {
+      const w = await registerWorker(s, "one");
+      const session = { id: "ses_one", title: "the one", directory: w.path, time: { created: 1000, updated: 2000 }, created: "1000", updated: "2000" };
+      expect((await s.post(`${O}/codebases/${w.codebaseId}/sessions/sync`, { worker_id: w.id, sessions: [session] })).status).toBe(200);
+      const listed = (await s.get(`${O}/codebases/${w.codebaseId}/sessions`)).body.find((x: any) => x.id === "ses_one");
+      const one = await s.get(`${O}/sessions/ses_one`);
+      expect(one.status).toBe(200);
+      expect(one.body).toEqual(listed);
+      expect(one.body).toMatchObject({ id: "ses_one", codebase_id: w.codebaseId, title: "the one" });
+      const nope = await s.get(`${O}/sessions/ses_nope`);
+      expect(nope.status).toBe(404);
+      expect(nope.body).toMatchObject({ error: "not_found", message: "session ses_nope not found" });
+    });
+
     test("bad limits and cursors are 400s naming the parameter", async () => {
       const w = await registerWorker(s, "lb");
       const link = (await s.get(`${O}/codebases?limit=1`)).headers.get("link")!;

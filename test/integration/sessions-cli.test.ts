@@ -120,6 +120,30 @@ describe("sessions show", () => {
     expect(out).toContain("\ntools write 1, bash 2 (1 failed)\n");
   });
 
+  test("against a server without GET /v1/opencode/sessions/{sid} (an older one): found through the codebases' lists", async () => {
+    let asked = 0;
+    const older = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      async fetch(req) {
+        const u = new URL(req.url);
+        if (u.pathname.startsWith("/v1/opencode/sessions/")) {
+          asked++;
+          return Response.json({ error: "not_found", message: `no route GET ${u.pathname}` }, { status: 404 });
+        }
+        return fetch(server.url + u.pathname + u.search, { method: req.method, headers: req.headers, body: req.body });
+      },
+    });
+    try {
+      const r = await runCli(["sessions", "show", "ses_new", "--json"], { env: { ...env(), A2A_SERVER_URL: `http://127.0.0.1:${older.port}` } });
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(JSON.parse(r.stdout).session).toMatchObject({ id: "ses_new", codebase_id: webCb });
+      expect(asked).toBe(1);
+    } finally {
+      older.stop(true);
+    }
+  });
+
   test("an unknown session: exit 1, one line naming it and the server", async () => {
     const r = await runCli(["sessions", "show", "ses_nowhere"], { env: env() });
     expect(r.code).toBe(1);

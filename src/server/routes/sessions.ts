@@ -34,6 +34,12 @@ async function listSessions(r: Req) {
   return json(page.rows, 200, pageHeaders(r.url, "sessions", page.next));
 }
 
+async function getSession(r: Req) {
+  const session = await r.ctx.store.getSession(r.params.sid!);
+  if (!session) throw notFound("session", r.params.sid!);
+  return json(session);
+}
+
 async function listMessages(r: Req) {
   const asked = requestedPage(r.url, "messages");
   const page = await r.ctx.store.listMessages(await codebaseOr404(r), r.params.sid!, asked);
@@ -44,6 +50,7 @@ async function listMessages(r: Req) {
 export const sessionRoutes: RouteDef[] = [
   { method: "POST", path: ROUTES.sessionsSync, handler: syncSessions },
   { method: "GET", path: ROUTES.sessions, handler: listSessions },
+  { method: "GET", path: ROUTES.session, handler: getSession },
   { method: "POST", path: ROUTES.messagesSync, handler: syncMessages },
   { method: "GET", path: ROUTES.messages, handler: listMessages },
 ];

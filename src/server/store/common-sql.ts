@@ -23,5 +23,8 @@ export const SESSION_UPSERT_SET = `codebase_id = excluded.codebase_id, worker_id
   project_id = excluded.project_id, created = excluded.created, updated = excluded.updated,
   message_count = excluded.message_count, data = excluded.data, synced_at = excluded.synced_at`;
 
+/** A session's task: the one it names, else the newest task that reported it (tasks.session_id); `s` is the session row. */
+export const LINKED_TASK = `COALESCE(s.task_id, (SELECT t.id FROM tasks t WHERE t.session_id = s.id ORDER BY t.created_at DESC LIMIT 1))`;
+
 export const MESSAGE_UPSERT_SET = `session_id = excluded.session_id, codebase_id = excluded.codebase_id, role = excluded.role,
   created = excluded.created, data = excluded.data, synced_at = excluded.synced_at`;

@@ -310,6 +310,8 @@ export interface SessionStore {
   upsertSessions(codebaseId: string, workerId: string | null, sessions: SessionRecord[], now: string): Promise<number>;
   /** Most recently updated first (COALESCE(updated, created, synced_at) desc, id). */
   listSessions(codebaseId: string, page?: KeyPage): Promise<Paged<Record<string, unknown>>>;
+  /** One session by id (ids are unique across codebases), with its codebase_id; null: none. */
+  getSession(sessionId: string): Promise<Record<string, unknown> | null>;
   upsertMessages(codebaseId: string, sessionId: string, workerId: string | null, messages: MessageRecord[], now: string): Promise<number>;
   /** In order of creation (created, id); null when neither the session nor any message of it is known. */
   listMessages(codebaseId: string, sessionId: string, page?: KeyPage): Promise<Paged<Record<string, unknown>> | null>;

@@ -4,8 +4,8 @@
 import { useState } from "preact/hooks";
 import { sessionStats } from "../../opencode/sessions-map.ts";
 import { path, ROUTES } from "../../protocol/routes.ts";
-import { api } from "../api.ts";
-import { go, href, shortId, usePoll, when } from "../util.ts";
+import { api, apiPage } from "../api.ts";
+import { go, href, route, shortId, usePoll, when } from "../util.ts";
 import { TaskOutput } from "./output.tsx";
 import { useLists, type Codebase, type Task } from "./shared.ts";
 
@@ -41,23 +41,31 @@ interface Message {
   parts: Part[];
 }
 
-/** The codebase picker, then the sessions of the chosen one. */
+const PAGE = 50;
+
+/** The codebase picker, then the sessions of the chosen one, most recently updated first, a page at a time (the server's cursors). */
 export function Sessions({ codebaseId }: { codebaseId?: string }) {
   const { codebases, workers } = useLists();
+  const before = route.value.query.get("before") ?? "";
   const [sessions, setSessions] = useState<Session[] | null>(null);
+  const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const params = new URLSearchParams({ limit: String(PAGE) });
+  if (before) params.set("before", before);
   usePoll(
     async () => {
       if (!codebaseId) return;
       try {
-        setSessions(await api<Session[]>(path(ROUTES.sessions, { id: codebaseId })));
+        const page = await apiPage<Session[]>(`${path(ROUTES.sessions, { id: codebaseId })}?${params}`);
+        setSessions(page.items);
+        setNext(page.next ? new URL(page.next, location.href).searchParams.get("before") : null);
         setError(null);
       } catch (e) {
         setError((e as Error).message);
       }
     },
     5000,
-    [codebaseId],
+    [codebaseId, before],
   );
   const cb = codebases.find((c) => c.id === codebaseId);
   return (
@@ -119,6 +127,12 @@ export function Sessions({ codebaseId }: { codebaseId?: string }) {
             </tbody>
           </table>
         </div>
+      )}
+      {codebaseId && (
+        <nav class="pager" aria-label="Pages">
+          {before && <a href={href(["sessions", codebaseId])}>Newest</a>}
+          {next && <a href={href(["sessions", codebaseId], { before: next })}>Older</a>}
+        </nav>
       )}
     </section>
   );
@@ -267,12 +281,12 @@ export function SessionPage({ codebaseId, sessionId }: { codebaseId: string; ses
   const [error, setError] = useState<string | null>(null);
   const load = async () => {
     try {
-      const [msgs, list] = await Promise.all([
+      const [msgs, one] = await Promise.all([
         api<Message[]>(path(ROUTES.messages, { id: codebaseId, sid: sessionId })),
-        api<Session[]>(path(ROUTES.sessions, { id: codebaseId })),
+        api<Session>(path(ROUTES.session, { sid: sessionId })),
       ]);
       setMessages(msgs);
-      setSession(list.find((s) => s.id === sessionId) ?? null);
+      setSession(one);
       setError(null);
     } catch (e) {
       setError((e as Error).message);

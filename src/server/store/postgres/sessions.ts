@@ -2,7 +2,7 @@
 // session uploaded again replaces the old copy). One transaction per upload, its rows
 // pipelined on the connection.
 import type { MessageRecord, SessionRecord } from "../../../protocol/index.ts";
-import { MESSAGE_UPSERT_SET, SESSION_UPSERT_SET } from "../common-sql.ts";
+import { LINKED_TASK, MESSAGE_UPSERT_SET, SESSION_UPSERT_SET } from "../common-sql.ts";
 import { messageColumns, messageOut, sessionColumns, sessionOut } from "../rows.ts";
 import type { SessionStore } from "../types.ts";
 import { ALL, LISTS, toPage } from "../keyset.ts";
@@ -11,6 +11,7 @@ import { begin, pageLimit, type Sql } from "./handle.ts";
 export function pgSessions(sql: Sql): SessionStore {
   // A session's place in its codebase's list: the same expression as index sessions_codebase_recent.
   const SESSION_KEY = sql.unsafe("COALESCE(s.updated, s.created, s.synced_at)");
+  const LINKED = sql.unsafe(LINKED_TASK);
   return {
     async upsertSessions(codebaseId: string, workerId: string | null, sessions: SessionRecord[], now: string) {
       await begin(sql, (tx) =>
@@ -30,10 +31,13 @@ export function pgSessions(sql: Sql): SessionStore {
       const k = page.after;
       // Newest first, ties by id ascending; written so the index range is key <= the cursor's.
       const after = k ? sql`AND ${SESSION_KEY} <= ${k[0]!} AND (${SESSION_KEY} < ${k[0]!} OR s.id > ${k[1]!})` : sql``;
-      const rows = await sql`SELECT s.*, ${SESSION_KEY} AS page_key,
-          COALESCE(s.task_id, (SELECT t.id FROM tasks t WHERE t.session_id = s.id ORDER BY t.created_at DESC LIMIT 1)) AS linked_task_id
+      const rows = await sql`SELECT s.*, ${SESSION_KEY} AS page_key, ${LINKED} AS linked_task_id
         FROM sessions s WHERE s.codebase_id = ${codebaseId} ${after} ORDER BY ${SESSION_KEY} DESC, s.id ${pageLimit(sql, page)}`;
       return toPage(rows, page, LISTS.sessions.keyOf, sessionOut);
+    },
+    async getSession(id) {
+      const [raw] = await sql`SELECT s.*, ${LINKED} AS linked_task_id FROM sessions s WHERE s.id = ${id}`;
+      return raw ? sessionOut(raw) : null;
     },
     async upsertMessages(codebaseId: string, sessionId: string, _workerId: string | null, messages: MessageRecord[], now: string) {
       await begin(sql, (tx) =>

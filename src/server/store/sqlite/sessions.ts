@@ -1,7 +1,7 @@
 // SQLite: OpenCode sessions and their messages as workers upload them (upserts: a session
 // uploaded again replaces the old copy).
 import type { MessageRecord, SessionRecord } from "../../../protocol/index.ts";
-import { MESSAGE_UPSERT_SET, SESSION_UPSERT_SET } from "../common-sql.ts";
+import { LINKED_TASK, MESSAGE_UPSERT_SET, SESSION_UPSERT_SET } from "../common-sql.ts";
 import { messageColumns, messageOut, sessionColumns, sessionOut } from "../rows.ts";
 import type { SessionStore } from "../types.ts";
 import { ALL, LISTS, toPage } from "../keyset.ts";
@@ -25,13 +25,16 @@ export function sqliteSessions(h: Sqlite): SessionStore {
     async listSessions(codebaseId, page = ALL) {
       const { params, limit } = pageParams(page);
       const after = page.after ? `AND ${SESSION_KEY} <= $k0 AND (${SESSION_KEY} < $k0 OR s.id > $k1)` : "";
-      const rows = q(`SELECT s.*, ${SESSION_KEY} AS page_key,
-                        COALESCE(s.task_id, (SELECT t.id FROM tasks t WHERE t.session_id = s.id ORDER BY t.created_at DESC LIMIT 1)) AS linked_task_id
+      const rows = q(`SELECT s.*, ${SESSION_KEY} AS page_key, ${LINKED_TASK} AS linked_task_id
                       FROM sessions s WHERE s.codebase_id = $cb ${after} ORDER BY ${SESSION_KEY} DESC, s.id ${limit}`).all({
         ...params,
         cb: codebaseId,
       }) as Raw[];
       return toPage(rows, page, LISTS.sessions.keyOf, sessionOut);
+    },
+    async getSession(id) {
+      const raw = q(`SELECT s.*, ${LINKED_TASK} AS linked_task_id FROM sessions s WHERE s.id = $id`).get({ id }) as Raw | null;
+      return raw ? sessionOut(raw) : null;
     },
     async upsertMessages(codebaseId: string, sessionId: string, workerId: string | null, messages: MessageRecord[], now: string) {
       const up = q(`INSERT INTO messages (id, session_id, codebase_id, role, created, data, synced_at)
