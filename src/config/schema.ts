@@ -240,7 +240,8 @@ export const KEYS = {
     kind: "string",
     env: ["DATABASE_URL", "A2A_DATABASE_URL"],
     flag: "database-url",
-    description: "PostgreSQL URL; when set the server uses PostgreSQL instead of SQLite (add ?pgbouncer=true behind PgBouncer in transaction pooling)",
+    description:
+      "PostgreSQL URL; when set the server uses PostgreSQL instead of SQLite (add ?pgbouncer=true behind PgBouncer in transaction pooling, ?host=/var/run/postgresql for a Unix socket)",
     secret: true,
     scope: ["server"],
   },

@@ -28,20 +28,36 @@ import { pgTasks } from "./postgres/tasks.ts";
 import { pgWorkers } from "./postgres/workers.ts";
 import type { Store, StoreTrace } from "./types.ts";
 
-/**
- * `?pgbouncer=true` on the URL (as Prisma spells it) says the URL points at PgBouncer in
- * transaction pooling: no prepared statements then, as a statement prepared on one server
- * connection would be missing on the next. The parameter is ours: it is not sent on.
- */
-export function parsePgUrl(url: string): { url: string; pgbouncer: boolean } {
-  const m = /([?&])pgbouncer=(true|1|false|0)(&|$)/.exec(url);
-  if (!m) return { url, pgbouncer: false };
+/** `url` without its query parameter `name` (the first one), and that parameter's value; null: absent, or a value `accept` refuses. */
+function takeParam(url: string, name: string, accept: RegExp = /[^&]*/): { url: string; value: string | null } {
+  const m = new RegExp(`([?&])${name}=(${accept.source})(&|$)`).exec(url);
+  if (!m) return { url, value: null };
   const rest = url.slice(0, m.index) + (m[3] ? m[1] : "") + url.slice(m.index + m[0].length);
-  return { url: rest.replace(/[?&]$/, ""), pgbouncer: m[2] === "true" || m[2] === "1" };
+  return { url: rest.replace(/[?&]$/, ""), value: m[2]! };
+}
+
+/**
+ * Two query parameters of the URL are read here, not sent on to PostgreSQL (which would
+ * refuse them as unknown settings):
+ * - `?pgbouncer=true` (as Prisma spells it) says the URL points at PgBouncer in transaction
+ *   pooling: no prepared statements then, as a statement prepared on one server connection
+ *   would be missing on the next;
+ * - `?host=/var/run/postgresql` (as libpq spells it) connects through the Unix socket in that
+ *   directory (`.s.PGSQL.<port>`), the host name of the URL then unused: on the database's
+ *   own machine a socket costs the client less per query than TCP over loopback.
+ */
+export function parsePgUrl(url: string): { url: string; pgbouncer: boolean; host: string | null } {
+  const bouncer = takeParam(url, "pgbouncer", /true|1|false|0/);
+  const host = takeParam(bouncer.url, "host");
+  return {
+    url: host.url,
+    pgbouncer: bouncer.value === "true" || bouncer.value === "1",
+    host: host.value ? decodeURIComponent(host.value) : null,
+  };
 }
 
 export async function openPostgres(rawUrl: string, poolSize = 10, o: { listen?: boolean; trace?: StoreTrace } = {}): Promise<Store> {
-  const { url, pgbouncer } = parsePgUrl(rawUrl);
+  const { url, pgbouncer, host } = parsePgUrl(rawUrl);
   // onnotice: NOTICEs ("relation ... already exists, skipping" from the migrations) are not worth a log line.
   const trace = o.trace;
   const sql: Sql = postgres(url, {
@@ -50,6 +66,7 @@ export async function openPostgres(rawUrl: string, poolSize = 10, o: { listen?: 
     connect_timeout: 10,
     idle_timeout: 0,
     prepare: !pgbouncer,
+    ...(host ? { host } : {}),
     ...(trace ? { debug: (_conn: number, text: string, params: unknown[]) => trace(text, params) } : {}),
   });
   try {
@@ -58,7 +75,7 @@ export async function openPostgres(rawUrl: string, poolSize = 10, o: { listen?: 
     // The migration's failure is the one to report; ending a pool to an unreachable
     // database can fail too, and must not replace it.
     await sql.end({ timeout: 1 }).catch(() => undefined);
-    throw new Error(`PostgreSQL at ${redactUrl(url)}: ${errorMessage(err)}`);
+    throw new Error(`PostgreSQL at ${redactUrl(url)}${host ? ` (socket directory ${host})` : ""}: ${errorMessage(err)}`);
   }
   // Without LISTEN (another bus carries the events, or PgBouncer in transaction pooling would
   // drop them: a LISTEN there holds no session), this store neither tells nor hears other replicas.
