@@ -1,5 +1,6 @@
 // A fresh PostgreSQL database per run (CREATE DATABASE bench_<random>), dropped afterwards.
 import postgres from "postgres";
+import { parsePgUrl } from "../../src/server/store/postgres.ts";
 import { PG_URL } from "./env.ts";
 
 export interface BenchDatabase {
@@ -9,7 +10,8 @@ export interface BenchDatabase {
 }
 
 async function admin<T>(fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
-  const sql = postgres(PG_URL, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+  const { url, host } = parsePgUrl(PG_URL); // ?host=<socket directory>, as the server reads it
+  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5, ...(host ? { host } : {}) });
   try {
     return await fn(sql);
   } finally {

@@ -47,6 +47,11 @@ export function fits(t: Needs, w: Claimant | null): boolean {
  */
 export async function waitingReason(ctx: ServerContext, t: TaskRow): Promise<string | null> {
   if (t.status !== "pending" || t.agent_type === "register_codebase") return null;
+  // The usual answer first, by index: an active owner of the route fits, so there is nothing
+  // to explain. Only a task that really waits reads the whole fleet, to say why.
+  const since = new Date(Date.now() - 3 * ctx.heartbeatIntervalS * 1000).toISOString();
+  const quick = await ctx.store.routeOwners(t.route, since, 200);
+  if (quick.some((w) => (!t.target_worker_id || w.worker_id === t.target_worker_id) && fits(t, w))) return null;
   const all = (await ctx.store.listWorkers()).rows;
   let pool = all.filter((w) => workerStatus(w, ctx.heartbeatIntervalS) === "active");
   if (!pool.length) return all.length ? "no worker is active" : "no worker has registered";

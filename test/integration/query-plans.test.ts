@@ -60,6 +60,8 @@ function listCalls(): Call[] {
     calls.push({ label: `messages, ${what}`, run: (s) => s.listMessages("cb1", "ses_1", p) });
   }
   calls.push({ label: "one session by id", run: (s) => s.getSession("ses_1") });
+  calls.push({ label: "active owners of a codebase (waiting reason)", run: (s) => s.routeOwners("cb1", TS, 200) });
+  calls.push({ label: "active owners of the global route (waiting reason)", run: (s) => s.routeOwners("global", TS, 200) });
   calls.push({ label: "messages, cursor page after an untimed message", run: (s) => s.listMessages("cb1", "ses_1", { after: [null, "m"], limit: 20 }) });
   return calls;
 }

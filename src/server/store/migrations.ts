@@ -61,6 +61,10 @@ CREATE INDEX tasks_codebase_order ON tasks (codebase_id, priority DESC, created_
 CREATE INDEX tasks_worker_order ON tasks (worker_id, priority DESC, created_at, seq);
 `;
 
+// Written once where both dialects read the same SQL.
+const CODEBASES_BY_NAME = `CREATE INDEX codebases_name ON codebases (name);
+`;
+
 // Written once where both dialects read the same SQL: migration 9's count of what a store already holds.
 const COMPLETED_BACKFILL = `UPDATE workers SET tasks_completed = (SELECT COUNT(*) FROM tasks WHERE tasks.worker_id = workers.worker_id AND tasks.status = 'completed');
 `;
@@ -394,6 +398,14 @@ CREATE TRIGGER tasks_completed_insert AFTER INSERT ON tasks FOR EACH ROW
   WHEN (NEW.status = 'completed' AND NEW.worker_id IS NOT NULL)
   EXECUTE FUNCTION codetether_count_completed();
 `,
+  },
+  {
+    version: 10,
+    name: "codebases by name",
+    // The owners of the "global" route (every worker's codebase named global), read by index
+    // when a task is created or shown (routing.ts waitingReason): a scan of every codebase before.
+    sqlite: CODEBASES_BY_NAME,
+    postgres: CODEBASES_BY_NAME,
   },
 ];
 

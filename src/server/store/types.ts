@@ -244,6 +244,12 @@ export interface WorkerStore {
   ): Promise<{ worker: WorkerRow; released: TaskChange[] } | null>;
   /** Per worker: codebases, tasks running, and tasks completed in its lifetime (counted as they complete, migration 9). */
   workerCounts(): Promise<Map<string, WorkerCounts>>;
+  /**
+   * Registered workers seen since `seenSince` that own `route` (a codebase id; "global": a
+   * worker that registered a codebase named global), at most `limit`: by index, however
+   * large the fleet (the waiting-reason check's quick answer, ../routing.ts).
+   */
+  routeOwners(route: string, seenSince: string, limit: number): Promise<WorkerRow[]>;
   /** Workers registered and not unregistered. */
   countLiveWorkers(): Promise<number>;
 }

@@ -57,6 +57,11 @@ export function pgWorkers(sql: Sql, hooks: PgHooks): WorkerStore {
       ]);
       return countsByWorker(cbs, tasks);
     },
+    async routeOwners(route, seenSince, limit) {
+      const owners = route === "global" ? sql`SELECT worker_id FROM codebases WHERE name = 'global'` : sql`SELECT worker_id FROM codebases WHERE id = ${route}`;
+      const rows = await sql`SELECT * FROM workers WHERE worker_id IN (${owners}) AND unregistered_at IS NULL AND last_seen >= ${seenSince} LIMIT ${limit}`;
+      return rows.map(toWorkerRow);
+    },
     async countLiveWorkers() {
       const [r] = await sql`SELECT COUNT(*)::int AS n FROM workers WHERE unregistered_at IS NULL`;
       return r!.n;

@@ -63,6 +63,16 @@ export function sqliteWorkers(h: Sqlite): WorkerStore {
              (SELECT COUNT(*) FROM tasks WHERE tasks.worker_id = workers.worker_id AND status = 'running') AS run FROM workers`).all() as Raw[],
       );
     },
+    async routeOwners(route, seenSince, limit) {
+      const owners = route === "global" ? "SELECT worker_id FROM codebases WHERE name = 'global'" : "SELECT worker_id FROM codebases WHERE id = $route";
+      return (
+        q(`SELECT * FROM workers WHERE worker_id IN (${owners}) AND unregistered_at IS NULL AND last_seen >= $since LIMIT $limit`).all({
+          ...(route === "global" ? {} : { route }),
+          since: seenSince,
+          limit,
+        }) as Raw[]
+      ).map(toWorkerRow);
+    },
     async countLiveWorkers() {
       return (q("SELECT COUNT(*) AS n FROM workers WHERE unregistered_at IS NULL").get() as Raw).n;
     },
