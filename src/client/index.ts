@@ -126,6 +126,11 @@ export function createClient(o: HttpOptions & { instanceId?: string | null; shor
     syncMessages: (codebaseId: string, sessionId: string, body: { worker_id: string; messages: Q.MessageRecord[] }) =>
       post(P.Ack, path(R.messagesSync, { id: codebaseId, sid: sessionId }), body, undefined, "sync"),
     listSessions: (codebaseId: string) => get(P.StoredSession.array(), path(R.sessions, { id: codebaseId })),
+    /** A codebase's newest `limit` sessions, and whether more exist (a Link header; an older server that answers every session: more than `limit` came). */
+    listSessionsPage: async (codebaseId: string, limit: number): Promise<{ sessions: P.StoredSession[]; more: boolean }> => {
+      const res = await call(P.StoredSession.array(), "GET", path(R.sessions, { id: codebaseId }), { query: { limit } });
+      return { sessions: res.data.slice(0, limit), more: !!nextPage(res.headers.get("link")) || res.data.length > limit };
+    },
     /** One session by id (extension; an older server answers 404 "no route"). */
     getSession: (sessionId: string) => get(P.StoredSession, path(R.session, { sid: sessionId })),
     listMessages: (codebaseId: string, sessionId: string) => get(P.StoredMessage.array(), path(R.messages, { id: codebaseId, sid: sessionId })),

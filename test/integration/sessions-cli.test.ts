@@ -92,6 +92,21 @@ describe("sessions list", () => {
     );
   });
 
+  test("--limit N shows the newest N across codebases and says on stderr that more exist; --all shows all; both is a usage error", async () => {
+    const one = await runCli(["sessions", "list", "--limit", "1", "--json"], { env: env() });
+    expect(one.code).toBe(0);
+    expect(JSON.parse(one.stdout).map((s: any) => s.id)).toEqual(["ses_new"]);
+    expect(one.stderr).toBe("showing the newest 1; more exist (--limit N or --all)\n");
+    const within = await runCli(["sessions", "list", "--codebase", "web", "--limit", "1", "--json"], { env: env() });
+    expect({ code: within.code, stderr: within.stderr }).toEqual({ code: 0, stderr: "" }); // one session there: nothing more
+    const all = await runCli(["sessions", "list", "--all", "--json"], { env: env() });
+    expect({ code: all.code, stderr: all.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(JSON.parse(all.stdout)).toHaveLength(2);
+    const both = await runCli(["sessions", "list", "--all", "--limit", "5"], { env: env() });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("--all and --limit: give one of them");
+  });
+
   test("an unknown codebase fails (exit 1) naming it", async () => {
     const r = await runCli(["sessions", "list", "--codebase", "nope"], { env: env() });
     expect(r.code).toBe(1);
