@@ -20,9 +20,10 @@ export interface RoundOptions {
 export async function syncRound(o: RoundOptions): Promise<SyncResult> {
   const bin = findOpencode(o.config.opencode_bin);
   if (!bin) throw new Error("opencode not found: set opencode_bin or install opencode-ai");
-  // Sessions link to the tasks that made them: the server knows each task's session_id.
-  const tasks = await o.client.listTasks({ worker_id: o.config.worker_id, limit: 10000 }).catch(() => []);
-  const bySession = new Map(tasks.filter((t) => t.session_id).map((t) => [t.session_id!, t.id]));
+  // A session names the task that made it when this process ran that task (taskOf); any
+  // other session is linked by the server, from the session_id each task's report carried
+  // (store LINKED_TASK). Asking the server for this worker's tasks every round instead read
+  // up to 10,000 tasks a minute per worker, for a link the server makes anyway.
   return syncSessions({
     client: o.client,
     workerId: o.config.worker_id,
@@ -32,7 +33,7 @@ export async function syncRound(o: RoundOptions): Promise<SyncResult> {
     redact: o.redact,
     codebaseId: o.codebaseId,
     dryRun: o.dryRun,
-    taskOf: (sid) => o.taskOf?.(sid) ?? bySession.get(sid),
+    taskOf: (sid) => o.taskOf?.(sid),
   });
 }
 
