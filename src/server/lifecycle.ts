@@ -58,11 +58,14 @@ export function finish(t: TaskRow, status: TaskStatus, o: Outcome, now: string):
   };
 }
 
-/** A worktree run's report, in the task's columns; a report without one keeps what the task has. */
+/**
+ * A worktree run's report, in the task's columns; a report without one keeps what the task
+ * has. A run that changed nothing reports no branch (none is kept) and an empty diff_stat.
+ */
 function worktreeOutcome(t: TaskRow, o: Outcome): Partial<TaskRow> {
-  if (!o.branch) return {};
+  if (!o.branch && !o.diff_stat) return {};
   return {
-    branch: o.branch,
+    branch: o.branch ?? null,
     commit_sha: o.commit ?? null,
     diff_files: o.diff_stat?.files ?? null,
     diff_insertions: o.diff_stat?.insertions ?? null,

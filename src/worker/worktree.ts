@@ -1,8 +1,8 @@
 // The `worktree` isolation (issue 15): each task of a git codebase runs in a git worktree of
 // its own, on branch `codetether/<task id>` from the codebase's HEAD, under the worker's
 // data dir. At the end the agent's changes are committed there (author from git_author_*),
-// the worktree is removed and the branch kept; the report carries branch, commit, diff totals
-// and the diff (cut at DIFF_CAP_BYTES). Git runs as a child process (`git` on PATH).
+// the worktree is removed and the branch kept (a task that changed nothing leaves no branch);
+// the report carries branch, commit, diff totals and the diff (cut at DIFF_CAP_BYTES). Git runs as a child process (`git` on PATH).
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { DIFF_CAP_BYTES } from "../protocol/answers.ts";
@@ -92,7 +92,7 @@ export function checkWorktreeCodebases(codebases: { name: string; path: string; 
 export interface Worktree {
   /** Where the agent runs: the codebase's place inside the worktree. */
   cwd: string;
-  /** Commits what the agent changed, removes the worktree (keeping the branch) and says what changed. */
+  /** Commits what the agent changed, removes the worktree (keeping the branch when there is a commit on it) and says what changed. */
   finish(message: string): Promise<WorktreeReport>;
 }
 
@@ -122,8 +122,9 @@ export async function createWorktree(o: WorktreeOptions): Promise<Worktree> {
   return {
     cwd,
     async finish(message) {
+      let report: WorktreeReport;
       try {
-        return await commitAndDescribe(dir, base, branch, message, o.author);
+        report = await commitAndDescribe(dir, base, branch, message, o.author);
       } finally {
         const rm = await git(top, ["worktree", "remove", "--force", dir]);
         if (rm.code !== 0) {
@@ -131,6 +132,10 @@ export async function createWorktree(o: WorktreeOptions): Promise<Worktree> {
           await git(top, ["worktree", "prune"]);
         }
       }
+      // Nothing changed: the branch would only name the commit it started from, one more
+      // codetether/<id> branch to clean up by hand per task. It goes with the worktree.
+      if (report.commit === null && (await git(top, ["branch", "-D", branch])).code === 0) return { ...report, branch: null };
+      return report;
     },
   };
 }

@@ -153,6 +153,17 @@ describe("isolation per codebase", () => {
     expect(none.stderr).toContain("did not run in a worktree");
   });
 
+  test("worktree: a task that changes nothing leaves no branch, and task diff says why there is none", async () => {
+    const t = await server.client.createTask({ codebase_id: repoId, prompt: "just answer, change nothing", model: oc.model });
+    const d = await finished(t.id);
+    expect(d).toMatchObject({ status: "completed", isolation: "worktree", branch: null, commit: null, diff_stat: { files: 0, insertions: 0, deletions: 0 } });
+    expect(await git(repo, "branch", "--list", `codetether/${t.id}`)).toBe("");
+    expect((await git(repo, "worktree", "list", "--porcelain")).match(/^worktree /gm)).toHaveLength(1);
+    const r = await runCli(["task", "diff", t.id], { env: { ...oc.env, A2A_CONFIG: undefined, A2A_SERVER_URL: server.url } });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(`error: task ${t.id} has no diff: the agent changed nothing (no branch is kept for such a task)`);
+  });
+
   test("a worker killed mid-task leaves a worktree; its next start removes it and prunes the repository's record", async () => {
     const dataDir = join(tmp.path, "w-kill");
     const start = () =>

@@ -29,13 +29,17 @@ export default defineCommand({
       printJson({ task_id: d.task_id, diff: d.diff, truncated: d.truncated });
       return;
     }
-    if (d.diff === null) {
+    if (!d.diff) {
       const t = await client.getTask(id);
-      const why = t.branch
-        ? "its worker reported none"
-        : t.isolation === "worktree" && (t.status === "pending" || t.status === "running")
+      const worktree = t.isolation === "worktree";
+      const why =
+        worktree && (t.status === "pending" || t.status === "running")
           ? `it is ${t.status}; the diff arrives when it ends`
-          : "it did not run in a worktree (isolation worktree)";
+          : worktree && t.diff_stat?.files === 0
+            ? "the agent changed nothing (no branch is kept for such a task)"
+            : t.branch
+              ? "its worker reported none"
+              : "it did not run in a worktree (isolation worktree)";
       throw new CliError(`task ${id} has no diff: ${why}`, EXIT.FAILURE);
     }
     process.stdout.write(d.diff);
