@@ -59,8 +59,6 @@ export function sqliteHandle(db: Database, trace?: StoreTrace): Sqlite {
     return s;
   };
   let queue: Queued[] = [];
-  let drained: Promise<void> | null = null;
-  let wake: (() => void) | null = null;
 
   function runAlone(w: Queued): void {
     try {
@@ -108,9 +106,6 @@ export function sqliteHandle(db: Database, trace?: StoreTrace): Sqlite {
       if (group.length === 1) runAlone(group[0]!);
       else runGroup(group);
     }
-    drained = null;
-    wake?.();
-    wake = null;
   }
 
   return {
@@ -120,14 +115,12 @@ export function sqliteHandle(db: Database, trace?: StoreTrace): Sqlite {
       return new Promise<T>((resolve, reject) => {
         queue.push({ fn, resolve, reject });
         if (queue.length === 1) setImmediate(flush);
-        drained ??= new Promise<void>((r) => {
-          wake = r;
-        });
       });
     },
     outbox: null,
     async close() {
-      if (drained) await drained;
+      // Queued writes flush in the setImmediate already scheduled; one scheduled now runs after it.
+      if (queue.length) await new Promise((r) => setImmediate(r));
       for (const s of statements.values()) s.finalize();
       statements.clear();
       db.close();
