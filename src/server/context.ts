@@ -31,8 +31,11 @@ export interface ServerContext {
 export const nowIso = () => new Date().toISOString();
 export const isoIn = (ms: number) => new Date(Date.now() + ms).toISOString();
 
+/** How long a worker stays active without a heartbeat: 3 missed heartbeats. */
+export const activeForMs = (heartbeatIntervalS: number) => 3 * heartbeatIntervalS * 1000;
+
 /** Stale after 3 missed heartbeats; offline once unregistered. */
 export function workerStatus(w: { last_seen: string; unregistered_at: string | null }, heartbeatIntervalS: number, now = Date.now()) {
   if (w.unregistered_at) return "offline" as const;
-  return now - Date.parse(w.last_seen) > 3 * heartbeatIntervalS * 1000 ? ("stale" as const) : ("active" as const);
+  return now - Date.parse(w.last_seen) > activeForMs(heartbeatIntervalS) ? ("stale" as const) : ("active" as const);
 }

@@ -2,7 +2,7 @@
 // and, for a pending task no live worker can take, why. The claim SQL of each store
 // (store/*/claims.ts, `FITS`) is what enforces the rule; these mirror it for wake-ups (only
 // fitting workers are woken) and for the waiting reason people see.
-import { workerStatus, type ServerContext } from "./context.ts";
+import { activeForMs, isoIn, workerStatus, type ServerContext } from "./context.ts";
 import type { TaskRow, WorkerRow } from "./store/types.ts";
 
 /** What a worker advertised that routing looks at (and its slots, which wake-ups look at). */
@@ -49,7 +49,7 @@ export async function waitingReason(ctx: ServerContext, t: TaskRow): Promise<str
   if (t.status !== "pending" || t.agent_type === "register_codebase") return null;
   // The usual answer first, by index: an active owner of the route fits, so there is nothing
   // to explain. Only a task that really waits reads the whole fleet, to say why.
-  const since = new Date(Date.now() - 3 * ctx.heartbeatIntervalS * 1000).toISOString();
+  const since = isoIn(-activeForMs(ctx.heartbeatIntervalS));
   const quick = await ctx.store.routeOwners(t.route, since, 200);
   if (quick.some((w) => (!t.target_worker_id || w.worker_id === t.target_worker_id) && fits(t, w))) return null;
   const all = (await ctx.store.listWorkers()).rows;
