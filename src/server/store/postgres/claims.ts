@@ -45,7 +45,7 @@ export function pgClaims(sql: Sql, hooks: PgHooks): ClaimStore {
           UPDATE tasks SET ${CLAIM_SET(w, now, lease)} FROM pick WHERE tasks.id = pick.id RETURNING tasks.*`;
     return raw ? { ok: true, task: toTaskRow(raw) } : { ok: false, reason: "none" };
   }
-  const self: ClaimStore = {
+  return {
     async claim(w, taskId, now, lease, limits = {}): Promise<ClaimResult> {
       const busy = limits.busy ?? [];
       if (taskId === null) return claimBest(sql, w, now, lease, busy);
@@ -77,5 +77,4 @@ export function pgClaims(sql: Sql, hooks: PgHooks): ClaimStore {
       });
     },
   };
-  return self;
 }
